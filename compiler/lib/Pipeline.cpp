@@ -1,0 +1,62 @@
+//===- Pipeline.cpp - rnnc's pass pipeline ---------------------------------===//
+//
+// The stages, in order (docs/architecture.md describes each):
+//   rnn (layer level) -> rnn-expand-recurrent -> rnn (cell level)
+//   -> convert-rnn-to-linalg -> linalg/tensor/scf on tensors
+//   -> rnn-export-entry -> one-shot-bufferize -> buffer deallocation
+//   -> convert-linalg-to-loops -> scf/memref/arith/math -> LLVM dialect.
+//
+//===----------------------------------------------------------------------===//
+#include "rnnc/Pipeline.h"
+
+#include "rnn/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel) {
+  (void)optLevel;
+  if (level < EmitLevel::RNNCells)
+    return;
+  pm.addPass(rnn::createRNNExpandRecurrentPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (level < EmitLevel::Linalg)
+    return;
+  pm.addPass(rnn::createConvertRNNToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (level < EmitLevel::LLVMMLIR)
+    return;
+
+  // Runtime ABI, then buffers.
+  pm.addPass(rnn::createRNNExportEntryPass());
+  bufferization::OneShotBufferizePassOptions bufOpts;
+  bufOpts.bufferizeFunctionBoundaries = true;
+  bufOpts.allowReturnAllocsFromLoops = true;
+  bufOpts.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  // Loops and the LLVM dialect.
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}

@@ -1,0 +1,176 @@
+//===- rnnc.cpp - The rnnc driver: .rnn model to native executable ----------===//
+//
+//   rnnc FILE.rnn [-o OUT] [--emit=ast|rnn|rnn-cells|linalg|llvm-mlir|llvm|obj|exe] [-O0..-O3]
+//
+// MLIR's own options (-mlir-print-ir-after-all, -mlir-print-debuginfo,
+// -mlir-timing, ...) are registered and apply to the pass pipeline.
+//
+//===----------------------------------------------------------------------===//
+#include "rnnc/AST.h"
+#include "rnnc/MLIRGen.h"
+#include "rnnc/Parser.h"
+#include "rnnc/Pipeline.h"
+#include "rnnc/Sema.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace rnnc;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory rnncCategory("rnnc options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.rnn>"), cl::Required,
+                                      cl::cat(rnncCategory));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout for text "
+                                                     "levels, a.out for exe)"),
+                                       cl::value_desc("file"), cl::cat(rnncCategory));
+static cl::opt<EmitLevel> emitLevel(
+    "emit", cl::desc("How far to compile"), cl::init(EmitLevel::Executable),
+    cl::values(clEnumValN(EmitLevel::AST, "ast", "the syntax tree"),
+               clEnumValN(EmitLevel::RNN, "rnn", "layer-level rnn dialect"),
+               clEnumValN(EmitLevel::RNNCells, "rnn-cells", "cell-level rnn dialect"),
+               clEnumValN(EmitLevel::Linalg, "linalg", "linalg/tensor/scf on tensors"),
+               clEnumValN(EmitLevel::LLVMMLIR, "llvm-mlir", "the LLVM dialect"),
+               clEnumValN(EmitLevel::LLVMIR, "llvm", "LLVM IR"),
+               clEnumValN(EmitLevel::Object, "obj", "an object file"),
+               clEnumValN(EmitLevel::Executable, "exe", "a native executable (default)")),
+    cl::cat(rnncCategory));
+enum OptLevel { O0 = 0, O1, O2, O3 };
+static cl::opt<OptLevel> optLevel(cl::desc("Optimization level"), cl::init(O2),
+                                  cl::values(clEnumVal(O0, "no optimization"),
+                                             clEnumVal(O1, "light"),
+                                             clEnumVal(O2, "default"),
+                                             clEnumVal(O3, "aggressive")),
+                                  cl::cat(rnncCategory));
+static cl::opt<std::string> runtimeLib("runtime-lib", cl::desc("Path of librnnrt.a"),
+                                       cl::value_desc("path"), cl::cat(rnncCategory));
+static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
+                                      cl::init("native"), cl::cat(rnncCategory));
+
+namespace {
+
+/// Writes `text` to -o or stdout.
+bool writeText(llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+  std::string path = outputFile.empty() ? "-" : outputFile.getValue();
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "cannot write '" << path
+                                                 << "': " << ec.message() << "\n";
+    return false;
+  }
+  fn(out.os());
+  out.keep();
+  return true;
+}
+
+int compile(const char *argv0) {
+  auto fileOrErr = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
+  if (!fileOrErr) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "cannot read '" << inputFile
+                                                 << "': " << fileOrErr.getError().message()
+                                                 << "\n";
+    return 1;
+  }
+  llvm::SourceMgr srcMgr;
+  srcMgr.AddNewSourceBuffer(std::move(*fileOrErr), llvm::SMLoc());
+  Diagnostics diag(srcMgr);
+  llvm::StringRef buffer = srcMgr.getMemoryBuffer(srcMgr.getMainFileID())->getBuffer();
+
+  Parser parser(buffer, diag);
+  std::unique_ptr<ModuleAST> ast = parser.parseModule();
+  if (!ast)
+    return 1;
+  if (emitLevel == EmitLevel::AST)
+    return writeText([&](llvm::raw_ostream &os) { dumpAST(*ast, srcMgr, os); }) ? 0 : 1;
+
+  llvm::SmallString<256> baseDir(inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  std::optional<Model> model = analyze(*ast, diag, baseDir);
+  if (!model)
+    return 1;
+
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics from passes point into the .rnn file with a caret.
+  mlir::SourceMgrDiagnosticHandler mlirDiag(srcMgr, &context);
+
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, *model, diag);
+  if (!module)
+    return 1;
+
+  mlir::DefaultTimingManager tm;
+  mlir::applyDefaultTimingManagerCLOptions(tm);
+  mlir::TimingScope timing = tm.getRootScope();
+
+  mlir::PassManager pm(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return 1;
+  pm.enableTiming(timing);
+  EmitLevel mlirLevel = std::min(emitLevel.getValue(), EmitLevel::LLVMMLIR);
+  buildPipeline(pm, mlirLevel, optLevel);
+  if (mlir::failed(pm.run(*module)))
+    return 1;
+  if (emitLevel <= EmitLevel::LLVMMLIR)
+    return writeText([&](llvm::raw_ostream &os) {
+             mlir::OpPrintingFlags flags;
+             module->print(os, flags);
+           })
+               ? 0
+               : 1;
+
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateAndOptimize(*module, llvmContext, optLevel, targetCpu);
+  if (!llvmModule)
+    return 1;
+  if (emitLevel == EmitLevel::LLVMIR)
+    return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); }) ? 0 : 1;
+
+  if (emitLevel == EmitLevel::Object) {
+    std::string out = outputFile.empty() ? "a.o" : outputFile.getValue();
+    return emitObjectFile(*llvmModule, out, optLevel, targetCpu) ? 0 : 1;
+  }
+
+  std::string out = outputFile.empty() ? "a.out" : outputFile.getValue();
+  llvm::SmallString<256> objPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("rnnc", "o", objPath)) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "cannot create a temporary file: "
+                                                 << ec.message() << "\n";
+    return 1;
+  }
+  llvm::FileRemover removeObj(objPath);
+  if (!emitObjectFile(*llvmModule, std::string(objPath), optLevel, targetCpu))
+    return 1;
+  return linkExecutable(std::string(objPath), findRuntimeLibrary(runtimeLib, argv0), out) ? 0
+                                                                                           : 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "rnnc: ahead-of-time compiler for recurrent networks\n");
+  return compile(argv[0]);
+}

@@ -1,0 +1,38 @@
+//===- RNNOps.h - Ops of the rnn dialect ---------------------------*- C++ -*-===//
+#ifndef RNN_IR_RNNOPS_H
+#define RNN_IR_RNNOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "rnn/IR/RNNDialect.h"
+#include "rnn/IR/RNNEnums.h.inc"
+
+#define GET_OP_CLASSES
+#include "rnn/IR/RNNOps.h.inc"
+
+namespace mlir::rnn {
+/// Attribute names that tie function arguments and results to the model's
+/// parameters, inputs and outputs (see docs/architecture.md, "Model ABI").
+namespace attrs {
+inline constexpr llvm::StringLiteral kParam = "rnn.param";
+inline constexpr llvm::StringLiteral kInit = "rnn.init";
+inline constexpr llvm::StringLiteral kInput = "rnn.input";
+inline constexpr llvm::StringLiteral kOutput = "rnn.output";
+inline constexpr llvm::StringLiteral kKind = "rnn.kind";
+inline constexpr llvm::StringLiteral kDims = "rnn.dims";
+inline constexpr llvm::StringLiteral kVocab = "rnn.vocab";
+inline constexpr llvm::StringLiteral kEntry = "rnn.entry";
+inline constexpr llvm::StringLiteral kModel = "rnn.model";
+inline constexpr llvm::StringLiteral kVocabs = "rnn.vocabs";
+inline constexpr llvm::StringLiteral kTargets = "rnn.targets";
+inline constexpr llvm::StringLiteral kTrain = "rnn.train";
+} // namespace attrs
+} // namespace mlir::rnn
+
+#endif // RNN_IR_RNNOPS_H

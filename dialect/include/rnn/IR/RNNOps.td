@@ -1,0 +1,352 @@
+//===- RNNOps.td - The rnn dialect: layer-level and cell-level ops -*- tablegen -*-===//
+//
+// The `rnn` dialect has two levels on value-semantics tensors:
+//   * layer level: one op per layer of the model language (`rnn.recurrent`,
+//     `rnn.embedding`, `rnn.dense`, ...), produced by MLIRGen;
+//   * cell level: `rnn.recurrence`, a time loop with carried state whose body is
+//     made of per-step ops (`rnn.dense`, `rnn.lstm_gates`, ...), produced from the
+//     layer level by `rnn-expand-recurrent`. Performance and training passes
+//     (hoisting, fusion, unrolling, BPTT) are rewrites of this form.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RNN_OPS
+#define RNN_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Dialect
+//===----------------------------------------------------------------------===//
+
+def RNN_Dialect : Dialect {
+  let name = "rnn";
+  let cppNamespace = "::mlir::rnn";
+  let summary = "Recurrent neural networks: layers, cells and time recurrences";
+  let description = [{
+    The `rnn` dialect models recurrent networks on ranked tensors with value
+    semantics, batch-first (`[B, T, F]`). Parameters are ordinary function
+    arguments whose `rnn.param` attribute names them after PyTorch's
+    `state_dict`, so weights saved from PyTorch load as they are.
+  }];
+}
+
+class RNN_Op<string mnemonic, list<Trait> traits = []>
+    : Op<RNN_Dialect, mnemonic, traits>;
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def RNN_CellKind : I32EnumAttr<"CellKind", "recurrent cell kind", [
+    I32EnumAttrCase<"rnn", 0>, I32EnumAttrCase<"lstm", 1>,
+    I32EnumAttrCase<"gru", 2>]> {
+  let cppNamespace = "::mlir::rnn";
+}
+
+def RNN_Direction : I32EnumAttr<"Direction", "direction of a recurrent layer", [
+    I32EnumAttrCase<"forward", 0>, I32EnumAttrCase<"reverse", 1>,
+    I32EnumAttrCase<"bidirectional", 2>]> {
+  let cppNamespace = "::mlir::rnn";
+}
+
+def RNN_Activation : I32EnumAttr<"Activation", "elementwise activation", [
+    I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"tanh", 1>,
+    I32EnumAttrCase<"relu", 2>, I32EnumAttrCase<"sigmoid", 3>]> {
+  let cppNamespace = "::mlir::rnn";
+}
+
+def F32RankedTensor : RankedTensorOf<[F32]>;
+def I32RankedTensor : RankedTensorOf<[I32]>;
+
+//===----------------------------------------------------------------------===//
+// Layer-level ops
+//===----------------------------------------------------------------------===//
+
+def RNN_OneHotOp : RNN_Op<"onehot", [Pure]> {
+  let summary = "one-hot encoding of token ids";
+  let description = [{
+    Maps integer token ids `[d0, ..., dn]` to `f32` vectors `[d0, ..., dn, V]`
+    with a 1 at the token's index, where `V` (static) is the vocabulary size.
+    Token ids must lie in `[0, V)`; the runtime checks inputs before the call.
+
+    ```mlir
+    %h = rnn.onehot %x : tensor<?x?xi32> -> tensor<?x?x5xf32>
+    ```
+  }];
+  let arguments = (ins I32RankedTensor:$tokens);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = "$tokens attr-dict `:` type($tokens) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def RNN_EmbeddingOp : RNN_Op<"embedding", [Pure]> {
+  let summary = "table lookup of token ids";
+  let description = [{
+    Gathers rows of `table` (`[V, D]`, PyTorch's `nn.Embedding.weight`) for
+    every token id: `[d0, ..., dn]` -> `[d0, ..., dn, D]`.
+
+    ```mlir
+    %e = rnn.embedding %x, %table : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x16xf32>
+    ```
+  }];
+  let arguments = (ins I32RankedTensor:$tokens, F32RankedTensor:$table);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = [{
+    $tokens `,` $table attr-dict `:` type($tokens) `,` type($table) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
+  let summary = "a recurrent layer: RNN (tanh/relu), LSTM or GRU, stacked and/or bidirectional";
+  let description = [{
+    Runs `layers` stacked cells of kind `cell` over the time axis of `input`
+    (`[B, T, I]`), with PyTorch's semantics (`torch.nn.RNN/LSTM/GRU`,
+    `batch_first=True`; the GRU applies its reset gate after the hidden matmul).
+
+    `weights` holds, for each layer `l` and each direction (forward, then
+    reverse), PyTorch's `weight_ih_l{l}` `[G*H, I_l]`, `weight_hh_l{l}` `[G*H, H]`,
+    `bias_ih_l{l}` `[G*H]` and `bias_hh_l{l}` `[G*H]`, where `G` is 1, 4 or 3 for
+    rnn, lstm and gru, `H` is `hidden`, `I_0 = I` and `I_l = D*H` above the first
+    layer (`D` = 2 when bidirectional).
+
+    `output` is `[B, T, D*H]` when `return_sequences` is set, otherwise the
+    final hidden state of the last layer `[B, D*H]` (forward | backward).
+    `finalStates` are PyTorch's `h_n` (and `c_n` for an LSTM), `[layers*D, B, H]`.
+    Optional `lengths` (`[B]`) give each example's valid length in a padded
+    batch; optional `initialStates` are `h_0` (and `c_0`) shaped like `h_n`.
+
+    ```mlir
+    %y, %hn, %cn = rnn.recurrent lstm forward %x weights(%wih, %whh, %bih, %bhh)
+        {hidden = 8 : i64, layers = 1 : i64, return_sequences = true}
+        : (tensor<?x?x5xf32>, tensor<32x5xf32>, tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>)
+        -> (tensor<?x?x8xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>)
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$input,
+                       Variadic<F32RankedTensor>:$weights,
+                       Optional<I32RankedTensor>:$lengths,
+                       Variadic<F32RankedTensor>:$initialStates,
+                       RNN_CellKind:$cell,
+                       RNN_Direction:$direction,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$hidden,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$layers,
+                       BoolAttr:$return_sequences,
+                       DefaultValuedAttr<RNN_Activation, "::mlir::rnn::Activation::tanh">:$activation);
+  let results = (outs F32RankedTensor:$output, Variadic<F32RankedTensor>:$finalStates);
+  let assemblyFormat = [{
+    $cell $direction $input `weights` `(` $weights `)`
+    (`lengths` `(` $lengths^ `)`)? (`init` `(` $initialStates^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Number of gate blocks per cell: 1 (rnn), 4 (lstm) or 3 (gru).
+    int64_t getNumGates();
+    /// Number of directions: 2 when bidirectional, otherwise 1.
+    int64_t getNumDirections();
+    /// Number of carried states per cell: 2 for an LSTM (h, c), otherwise 1.
+    int64_t getNumStates();
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_DenseOp : RNN_Op<"dense", [Pure]> {
+  let summary = "affine map of the last axis, then an activation";
+  let description = [{
+    `act(input @ weight^T + bias)` over the last axis, for inputs of any rank
+    (`[..., I]` -> `[..., U]`); `weight` is `[U, I]` and `bias` `[U]`, exactly
+    `torch.nn.Linear`. At the cell level the same op computes the gate
+    pre-activations of one step (`[B, I]`) or, once hoisted, of all steps.
+
+    ```mlir
+    %y = rnn.dense none %x, %w, %b : (tensor<?x?x8xf32>, tensor<5x8xf32>, tensor<5xf32>) -> tensor<?x?x5xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$input, F32RankedTensor:$weight,
+                       Optional<F32RankedTensor>:$bias,
+                       DefaultValuedAttr<RNN_Activation, "::mlir::rnn::Activation::none">:$activation);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = [{
+    $activation $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_SoftmaxOp : RNN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax over the last axis";
+  let description = [{
+    ```mlir
+    %p = rnn.softmax %logits : tensor<?x?x5xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$input);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def RNN_CrossEntropyOp : RNN_Op<"cross_entropy", [Pure]> {
+  let summary = "mean cross-entropy of logits against class ids";
+  let description = [{
+    PyTorch's `F.cross_entropy(logits, target, reduction='mean')` with the class
+    axis last: `logits` `[..., C]`, `target` `[...]` of class ids.
+
+    ```mlir
+    %l = rnn.cross_entropy %logits, %y : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$logits, I32RankedTensor:$target);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = [{
+    $logits `,` $target attr-dict `:` type($logits) `,` type($target) `->` type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_MSEOp : RNN_Op<"mse", [Pure]> {
+  let summary = "mean squared error";
+  let description = [{
+    PyTorch's `F.mse_loss(pred, target, reduction='mean')`.
+
+    ```mlir
+    %l = rnn.mse %pred, %y : tensor<?x1xf32>, tensor<?x1xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$pred, F32RankedTensor:$target);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = [{
+    $pred `,` $target attr-dict `:` type($pred) `,` type($target) `->` type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Cell-level ops
+//===----------------------------------------------------------------------===//
+
+def RNN_RecurrenceOp : RNN_Op<"recurrence",
+    [AttrSizedOperandSegments, RecursiveMemoryEffects]> {
+  let summary = "a loop over time with carried state";
+  let description = [{
+    Iterates its body over the time axis (axis 1) of the sequences `inputs`
+    (`[B, T, ...]`), forward or, with `reverse`, from the last step to the
+    first. The body's block arguments are one step of every input (`[B, ...]`)
+    followed by the carried states, initialised from `init`. The body yields
+    per-step outputs followed by the next states. Results: one sequence
+    `[B, T, ...]` per per-step output (written at the step's own time index),
+    then the final states.
+
+    With `lengths` (`[B]`), example `b` only runs its first `lengths[b]` steps
+    (from step `lengths[b]-1` down when reversed): its states stay fixed and its
+    outputs are zero on the other steps, as with `pack_padded_sequence`.
+
+    ```mlir
+    %ys, %h, %c = rnn.recurrence(%x) init(%h0, %c0)
+        : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>)
+        -> (tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+    ^bb0(%xt: tensor<?x5xf32>, %ht: tensor<?x8xf32>, %ct: tensor<?x8xf32>):
+      %gx = rnn.dense none %xt, %wih, %bih : (...) -> tensor<?x32xf32>
+      %gh = rnn.dense none %ht, %whh, %bhh : (...) -> tensor<?x32xf32>
+      %h2, %c2 = rnn.lstm_gates %gx, %gh, %ct : tensor<?x32xf32>, tensor<?x8xf32>
+      rnn.yield %h2, %h2, %c2 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<F32RankedTensor>:$inputs,
+                       Variadic<F32RankedTensor>:$init,
+                       Optional<I32RankedTensor>:$lengths,
+                       UnitAttr:$reverse);
+  let results = (outs Variadic<F32RankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    (`reverse` $reverse^)? `(` $inputs `)` `init` `(` $init `)` (`lengths` `(` $lengths^ `)`)?
+    attr-dict `:` functional-type(operands, results) $body
+  }];
+  let extraClassDeclaration = [{
+    /// Number of per-step outputs (sequence results).
+    unsigned getNumOutputs() { return getResults().size() - getInit().size(); }
+    /// The sequence results, one per per-step output.
+    ::mlir::ResultRange getOutputs() { return getResults().take_front(getNumOutputs()); }
+    /// The final carried states.
+    ::mlir::ResultRange getFinalStates() { return getResults().drop_front(getNumOutputs()); }
+    /// The body's block arguments for one step of each input.
+    ::mlir::Block::BlockArgListType getStepInputArgs() {
+      return getBody().front().getArguments().take_front(getInputs().size());
+    }
+    /// The body's block arguments for the carried states.
+    ::mlir::Block::BlockArgListType getStateArgs() {
+      return getBody().front().getArguments().drop_front(getInputs().size());
+    }
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def RNN_YieldOp : RNN_Op<"yield",
+    [Pure, Terminator, ReturnLike, HasParent<"RecurrenceOp">]> {
+  let summary = "ends a recurrence step: per-step outputs, then next states";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+def RNN_RNNGatesOp : RNN_Op<"rnn_gates", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elman cell update: act(gx + gh)";
+  let description = [{
+    `gx` and `gh` are the input and hidden projections of one step (biases
+    included), `[B, H]`; the result is the next hidden state.
+
+    ```mlir
+    %h2 = rnn.rnn_gates tanh %gx, %gh : tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$gx, F32RankedTensor:$gh,
+                       DefaultValuedAttr<RNN_Activation, "::mlir::rnn::Activation::tanh">:$activation);
+  let results = (outs F32RankedTensor:$h);
+  let assemblyFormat = "$activation $gx `,` $gh attr-dict `:` type($gx)";
+}
+
+def RNN_LSTMGatesOp : RNN_Op<"lstm_gates", [Pure, AllTypesMatch<["c", "hNext", "cNext"]>, AllTypesMatch<["gx", "gh"]>]> {
+  let summary = "LSTM cell update from gate pre-activations";
+  let description = [{
+    `gx`, `gh` are `[B, 4H]` projections in PyTorch's gate order (i, f, g, o);
+    `c` is the previous cell state `[B, H]`:
+    `c' = sigmoid(f)*c + sigmoid(i)*tanh(g)`, `h' = sigmoid(o)*tanh(c')`.
+
+    ```mlir
+    %h2, %c2 = rnn.lstm_gates %gx, %gh, %c : tensor<?x32xf32>, tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$gx, F32RankedTensor:$gh, F32RankedTensor:$c);
+  let results = (outs F32RankedTensor:$hNext, F32RankedTensor:$cNext);
+  let assemblyFormat = [{
+    $gx `,` $gh `,` $c attr-dict `:` type($gx) `,` type($c)
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_GRUGatesOp : RNN_Op<"gru_gates", [Pure, AllTypesMatch<["h", "hNext"]>, AllTypesMatch<["gx", "gh"]>]> {
+  let summary = "GRU cell update from gate pre-activations (reset after the hidden matmul)";
+  let description = [{
+    `gx`, `gh` are `[B, 3H]` projections in PyTorch's gate order (r, z, n),
+    biases included; `h` is the previous hidden state `[B, H]`:
+    `r = sigmoid(x_r + h_r)`, `z = sigmoid(x_z + h_z)`, `n = tanh(x_n + r*h_n)`,
+    `h' = (1-z)*n + z*h`.
+
+    ```mlir
+    %h2 = rnn.gru_gates %gx, %gh, %h : tensor<?x24xf32>, tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$gx, F32RankedTensor:$gh, F32RankedTensor:$h);
+  let results = (outs F32RankedTensor:$hNext);
+  let assemblyFormat = [{
+    $gx `,` $gh `,` $h attr-dict `:` type($gx) `,` type($h)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // RNN_OPS

@@ -1,0 +1,63 @@
+//===- Passes.td - Passes of the rnn dialect ---------------*- tablegen -*-===//
+#ifndef RNN_PASSES
+#define RNN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def RNNExpandRecurrentPass : Pass<"rnn-expand-recurrent"> {
+  let summary = "Expand layer-level rnn.recurrent into cell-level rnn.recurrence loops";
+  let description = [{
+    Rewrites every `rnn.recurrent` layer into one `rnn.recurrence` per layer
+    and direction. Each recurrence body computes one step with per-step ops:
+    `rnn.dense` for the input and hidden projections, then `rnn.rnn_gates`,
+    `rnn.lstm_gates` or `rnn.gru_gates`. Stacked layers feed each other's
+    sequences; a bidirectional layer concatenates its forward and reverse
+    outputs (forward | backward) on the feature axis, as PyTorch does. The
+    layer's `h_n`/`c_n` results are assembled from the final states.
+
+    Guarantees: no `rnn.recurrent` op remains; results are unchanged.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def ConvertRNNToLinalgPass : Pass<"convert-rnn-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower cell-level rnn ops to linalg, tensor, scf, math and arith on tensors";
+  let description = [{
+    `rnn.recurrence` becomes an `scf.for` over time whose iteration arguments
+    are the carried states and the output sequences (written one step at a
+    time with `tensor.insert_slice`); `rnn.dense` becomes a `linalg.generic`
+    contraction seeded with the broadcast bias; gates, one-hot, embedding and
+    softmax become elementwise/reduction `linalg.generic`s.
+
+    Guarantees: no `rnn` op remains (layer-level `rnn.recurrent` must have been
+    expanded by `rnn-expand-recurrent`); everything stays on tensors, ready for
+    one-shot bufferization.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
+  let summary = "Emit the runtime ABI: the model descriptor and the C entry point";
+  let description = [{
+    For the function marked `rnn.entry`, emits the `rnnc_model_desc` constant
+    (the model descriptor the runtime reads: vocabularies, inputs, outputs,
+    parameters with their initialisation, training settings) and
+    `rnnc_model_forward(rnnrt_tensor *args)`, which wraps each argument's data
+    pointer and sizes into a memref, calls the model function and writes each
+    result into the caller's output buffer. See docs/runtime-abi.md.
+
+    Guarantees: the module exports exactly the two symbols of the runtime ABI;
+    the model function itself is unchanged.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+#endif // RNN_PASSES

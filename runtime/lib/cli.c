@@ -1,0 +1,973 @@
+/* cli.c - the command-line program of a compiled model (rnnrt_main).
+ *
+ * Commands are dispatched through the `commands` table below; each has its own option table.
+ * To add a command (train, grad, generate, bench, ...): write `static int cmd_x(cli *c)`, an
+ * option table and a row in `commands`. Options are parsed by parse_options() so that every
+ * command gets the same behaviour (--opt VALUE, --opt=VALUE, -o VALUE, repeated options,
+ * unknown options, --help). */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* ---------------------------------------------------------------------------------------- */
+/* options                                                                                    */
+
+typedef struct opt_spec {
+  int id;
+  const char *lng;   /* without "--" */
+  char shrt;         /* 0 if none */
+  const char *arg;   /* metavariable, NULL for flags */
+  bool repeat;
+  const char *help;
+} opt_spec;
+
+typedef struct opt_val {
+  int id;
+  const char *value;
+  const char *spelled; /* as written on the command line, for messages */
+} opt_val;
+
+struct command;
+typedef struct cli {
+  const char *prog;
+  const struct command *cmd;
+  opt_val *opts;
+  int n_opts;
+  rnnrt_model_desc desc;
+  rnnrt_error err;
+} cli;
+
+typedef int (*command_fn)(cli *c);
+
+typedef struct command {
+  const char *name;
+  const char *synopsis;   /* usage lines after "PROG NAME", '\n'-separated */
+  const char *summary;    /* one line, for the command list */
+  const char *details;    /* paragraph for 'help NAME', may be NULL */
+  const opt_spec *opts;   /* terminated by id 0 */
+  bool needs_desc;
+  command_fn fn;
+} command;
+
+enum { OPT_HELP = 1, OPT_SEED, OPT_OUTPUT, OPT_WEIGHTS, OPT_INPUT, OPT_TEXT };
+
+static const opt_spec info_opts[] = {
+    {OPT_HELP, "help", 'h', NULL, false, "show this help"},
+    {0, NULL, 0, NULL, false, NULL},
+};
+
+static const opt_spec init_opts[] = {
+    {OPT_SEED, "seed", 's', "N", false, "random seed, a non-negative integer (default 0)"},
+    {OPT_OUTPUT, "output", 'o', "FILE", false, "safetensors file to write (required)"},
+    {OPT_HELP, "help", 'h', NULL, false, "show this help"},
+    {0, NULL, 0, NULL, false, NULL},
+};
+
+static const opt_spec infer_opts[] = {
+    {OPT_WEIGHTS, "weights", 'w', "FILE", false, "safetensors file with every parameter (F32)"},
+    {OPT_INPUT, "input", 'i', "NAME=FILE", true, ".npy array for input NAME (repeat for each input)"},
+    {OPT_TEXT, "text", 't', "TEXT", false,
+     "text for the model's tokens input (chars/words vocab), batch 1; prints the outputs"},
+    {OPT_OUTPUT, "output", 'o', "PATH", false,
+     ".npy file to write; a directory (created if missing) for several outputs"},
+    {OPT_HELP, "help", 'h', NULL, false, "show this help"},
+    {0, NULL, 0, NULL, false, NULL},
+};
+
+static const opt_spec help_opts[] = {
+    {OPT_HELP, "help", 'h', NULL, false, "show this help"},
+    {0, NULL, 0, NULL, false, NULL},
+};
+
+static int cmd_info(cli *c);
+static int cmd_init(cli *c);
+static int cmd_infer(cli *c);
+static int cmd_help(cli *c);
+
+static const command commands[] = {
+    {"info", "", "show the model's inputs, outputs, parameters and vocabularies", NULL, info_opts, true,
+     cmd_info},
+    {"init", "[--seed N] -o WEIGHTS.safetensors", "write freshly initialised weights",
+     "Creates every parameter with the initialisation recorded in the model (deterministic for a\n"
+     "given seed) and writes them as F32 tensors to a safetensors file.",
+     init_opts, true, cmd_init},
+    {"infer",
+     "-w WEIGHTS.safetensors --input NAME=FILE.npy... -o OUT\n"
+     "-w WEIGHTS.safetensors --text TEXT [-o OUT]",
+     "run the model on .npy inputs (or on text) and write its outputs",
+     "Loads the weights and the inputs, checks them against the model, runs it and writes each\n"
+     "output as a float32 .npy (with several outputs, -o names a directory: OUT/NAME.npy).\n"
+     "With --text, outputs that score a vocabulary are printed as text (argmax of the last axis),\n"
+     "one line per batch row; other outputs are printed as numbers.",
+     infer_opts, true, cmd_infer},
+    /* Future commands go here, e.g.
+     *   {"train", "...", "train the model", ..., train_opts, true, cmd_train},
+     *   {"grad", ...}, {"generate", ...}, {"bench", ...}, */
+    {"help", "[COMMAND]", "show this help, or the options of one command", NULL, help_opts, false, cmd_help},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+static void print_usage(FILE *out, const char *prog) {
+  fprintf(out, "usage: %s <command> [options]\n\ncommands:\n", prog);
+  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nRun '%s help <command>' for the options of a command.\n", prog);
+}
+
+static void print_synopsis(FILE *out, const char *prog, const command *cmd) {
+  const char *s = cmd->synopsis;
+  bool first = true;
+  do {
+    size_t n = strcspn(s, "\n");
+    fprintf(out, "%s %s %s%s%.*s\n", first ? "usage:" : "      ", prog, cmd->name, n ? " " : "", (int)n, s);
+    first = false;
+    s += n;
+    if (*s == '\n') s++;
+  } while (*s);
+}
+
+static void print_command_help(FILE *out, const char *prog, const command *cmd) {
+  print_synopsis(out, prog, cmd);
+  fprintf(out, "\n%c%s.\n", cmd->summary[0] >= 'a' && cmd->summary[0] <= 'z' ? cmd->summary[0] - 'a' + 'A' : cmd->summary[0],
+          cmd->summary + 1);
+  if (cmd->details) fprintf(out, "\n%s\n", cmd->details);
+  fprintf(out, "\noptions:\n");
+  for (const opt_spec *o = cmd->opts; o->id; o++) {
+    char left[64];
+    if (o->shrt)
+      snprintf(left, sizeof left, "-%c, --%s%s%s", o->shrt, o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+    else
+      snprintf(left, sizeof left, "    --%s%s%s", o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+    fprintf(out, "  %-24s %s\n", left, o->help);
+  }
+}
+
+/* Usage error: "error: ..." then a one-line hint. Returns 1. */
+static int usage_error(cli *c, const char *fmt, ...) RNNRT_PRINTF(2, 3);
+static int usage_error(cli *c, const char *fmt, ...) {
+  va_list ap;
+  fputs("error: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  if (c->cmd)
+    fprintf(stderr, "usage: %s %s%s%.*s (see '%s help %s')\n", c->prog, c->cmd->name, c->cmd->synopsis[0] ? " " : "",
+            (int)strcspn(c->cmd->synopsis, "\n"), c->cmd->synopsis, c->prog, c->cmd->name);
+  else
+    fprintf(stderr, "usage: %s <command> [options] (see '%s help')\n", c->prog, c->prog);
+  return 1;
+}
+
+static int fail(const char *fmt, ...) RNNRT_PRINTF(1, 2);
+static int fail(const char *fmt, ...) {
+  va_list ap;
+  fputs("error: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return 1;
+}
+
+static int fail_err(const rnnrt_error *e) { return fail("%s", e->msg); }
+
+/* Returns 0 ok, 1 error (reported), 2 help printed. */
+static int parse_options(cli *c, int argc, char **argv) {
+  const opt_spec *specs = c->cmd->opts;
+  c->opts = calloc((size_t)argc + 1, sizeof *c->opts);
+  if (!c->opts) return fail("out of memory");
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const opt_spec *o = NULL;
+    const char *value = NULL;
+    if (a[0] == '-' && a[1] == '-' && a[2]) {
+      const char *eq = strchr(a + 2, '=');
+      size_t n = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+      for (const opt_spec *s = specs; s->id; s++)
+        if (strlen(s->lng) == n && strncmp(s->lng, a + 2, n) == 0) o = s;
+      if (!o) return usage_error(c, "unknown option '%.*s'", (int)(n + 2), a);
+      if (eq) {
+        if (!o->arg) return usage_error(c, "option '--%s' takes no value", o->lng);
+        value = eq + 1;
+      }
+    } else if (a[0] == '-' && a[1] && a[1] != '-' && !a[2]) {
+      for (const opt_spec *s = specs; s->id; s++)
+        if (s->shrt == a[1]) o = s;
+      if (!o) return usage_error(c, "unknown option '%s'", a);
+    } else if (a[0] == '-' && a[1]) {
+      return usage_error(c, "unknown option '%s'", a);
+    } else {
+      return usage_error(c, "unexpected argument '%s'", a);
+    }
+    if (o->id == OPT_HELP) {
+      print_command_help(stdout, c->prog, c->cmd);
+      return 2;
+    }
+    if (o->arg && !value) {
+      if (i + 1 >= argc) return usage_error(c, "option '%s' needs a value (%s)", a, o->arg);
+      value = argv[++i];
+    }
+    if (!o->repeat)
+      for (int k = 0; k < c->n_opts; k++)
+        if (c->opts[k].id == o->id) return usage_error(c, "option '--%s' given more than once", o->lng);
+    c->opts[c->n_opts++] = (opt_val){o->id, value, a};
+  }
+  return 0;
+}
+
+static const char *opt_get(const cli *c, int id) {
+  for (int k = 0; k < c->n_opts; k++)
+    if (c->opts[k].id == id) return c->opts[k].value ? c->opts[k].value : "";
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* text helpers                                                                               */
+
+/* Writes a token/character for humans: printable UTF-8 as is, the rest escaped. */
+static void put_escaped(FILE *out, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    unsigned char ch = u[i];
+    if (ch == '\\') { fputs("\\\\", out); i++; }
+    else if (ch == '"') { fputs("\\\"", out); i++; }
+    else if (ch == '\n') { fputs("\\n", out); i++; }
+    else if (ch == '\t') { fputs("\\t", out); i++; }
+    else if (ch == '\r') { fputs("\\r", out); i++; }
+    else if (ch < 0x20 || ch == 0x7f) { fprintf(out, "\\x%02x", ch); i++; }
+    else if (ch < 0x80) { fputc(ch, out); i++; }
+    else {
+      size_t l = rnnrt_utf8_seq_len(u + i, n - i);
+      if (!l) { fprintf(out, "\\x%02x", ch); i++; continue; }
+      uint32_t cp = l == 2 ? (uint32_t)(u[i] & 0x1F) << 6 | (u[i + 1] & 0x3F)
+                  : l == 3 ? (uint32_t)(u[i] & 0x0F) << 12 | (uint32_t)(u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F)
+                           : (uint32_t)(u[i] & 0x07) << 18 | (uint32_t)(u[i + 1] & 0x3F) << 12 |
+                                 (uint32_t)(u[i + 2] & 0x3F) << 6 | (u[i + 3] & 0x3F);
+      bool invisible = (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) ||
+                       cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || (cp >= 0x202A && cp <= 0x202E);
+      if (invisible) fprintf(out, "\\u%04x", (unsigned)cp);
+      else fwrite(u + i, 1, l, out);
+      i += l;
+    }
+  }
+}
+
+/* Escaped copy into a buffer (for error messages). */
+static void escape_to(char *buf, size_t size, const char *s, size_t n) {
+  char *mem = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&mem, &len);
+  if (!f) {
+    snprintf(buf, size, "?");
+    return;
+  }
+  put_escaped(f, s, n);
+  fclose(f);
+  snprintf(buf, size, "%s", mem ? mem : "");
+  free(mem);
+}
+
+static const char *vocab_kind_str(rnnrt_vocab_kind k) {
+  return k == RNNRT_VOCAB_CHARS ? "chars" : k == RNNRT_VOCAB_WORDS ? "words" : "ids";
+}
+
+/* "f32", "i32 tokens of V (5)", "i32 lengths", "i32 class (10 classes)", "f32 scores over V (5)" */
+static void type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_output, char *buf, size_t size) {
+  const rnnrt_vocab *v = x->vocab >= 0 ? &d->vocabs[x->vocab] : NULL;
+  if (is_output) {
+    if (v) snprintf(buf, size, "f32 scores over %s (%lld)", v->name, (long long)v->size);
+    else snprintf(buf, size, "f32");
+    return;
+  }
+  switch (x->kind) {
+    case RNNRT_KIND_F32: snprintf(buf, size, "f32"); break;
+    case RNNRT_KIND_TOKENS: snprintf(buf, size, "i32 tokens of %s (%lld)", v->name, (long long)v->size); break;
+    case RNNRT_KIND_LENGTHS: snprintf(buf, size, "i32 lengths"); break;
+    default:
+      if (v) snprintf(buf, size, "i32 class of %s (%lld)", v->name, (long long)v->size);
+      else if (x->classes > 0) snprintf(buf, size, "i32 class (%lld classes)", (long long)x->classes);
+      else snprintf(buf, size, "i32 class");
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* info                                                                                       */
+
+static int cmd_info(cli *c) {
+  const rnnrt_model_desc *d = &c->desc;
+  char shape[256], type[256];
+  int wname = 4, wshape = 5;
+  const struct {
+    const char *title;
+    const rnnrt_decl *a;
+    int64_t n;
+    bool out;
+  } groups[] = {{"inputs", d->inputs, d->n_inputs, false},
+                {"targets", d->targets, d->n_targets, false},
+                {"outputs", d->outputs, d->n_outputs, true},
+                {"parameters", d->params, d->n_params, false}};
+  for (size_t g = 0; g < 4; g++)
+    for (int64_t i = 0; i < groups[g].n; i++) {
+      int l = (int)strlen(groups[g].a[i].name);
+      if (l > wname) wname = l;
+      rnnrt_desc_format_dims(d, &groups[g].a[i], shape, sizeof shape);
+      l = (int)strlen(shape);
+      if (l > wshape) wshape = l;
+    }
+  int wcount = 1;
+  for (int64_t i = 0; i < d->n_params; i++) {
+    int l = snprintf(NULL, 0, "%lld", (long long)rnnrt_decl_numel(&d->params[i]));
+    if (l > wcount) wcount = l;
+  }
+  printf("model %s\n", d->name);
+  for (size_t g = 0; g < 4; g++) {
+    printf("\n%s:", groups[g].title);
+    if (groups[g].n == 0) {
+      printf(" none\n");
+      continue;
+    }
+    printf("\n");
+    for (int64_t i = 0; i < groups[g].n; i++) {
+      const rnnrt_decl *x = &groups[g].a[i];
+      rnnrt_desc_format_dims(d, x, shape, sizeof shape);
+      if (g == 3) {
+        char init[64];
+        if (x->init == RNNRT_INIT_UNIFORM) snprintf(init, sizeof init, "uniform:%g", x->init_arg);
+        else if (x->init == RNNRT_INIT_NORMAL) snprintf(init, sizeof init, "normal:%g", x->init_arg);
+        else snprintf(init, sizeof init, "%s", x->init == RNNRT_INIT_ONES ? "ones" : "zeros");
+        printf("  %-*s  %-*s  f32  %*lld  %s\n", wname, x->name, wshape, shape, wcount,
+               (long long)rnnrt_decl_numel(x), init);
+      } else {
+        type_str(d, x, groups[g].out, type, sizeof type);
+        printf("  %-*s  %-*s  %s\n", wname, x->name, wshape, shape, type);
+      }
+    }
+  }
+  printf("\ntotal parameters: %lld\n", (long long)d->total_param_elems);
+  printf("\nvocabularies:");
+  if (d->n_vocabs == 0) printf(" none\n");
+  else printf("\n");
+  int wv = 1;
+  for (int64_t i = 0; i < d->n_vocabs; i++)
+    if ((int)strlen(d->vocabs[i].name) > wv) wv = (int)strlen(d->vocabs[i].name);
+  for (int64_t i = 0; i < d->n_vocabs; i++) {
+    const rnnrt_vocab *v = &d->vocabs[i];
+    int col = printf("  %-*s  %lld %s", wv, v->name, (long long)v->size, vocab_kind_str(v->kind));
+    if (v->kind == RNNRT_VOCAB_IDS) {
+      printf("\n");
+      continue;
+    }
+    col += printf(":");
+    for (int64_t t = 0; t < v->size; t++) {
+      char tok[256];
+      escape_to(tok, sizeof tok, v->tokens[t], v->token_lens[t]);
+      int w = (int)strlen(tok) + 3;
+      if (col + w > 96) {
+        printf("\n   ");
+        col = 3;
+      }
+      printf(" \"%s\"", tok);
+      col += w;
+    }
+    printf("\n");
+  }
+  if (d->n_train) {
+    printf("\ntraining:");
+    for (int64_t i = 0; i < d->n_train; i++) printf(" %s=%s", d->train[i].key, d->train[i].value);
+    printf("\n");
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) return fail("cannot write to standard output");
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* init                                                                                       */
+
+static int cmd_init(cli *c) {
+  const rnnrt_model_desc *d = &c->desc;
+  const char *out = opt_get(c, OPT_OUTPUT);
+  const char *seed_s = opt_get(c, OPT_SEED);
+  uint64_t seed = 0;
+  if (!out || !*out) return usage_error(c, "missing -o WEIGHTS.safetensors");
+  if (seed_s) {
+    char *end;
+    errno = 0;
+    if (!(seed_s[0] >= '0' && seed_s[0] <= '9')) return usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", seed_s);
+    unsigned long long v = strtoull(seed_s, &end, 10);
+    if (*end || errno == ERANGE)
+      return usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", seed_s);
+    seed = (uint64_t)v;
+  }
+  rnnrt_rng rng;
+  rnnrt_rng_seed(&rng, seed);
+  rnnrt_st_entry *e = calloc((size_t)d->n_params + 1, sizeof *e);
+  int64_t(*shapes)[RNNRT_MAX_RANK] = calloc((size_t)d->n_params + 1, sizeof *shapes);
+  float **bufs = calloc((size_t)d->n_params + 1, sizeof *bufs);
+  int rc = 1;
+  if (!e || !shapes || !bufs) {
+    fail("out of memory");
+    goto done;
+  }
+  for (int64_t i = 0; i < d->n_params; i++) {
+    const rnnrt_decl *p = &d->params[i];
+    int64_t n = rnnrt_decl_numel(p);
+    float *buf = bufs[i] = rnnrt_alloc(n ? n * 4 : 4);
+    if (!buf) {
+      fail("out of memory creating parameter '%s' (%lld values)", p->name, (long long)n);
+      goto done;
+    }
+    rnnrt_rng_fill(&rng, p->init, p->init_arg, buf, n);
+    for (int64_t k = 0; k < p->rank; k++) shapes[i][k] = p->dims[k].size;
+    e[i] = (rnnrt_st_entry){p->name, RNNRT_DTYPE_F32, p->rank, shapes[i], buf};
+  }
+  if (rnnrt_st_write(out, e, (size_t)d->n_params, &c->err) != 0) {
+    fail_err(&c->err);
+    goto done;
+  }
+  rc = 0;
+done:
+  if (bufs)
+    for (int64_t i = 0; i < d->n_params; i++) free(bufs[i]);
+  free(bufs);
+  free(e);
+  free(shapes);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* infer                                                                                      */
+
+typedef struct {
+  const char *s;
+  size_t n;
+  int32_t id;
+} tok_entry;
+
+static int tok_entry_cmp(const void *a, const void *b) {
+  const tok_entry *x = a, *y = b;
+  size_t m = x->n < y->n ? x->n : y->n;
+  int r = memcmp(x->s, y->s, m);
+  if (r) return r;
+  return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* Tokenises --text with a chars or words vocab into a malloc'd int32 array. */
+static int tokenize_text(const rnnrt_vocab *v, const char *text, int32_t **ids_out, int64_t *n_out) {
+  size_t len = strlen(text);
+  *ids_out = NULL;
+  *n_out = 0;
+  if (!rnnrt_utf8_valid((const unsigned char *)text, len)) return fail("--text: the text is not valid UTF-8");
+  tok_entry *index = malloc((size_t)v->size * sizeof *index);
+  int32_t *ids = malloc((len + 1) * sizeof *ids);
+  if (!index || !ids) {
+    free(index);
+    free(ids);
+    return fail("out of memory");
+  }
+  for (int64_t t = 0; t < v->size; t++) index[t] = (tok_entry){v->tokens[t], v->token_lens[t], (int32_t)t};
+  qsort(index, (size_t)v->size, sizeof *index, tok_entry_cmp);
+  int64_t n = 0;
+  size_t i = 0;
+  while (i < len) {
+    size_t l;
+    if (v->kind == RNNRT_VOCAB_CHARS) {
+      l = rnnrt_utf8_seq_len((const unsigned char *)text + i, len - i);
+    } else {
+      if (strchr(" \t\n\r\v\f", text[i])) {
+        i++;
+        continue;
+      }
+      l = 0;
+      while (i + l < len && !strchr(" \t\n\r\v\f", text[i + l])) l++;
+    }
+    tok_entry key = {text + i, l, 0};
+    tok_entry *hit = bsearch(&key, index, (size_t)v->size, sizeof *index, tok_entry_cmp);
+    if (!hit) {
+      char esc[256];
+      escape_to(esc, sizeof esc, text + i, l);
+      fail("--text: %s '%s' at position %lld is not in vocab '%s'", v->kind == RNNRT_VOCAB_CHARS ? "character" : "word",
+           esc, (long long)n, v->name);
+      free(index);
+      free(ids);
+      return 1;
+    }
+    ids[n++] = hit->id;
+    i += l;
+  }
+  free(index);
+  *ids_out = ids;
+  *n_out = n;
+  return 0;
+}
+
+static void format_index(char *buf, size_t size, int64_t flat, int64_t rank, const int64_t *shape) {
+  int64_t idx[RNNRT_MAX_RANK > 64 ? RNNRT_MAX_RANK : 64];
+  for (int64_t k = rank - 1; k >= 0; k--) {
+    idx[k] = shape[k] ? flat % shape[k] : 0;
+    flat = shape[k] ? flat / shape[k] : 0;
+  }
+  rnnrt_format_shape(buf, size, rank, idx);
+}
+
+typedef struct {
+  int64_t *val;    /* per symbol, -1 unbound */
+  int64_t *src;    /* input index that bound it */
+  int32_t *axis;
+} binding;
+
+/* Checks an array against input decl `ii` and converts it into t (takes ownership of a->data
+ * when no conversion is needed). */
+static int bind_input(cli *c, int64_t ii, const char *label, rnnrt_npy *a, binding *b, rnnrt_tensor *t) {
+  const rnnrt_model_desc *d = &c->desc;
+  const rnnrt_decl *x = &d->inputs[ii];
+  char want[256], got[256];
+  rnnrt_desc_format_dims(d, x, want, sizeof want);
+  bool is_int = x->kind != RNNRT_KIND_F32;
+  if (!is_int && a->dtype != RNNRT_DTYPE_F32)
+    return fail("%s: input '%s' has dtype %s, expected <f4 (f32)", label, x->name,
+                a->dtype == RNNRT_DTYPE_I32 ? "<i4" : "<i8");
+  if (is_int && a->dtype == RNNRT_DTYPE_F32)
+    return fail("%s: input '%s' has dtype <f4, expected <i4 or <i8 (%s)", label, x->name,
+                x->kind == RNNRT_KIND_TOKENS ? "token ids" : "lengths");
+  if (a->rank != x->rank)
+    return fail("%s: input '%s' has %lld dimension%s, expected %lld (%s)", label, x->name, (long long)a->rank,
+                a->rank == 1 ? "" : "s", (long long)x->rank, want);
+  for (int64_t k = 0; k < x->rank; k++) {
+    const rnnrt_dim *dm = &x->dims[k];
+    int64_t s = a->shape[k];
+    rnnrt_format_shape(got, sizeof got, a->rank, a->shape);
+    if (dm->sym < 0) {
+      if (s != dm->size) return fail("%s: input '%s' has shape %s, expected %s", label, x->name, got, want);
+      continue;
+    }
+    const char *sym = d->symbols[dm->sym];
+    if (s == 0) return fail("%s: input '%s' is empty along axis %lld (%s)", label, x->name, (long long)k, sym);
+    if (b->val[dm->sym] < 0) {
+      b->val[dm->sym] = s;
+      b->src[dm->sym] = ii;
+      b->axis[dm->sym] = (int32_t)k;
+    } else if (b->val[dm->sym] != s) {
+      return fail("%s: input '%s' has size %lld along axis %lld (%s), but %s = %lld from axis %d of input '%s'", label,
+                  x->name, (long long)s, (long long)k, sym, sym, (long long)b->val[dm->sym], b->axis[dm->sym],
+                  d->inputs[b->src[dm->sym]].name);
+    }
+  }
+  t->rank = x->rank;
+  for (int64_t k = 0; k < x->rank; k++) t->sizes[k] = a->shape[k];
+  if (x->kind == RNNRT_KIND_TOKENS) {
+    const rnnrt_vocab *v = &d->vocabs[x->vocab];
+    for (int64_t i = 0; i < a->numel; i++) {
+      int64_t id = a->dtype == RNNRT_DTYPE_I32 ? ((int32_t *)a->data)[i] : ((int64_t *)a->data)[i];
+      if (id < 0 || id >= v->size) {
+        format_index(got, sizeof got, i, a->rank, a->shape);
+        return fail("%s: input '%s' holds token id %lld at index %s, outside vocab '%s' (size %lld)", label, x->name,
+                    (long long)id, got, v->name, (long long)v->size);
+      }
+    }
+  }
+  if (a->dtype == RNNRT_DTYPE_I64) {
+    int64_t n = a->numel ? a->numel : 1;
+    int32_t *conv = rnnrt_alloc(n * 4);
+    if (!conv) return fail("%s: out of memory", label);
+    for (int64_t i = 0; i < a->numel; i++) {
+      int64_t v = ((int64_t *)a->data)[i];
+      if (v < INT32_MIN || v > INT32_MAX) {
+        free(conv);
+        format_index(got, sizeof got, i, a->rank, a->shape);
+        return fail("%s: input '%s' holds %lld at index %s, which does not fit int32", label, x->name, (long long)v, got);
+      }
+      conv[i] = (int32_t)v;
+    }
+    t->data = conv;
+  } else {
+    t->data = a->data;
+    a->data = NULL;
+  }
+  return 0;
+}
+
+/* Range check of lengths inputs once every symbol is bound: 1 <= len <= T (if symbol T exists). */
+static int check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const char *const *labels) {
+  const rnnrt_model_desc *d = &c->desc;
+  int64_t tmax = -1;
+  for (int64_t s = 0; s < d->n_symbols; s++)
+    if (strcmp(d->symbols[s], "T") == 0) tmax = b->val[s];
+  for (int64_t i = 0; i < d->n_inputs; i++) {
+    if (d->inputs[i].kind != RNNRT_KIND_LENGTHS) continue;
+    int64_t n = rnnrt_shape_numel(in[i].rank, in[i].sizes);
+    const int32_t *v = in[i].data;
+    for (int64_t k = 0; k < n; k++)
+      if (v[k] < 1 || (tmax > 0 && v[k] > tmax)) {
+        char idx[256], range[64];
+        format_index(idx, sizeof idx, k, in[i].rank, in[i].sizes);
+        if (tmax > 0) snprintf(range, sizeof range, "[1, T] (T = %lld)", (long long)tmax);
+        else snprintf(range, sizeof range, ">= 1");
+        return fail("%s: input '%s' holds length %d at index %s, expected %s", labels[i], d->inputs[i].name, v[k], idx,
+                    range);
+      }
+  }
+  return 0;
+}
+
+static bool is_directory(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *join_path(const char *dir, const char *name, const char *ext) {
+  size_t dl = strlen(dir);
+  bool slash = dl > 0 && dir[dl - 1] == '/';
+  size_t n = dl + strlen(name) + strlen(ext) + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s%s%s%s", dir, slash ? "" : "/", name, ext);
+  return p;
+}
+
+/* Writes every output: all temp files first, then the renames. */
+static int write_outputs(cli *c, const char *out, const rnnrt_tensor *outs) {
+  const rnnrt_model_desc *d = &c->desc;
+  bool as_dir = d->n_outputs > 1 || is_directory(out);
+  if (as_dir && !is_directory(out)) {
+    if (mkdir(out, 0777) != 0 && !(errno == EEXIST && is_directory(out))) {
+      if (errno == EEXIST) return fail("%s: exists and is not a directory (the model has %lld outputs)", out, (long long)d->n_outputs);
+      return fail("%s: cannot create directory: %s", out, strerror(errno));
+    }
+  }
+  rnnrt_afile *files = calloc((size_t)d->n_outputs, sizeof *files);
+  int rc = 1;
+  if (!files) return fail("out of memory");
+  /* all temp files first, renamed only once every one is complete */
+  for (int64_t i = 0; i < d->n_outputs; i++) {
+    char *path = as_dir ? join_path(out, d->outputs[i].name, ".npy") : rnnrt_strdup(out);
+    if (!path) {
+      fail("out of memory");
+      goto done;
+    }
+    int r = rnnrt_afile_open(&files[i], path, &c->err);
+    free(path);
+    if (r != 0 || rnnrt_npy_emit(&files[i], RNNRT_DTYPE_F32, outs[i].rank, outs[i].sizes, outs[i].data, &c->err) != 0 ||
+        rnnrt_afile_finish(&files[i], &c->err) != 0) {
+      fail_err(&c->err);
+      goto done;
+    }
+  }
+  for (int64_t i = 0; i < d->n_outputs; i++)
+    if (rnnrt_afile_rename(&files[i], &c->err) != 0) {
+      fail_err(&c->err);
+      goto done;
+    }
+  rc = 0;
+done:
+  for (int64_t k = 0; k < d->n_outputs; k++) rnnrt_afile_abort(&files[k]);
+  free(files);
+  return rc;
+}
+
+static int64_t argmax(const float *p, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (p[i] > p[best] || (isnan(p[best]) && !isnan(p[i]))) best = i;
+  return best;
+}
+
+/* Prints every output for --text: one line per batch row. The batch axis is axis 0 of an
+ * output when it carries the symbol of axis 0 of the rank-2 text input ([B, T]); otherwise the
+ * whole output is one row. */
+static void print_outputs(cli *c, const rnnrt_tensor *outs, int64_t text_input) {
+  const rnnrt_model_desc *d = &c->desc;
+  const rnnrt_decl *tin = &d->inputs[text_input];
+  int32_t batch_sym = tin->rank == 2 ? tin->dims[0].sym : -1;
+  for (int64_t o = 0; o < d->n_outputs; o++) {
+    const rnnrt_decl *x = &d->outputs[o];
+    const rnnrt_tensor *t = &outs[o];
+    const float *data = t->data;
+    int64_t numel = rnnrt_shape_numel(t->rank, t->sizes);
+    bool batched = batch_sym >= 0 && x->rank >= 2 && x->dims[0].sym == batch_sym;
+    int64_t rows = batched ? t->sizes[0] : 1;
+    int64_t row_len = numel / rows;
+    for (int64_t r = 0; r < rows; r++) {
+      if (d->n_outputs > 1) printf("%s: ", x->name);
+      const float *row = data + r * row_len;
+      if (x->vocab >= 0) {
+        const rnnrt_vocab *v = &d->vocabs[x->vocab];
+        int64_t npos = row_len / v->size;
+        for (int64_t p = 0; p < npos; p++) {
+          int64_t id = argmax(row + p * v->size, v->size);
+          if (v->kind == RNNRT_VOCAB_CHARS) fwrite(v->tokens[id], 1, v->token_lens[id], stdout);
+          else if (v->kind == RNNRT_VOCAB_WORDS) printf("%s%s", p ? " " : "", v->tokens[id]);
+          else printf("%s%lld", p ? " " : "", (long long)id);
+        }
+      } else {
+        for (int64_t k = 0; k < row_len; k++) printf("%s%.6g", k ? " " : "", (double)row[k]);
+      }
+      printf("\n");
+    }
+  }
+}
+
+static int cmd_infer(cli *c) {
+  const rnnrt_model_desc *d = &c->desc;
+  const char *weights = opt_get(c, OPT_WEIGHTS);
+  const char *out = opt_get(c, OPT_OUTPUT);
+  const char *text = opt_get(c, OPT_TEXT);
+  int64_t n_args = d->n_params + d->n_inputs + d->n_outputs;
+  rnnrt_tensor *args = calloc((size_t)n_args, sizeof *args);
+  const char **labels = calloc((size_t)d->n_inputs + 1, sizeof *labels);
+  binding b = {calloc((size_t)d->n_symbols + 1, sizeof(int64_t)), calloc((size_t)d->n_symbols + 1, sizeof(int64_t)),
+               calloc((size_t)d->n_symbols + 1, sizeof(int32_t))};
+  int32_t *ids = NULL;
+  int64_t n_ids = 0, text_input = -1;
+  int rc = 1;
+  bool params_loaded = false;
+  if (!args || !labels || !b.val || !b.src || !b.axis) {
+    fail("out of memory");
+    goto done;
+  }
+  rnnrt_tensor *ins = args + d->n_params, *outs = args + d->n_params + d->n_inputs;
+  for (int64_t s = 0; s < d->n_symbols; s++) b.val[s] = -1;
+
+  /* ---- options ---- */
+  if (out && !*out) {
+    rc = usage_error(c, "-o: empty path");
+    goto done;
+  }
+  if (!out && !text) {
+    rc = usage_error(c, "missing -o OUT (or --text)");
+    goto done;
+  }
+  if (!weights && d->n_params > 0) {
+    rc = usage_error(c, "missing -w WEIGHTS.safetensors");
+    goto done;
+  }
+  if (text) {
+    int64_t n_tok = 0;
+    for (int64_t i = 0; i < d->n_inputs; i++)
+      if (d->inputs[i].kind == RNNRT_KIND_TOKENS) {
+        n_tok++;
+        text_input = i;
+      }
+    if (n_tok != 1) {
+      rc = fail("--text needs a model with exactly one tokens input (this model has %lld)", (long long)n_tok);
+      goto done;
+    }
+    const rnnrt_decl *x = &d->inputs[text_input];
+    const rnnrt_vocab *v = &d->vocabs[x->vocab];
+    if (v->kind == RNNRT_VOCAB_IDS) {
+      rc = fail("--text: input '%s' uses vocab '%s' of kind ids (text needs a chars or words vocab)", x->name, v->name);
+      goto done;
+    }
+    if (x->rank != 1 && x->rank != 2) {
+      rc = fail("--text: input '%s' has rank %lld (text needs rank 1 [T] or 2 [B, T])", x->name, (long long)x->rank);
+      goto done;
+    }
+    labels[text_input] = "--text";
+  }
+  for (int k = 0; k < c->n_opts; k++) {
+    if (c->opts[k].id != OPT_INPUT) continue;
+    const char *spec = c->opts[k].value;
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1]) {
+      rc = usage_error(c, "--input '%s': expected NAME=FILE.npy", spec);
+      goto done;
+    }
+    size_t nl = (size_t)(eq - spec);
+    int64_t ii = -1;
+    for (int64_t i = 0; i < d->n_inputs; i++)
+      if (strlen(d->inputs[i].name) == nl && strncmp(d->inputs[i].name, spec, nl) == 0) ii = i;
+    if (ii < 0) {
+      char names[512] = "";
+      for (int64_t i = 0; i < d->n_inputs; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", d->inputs[i].name);
+      }
+      rc = fail("--input: the model has no input '%.*s' (its inputs: %s)", (int)nl, spec, d->n_inputs ? names : "none");
+      goto done;
+    }
+    if (labels[ii]) {
+      rc = fail("--input: input '%s' given twice%s", d->inputs[ii].name, ii == text_input ? " (also by --text)" : "");
+      goto done;
+    }
+    labels[ii] = eq + 1;
+  }
+  if (text && tokenize_text(&d->vocabs[d->inputs[text_input].vocab], text, &ids, &n_ids) != 0) goto done;
+  for (int64_t i = 0; i < d->n_inputs; i++) {
+    if (labels[i]) continue;
+    if (text && d->inputs[i].kind == RNNRT_KIND_LENGTHS) continue; /* filled from the text below */
+    char want[256], type[256];
+    rnnrt_desc_format_dims(d, &d->inputs[i], want, sizeof want);
+    type_str(d, &d->inputs[i], false, type, sizeof type);
+    rc = usage_error(c, "missing --input %s=FILE.npy (%s %s)", d->inputs[i].name, want, type);
+    goto done;
+  }
+
+  /* ---- weights ---- */
+  if (d->n_params > 0) {
+    if (rnnrt_load_params(d, weights, args, &c->err) != 0) {
+      fail_err(&c->err);
+      goto done;
+    }
+    params_loaded = true;
+  }
+
+  /* ---- inputs ---- */
+  for (int64_t i = 0; i < d->n_inputs; i++) {
+    if (!labels[i]) continue;
+    rnnrt_npy a;
+    if (i == text_input) {
+      int64_t shape[2] = {1, n_ids};
+      memset(&a, 0, sizeof a);
+      a.dtype = RNNRT_DTYPE_I32;
+      a.rank = d->inputs[i].rank;
+      a.shape = a.rank == 2 ? shape : shape + 1;
+      a.numel = n_ids;
+      a.data = ids;
+      int r = bind_input(c, i, "--text", &a, &b, &ins[i]);
+      ids = a.data; /* NULL if ownership moved */
+      if (r != 0) goto done;
+      continue;
+    }
+    if (rnnrt_npy_read(labels[i], &a, &c->err) != 0) {
+      fail_err(&c->err);
+      goto done;
+    }
+    int r = bind_input(c, i, labels[i], &a, &b, &ins[i]);
+    rnnrt_npy_free(&a);
+    if (r != 0) goto done;
+  }
+  /* lengths inputs left to --text: every row has the text's length */
+  for (int64_t i = 0; i < d->n_inputs; i++) {
+    if (labels[i]) continue;
+    const rnnrt_decl *x = &d->inputs[i];
+    ins[i].rank = x->rank;
+    for (int64_t k = 0; k < x->rank; k++) {
+      int32_t s = x->dims[k].sym;
+      if (s >= 0 && b.val[s] < 0) {
+        rc = usage_error(c, "missing --input %s=FILE.npy (its dimension %s is not known from --text)", x->name,
+                         d->symbols[s]);
+        goto done;
+      }
+      ins[i].sizes[k] = s >= 0 ? b.val[s] : x->dims[k].size;
+    }
+    int64_t n = rnnrt_shape_numel(x->rank, ins[i].sizes);
+    int32_t *v = n >= 0 && n <= (1 << 24) ? rnnrt_alloc(n ? n * 4 : 4) : NULL;
+    if (!v) {
+      rc = fail("out of memory");
+      goto done;
+    }
+    for (int64_t k = 0; k < n; k++) v[k] = (int32_t)n_ids;
+    ins[i].data = v;
+    labels[i] = "--text";
+  }
+  if (check_lengths(c, &b, ins, labels) != 0) goto done;
+
+  /* ---- outputs ---- */
+  for (int64_t o = 0; o < d->n_outputs; o++) {
+    const rnnrt_decl *x = &d->outputs[o];
+    outs[o].rank = x->rank;
+    for (int64_t k = 0; k < x->rank; k++) outs[o].sizes[k] = x->dims[k].sym >= 0 ? b.val[x->dims[k].sym] : x->dims[k].size;
+    int64_t n = rnnrt_shape_numel(x->rank, outs[o].sizes), bytes;
+    char shape[256];
+    rnnrt_format_shape(shape, sizeof shape, x->rank, outs[o].sizes);
+    if (n < 0 || !rnnrt_mul_ok(n, 4, &bytes) || bytes > RNNRT_MAX_TENSOR_BYTES) {
+      rc = fail("output '%s' would have shape %s, which is absurdly large", x->name, shape);
+      goto done;
+    }
+    outs[o].data = rnnrt_alloc(bytes ? bytes : 4);
+    if (!outs[o].data) {
+      rc = fail("out of memory allocating output '%s' %s (%lld bytes)", x->name, shape, (long long)bytes);
+      goto done;
+    }
+  }
+
+  rnnc_model_forward(args);
+
+  if (out && write_outputs(c, out, outs) != 0) goto done;
+  if (text) {
+    print_outputs(c, outs, text_input);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      fail("cannot write to standard output");
+      goto done;
+    }
+  }
+  rc = 0;
+done:
+  if (args) {
+    if (params_loaded) rnnrt_tensors_free(args, d->n_params);
+    rnnrt_tensors_free(args + d->n_params, d->n_inputs + d->n_outputs);
+  }
+  free(args);
+  free(labels);
+  free(b.val);
+  free(b.src);
+  free(b.axis);
+  free(ids);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* help and dispatch                                                                          */
+
+static int cmd_help(cli *c) {
+  (void)c;
+  return 0; /* handled in rnnrt_main (it needs the positional argument) */
+}
+
+int rnnrt_main(int argc, char **argv) {
+  cli c;
+  memset(&c, 0, sizeof c);
+  c.prog = argc > 0 && argv[0] && argv[0][0] ? argv[0] : "rnnc-model";
+  if (argc < 2) {
+    print_usage(stdout, c.prog);
+    return 0;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    print_usage(stdout, c.prog);
+    return 0;
+  }
+  if (strcmp(name, "help") == 0) {
+    if (argc == 2) {
+      print_usage(stdout, c.prog);
+      return 0;
+    }
+    const command *cmd = find_command(argv[2]);
+    if (argc > 3 || !cmd) {
+      c.cmd = find_command("help");
+      if (argc > 3) return usage_error(&c, "unexpected argument '%s'", argv[3]);
+      return usage_error(&c, "unknown command '%s'", argv[2]);
+    }
+    print_command_help(stdout, c.prog, cmd);
+    return 0;
+  }
+  c.cmd = find_command(name);
+  if (!c.cmd) {
+    if (name[0] == '-') return usage_error(&c, "unknown option '%s'", name);
+    return usage_error(&c, "unknown command '%s'", name);
+  }
+  int pr = parse_options(&c, argc - 2, argv + 2);
+  int rc;
+  if (pr != 0) {
+    rc = pr == 2 ? 0 : 1;
+  } else if (c.cmd->needs_desc && rnnrt_desc_parse(rnnc_model_desc, &c.desc, &c.err) != 0) {
+    rc = fail_err(&c.err);
+  } else {
+    rc = c.cmd->fn(&c);
+  }
+  rnnrt_desc_free(&c.desc);
+  free(c.opts);
+  if (fflush(stdout) != 0 && rc == 0) rc = fail("cannot write to standard output");
+  return rc;
+}

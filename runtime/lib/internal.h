@@ -1,0 +1,77 @@
+/* internal.h - helpers shared by the runtime's source files (not installed). */
+#ifndef RNNRT_INTERNAL_H
+#define RNNRT_INTERNAL_H
+
+#include "rnn_runtime.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RNNRT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RNNRT_PRINTF(a, b)
+#endif
+
+/* ---- util.c ---- */
+/* Sets err->msg (if err is non-NULL); always returns -1 so callers can `return rnnrt_fail(...)`. */
+int rnnrt_fail(rnnrt_error *err, const char *fmt, ...) RNNRT_PRINTF(2, 3);
+/* a*b into *out; false on overflow or negative operands. */
+bool rnnrt_mul_ok(int64_t a, int64_t b, int64_t *out);
+bool rnnrt_add_ok(int64_t a, int64_t b, int64_t *out);
+/* Reads a whole file (regular file or pipe) into a malloc'd buffer (NUL-terminated, the NUL
+ * not counted). Errors name the path. */
+int rnnrt_read_file(const char *path, unsigned char **buf, size_t *size, rnnrt_error *err);
+bool rnnrt_host_is_le(void);
+/* Byte-swaps n elements of width w (2, 4 or 8) in place. */
+void rnnrt_bswap_inplace(void *data, size_t w, int64_t n);
+uint64_t rnnrt_load_le64(const unsigned char *p);
+char *rnnrt_strdup(const char *s);
+char *rnnrt_strndup(const char *s, size_t n);
+
+/* ---- npy.c ---- */
+/* Writes a whole .npy image into an open atomic file (no commit). */
+int rnnrt_npy_emit(rnnrt_afile *f, rnnrt_dtype dtype, int64_t rank, const int64_t *shape, const void *data,
+                   rnnrt_error *err);
+
+/* ---- json.c: small strict JSON (RFC 8259) parser ---- */
+typedef enum rnnrt_json_type {
+  RNNRT_JSON_NULL,
+  RNNRT_JSON_FALSE,
+  RNNRT_JSON_TRUE,
+  RNNRT_JSON_NUMBER,
+  RNNRT_JSON_STRING,
+  RNNRT_JSON_ARRAY,
+  RNNRT_JSON_OBJECT
+} rnnrt_json_type;
+
+typedef struct rnnrt_json rnnrt_json;
+struct rnnrt_json {
+  rnnrt_json_type type;
+  double num;          /* NUMBER */
+  bool is_int;         /* NUMBER written as an integer that fits int64 */
+  int64_t ival;        /* valid if is_int */
+  char *str;           /* STRING: NUL-terminated UTF-8 (may contain \0 via \u0000) */
+  size_t len;          /* STRING byte length; ARRAY/OBJECT: number of items */
+  rnnrt_json *items;   /* ARRAY/OBJECT values */
+  char **keys;         /* OBJECT keys (NUL-terminated) */
+  size_t *key_lens;
+};
+
+#define RNNRT_JSON_MAX_DEPTH 64
+/* Parses exactly one JSON value (surrounding whitespace allowed). Duplicate object keys,
+ * invalid UTF-8, control characters in strings, and trailing garbage are errors. On error
+ * writes a message like "at byte 17: expected ':'" to errbuf. */
+int rnnrt_json_parse(const char *text, size_t len, rnnrt_json *out, char *errbuf, size_t errsz);
+void rnnrt_json_free(rnnrt_json *v);
+/* Member lookup in an OBJECT (key without embedded NUL); NULL if absent. */
+const rnnrt_json *rnnrt_json_get(const rnnrt_json *obj, const char *key);
+
+/* ---- utf8 (util.c) ---- */
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
+size_t rnnrt_utf8_seq_len(const unsigned char *s, size_t n);
+bool rnnrt_utf8_valid(const unsigned char *s, size_t n);
+
+#endif
