@@ -15,7 +15,6 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.rnnc_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
-config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
 config.substitutions.append(("%rnnc_src", config.rnnc_src_root))
 config.substitutions.append(("%examples", os.path.join(config.rnnc_src_root, "examples")))
 # Debian's python with numpy and torch (the first python3 on PATH may lack them).

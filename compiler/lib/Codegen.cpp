@@ -18,6 +18,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/IPO/Internalize.h"
 
 #include <cstdlib>
 
@@ -72,6 +73,12 @@ std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
     error() << "generated LLVM IR does not verify\n";
     return nullptr;
   }
+
+  // Only the runtime ABI symbols stay visible; everything else may be inlined
+  // and dropped.
+  llvm::internalizeModule(*llvmModule, [](const llvm::GlobalValue &gv) {
+    return gv.getName() == "rnnc_model_forward" || gv.getName() == "rnnc_model_desc";
+  });
 
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;

@@ -6,6 +6,7 @@
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
@@ -15,4 +16,9 @@ void rnnc::registerDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::rnn::RNNDialect>();
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
+}
+
+void rnnc::registerPasses() {
+  mlir::registerAllPasses();
+  mlir::rnn::registerRNNPasses();
 }

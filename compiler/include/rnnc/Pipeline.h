@@ -24,6 +24,10 @@ enum class EmitLevel { AST, RNN, RNNCells, Linalg, LLVMMLIR, LLVMIR, Object, Exe
 /// Registers every dialect, interface and translation rnnc's pipeline uses.
 void registerDialects(mlir::DialectRegistry &registry);
 
+/// Registers every pass by name (rnn and upstream), so that MLIR's options
+/// such as -mlir-print-ir-before=<pass> and rnn-opt's pipelines find them.
+void registerPasses();
+
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).
 void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, unsigned optLevel);
 

@@ -167,6 +167,7 @@ int compile(const char *argv0) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
+  registerPasses();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();

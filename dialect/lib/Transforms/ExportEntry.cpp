@@ -239,6 +239,9 @@ struct RNNExportEntryPass
     for (unsigned r = 0; r < fn.getNumResults(); ++r)
       fn.setResultAttrs(r, ArrayRef<NamedAttribute>{});
 
+    // Only the ABI entry is exported; the model function becomes internal.
+    fn.setPrivate();
+
     MLIRContext *ctx = &getContext();
     Location loc = fn.getLoc();
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());

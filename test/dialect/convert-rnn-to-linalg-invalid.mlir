@@ -1,0 +1,27 @@
+// RUN: rnn-opt %s -convert-rnn-to-linalg -split-input-file -verify-diagnostics
+
+func.func @layer_level(%x: tensor<?x?x5xf32>, %a: tensor<8x5xf32>, %b: tensor<8x8xf32>, %c: tensor<8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'rnn.recurrent' op must be expanded by rnn-expand-recurrent first}}
+  %y, %h = rnn.recurrent rnn forward %x weights(%a, %b, %c, %c) {hidden = 8 : i64, layers = 1 : i64, return_sequences = false}
+      : (tensor<?x?x5xf32>, tensor<8x5xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x8xf32>, tensor<1x?x8xf32>)
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @padded(%xs: tensor<?x?x5xf32>, %h0: tensor<?x5xf32>, %n: tensor<?xi32>) -> tensor<?x5xf32> {
+  // expected-error @+1 {{'rnn.recurrence' op padded batches (lengths) are not supported yet}}
+  %r = rnn.recurrence(%xs) init(%h0) lengths(%n) : (tensor<?x?x5xf32>, tensor<?x5xf32>, tensor<?xi32>) -> tensor<?x5xf32> {
+  ^bb0(%x: tensor<?x5xf32>, %h: tensor<?x5xf32>):
+    rnn.yield %x : tensor<?x5xf32>
+  }
+  return %r : tensor<?x5xf32>
+}
+
+// -----
+
+func.func @loss(%l: tensor<?x5xf32>, %y: tensor<?xi32>) -> tensor<f32> {
+  // expected-error @+1 {{'rnn.cross_entropy' op loss lowering is not supported yet}}
+  %r = rnn.cross_entropy %l, %y : tensor<?x5xf32>, tensor<?xi32> -> tensor<f32>
+  return %r : tensor<f32>
+}

@@ -1,0 +1,169 @@
+// RUN: rnn-opt %s -convert-rnn-to-linalg -cse -split-input-file | FileCheck %s
+
+// A reversed LSTM recurrence becomes an scf.for over time whose iteration
+// arguments are the two states and the output sequence; step t reads x[:, T-1-t]
+// and writes its output in place at the same index.
+// CHECK-DAG: #[[BIAS:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @lstm_reverse
+// CHECK-SAME: (%[[XS:.*]]: tensor<?x?x5xf32>, %[[H0:.*]]: tensor<?x8xf32>, %[[C0:.*]]: tensor<?x8xf32>, %[[WIH:.*]]: tensor<32x5xf32>, %[[WHH:.*]]: tensor<32x8xf32>, %[[BIH:.*]]: tensor<32xf32>, %[[BHH:.*]]: tensor<32xf32>)
+// CHECK-DAG: %[[B:.*]] = tensor.dim %[[XS]], %c0
+// CHECK-DAG: %[[T:.*]] = tensor.dim %[[XS]], %c1
+// CHECK: %[[SEQ0:.*]] = tensor.empty(%[[B]], %[[T]]) : tensor<?x?x8xf32>
+// CHECK: %[[LOOP:.*]]:3 = scf.for %[[I:.*]] = %c0 to %[[T]] step %c1 iter_args(%[[H:.*]] = %[[H0]], %[[C:.*]] = %[[C0]], %[[SEQ:.*]] = %[[SEQ0]])
+// CHECK:   %[[LAST:.*]] = arith.subi %[[T]], %c1
+// CHECK:   %[[TT:.*]] = arith.subi %[[LAST]], %[[I]]
+// CHECK:   %[[XT:.*]] = tensor.extract_slice %[[XS]][0, %[[TT]], 0] [%[[B]], 1, 5] [1, 1, 1] : tensor<?x?x5xf32> to tensor<?x5xf32>
+// CHECK:   %[[SEEDX:.*]] = linalg.generic {indexing_maps = [#[[BIAS]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[BIH]] : tensor<32xf32>)
+// CHECK:   %[[GX:.*]] = linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[XT]], %[[WIH]] : tensor<?x5xf32>, tensor<32x5xf32>) outs(%[[SEEDX]] : tensor<?x32xf32>)
+// CHECK:     arith.mulf
+// CHECK:     arith.addf
+// CHECK:   %[[GH:.*]] = linalg.generic {{.*}} ins(%[[H]], %[[WHH]] : tensor<?x8xf32>, tensor<32x8xf32>)
+// CHECK:   tensor.extract_slice %[[GX]][0, 0] [%{{.*}}, 8]
+// CHECK:   tensor.extract_slice %[[GX]][0, 8] [%{{.*}}, 8]
+// CHECK:   tensor.extract_slice %[[GX]][0, 16] [%{{.*}}, 8]
+// CHECK:   tensor.extract_slice %[[GX]][0, 24] [%{{.*}}, 8]
+// CHECK:   %[[G:.*]]:2 = linalg.generic {{.*}} ins({{.*}}, %[[C]] : {{.*}}) outs(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xf32>)
+// i, f: sigmoid; g: tanh; o: sigmoid; then tanh(c').
+// CHECK:     arith.divf
+// CHECK:     arith.divf
+// CHECK:     math.tanh
+// CHECK:     arith.divf
+// CHECK:     math.tanh
+// CHECK:     linalg.yield
+// CHECK:   %[[SLOT:.*]] = tensor.extract_slice %[[SEQ]][0, %[[TT]], 0] [%[[B]], 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x8xf32>
+// CHECK:   %[[COPY:.*]] = linalg.copy ins(%[[G]]#0 : tensor<?x8xf32>) outs(%[[SLOT]] : tensor<?x8xf32>)
+// CHECK:   %[[NSEQ:.*]] = tensor.insert_slice %[[COPY]] into %[[SEQ]][0, %[[TT]], 0] [%[[B]], 1, 8] [1, 1, 1]
+// CHECK:   scf.yield %[[G]]#0, %[[G]]#1, %[[NSEQ]]
+// CHECK: return %[[LOOP]]#2, %[[LOOP]]#1
+// CHECK-NOT: rnn.
+func.func @lstm_reverse(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>, %c0: tensor<?x8xf32>,
+                 %wih: tensor<32x5xf32>, %whh: tensor<32x8xf32>, %bih: tensor<32xf32>, %bhh: tensor<32xf32>)
+    -> (tensor<?x?x8xf32>, tensor<?x8xf32>) {
+  %ys, %h, %c = rnn.recurrence reverse(%xs) init(%h0, %c0)
+      : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  ^bb0(%xt: tensor<?x5xf32>, %ht: tensor<?x8xf32>, %ct: tensor<?x8xf32>):
+    %gx = rnn.dense none %xt, %wih, %bih : (tensor<?x5xf32>, tensor<32x5xf32>, tensor<32xf32>) -> tensor<?x32xf32>
+    %gh = rnn.dense none %ht, %whh, %bhh : (tensor<?x8xf32>, tensor<32x8xf32>, tensor<32xf32>) -> tensor<?x32xf32>
+    %h2, %c2 = rnn.lstm_gates %gx, %gh, %ct : tensor<?x32xf32>, tensor<?x8xf32>
+    rnn.yield %h2, %h2, %c2 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  }
+  return %ys, %c : tensor<?x?x8xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+// GRU gates: three column blocks of each projection plus h; the reset gate
+// multiplies the hidden projection's n block (PyTorch), h' = n + z * (h - n).
+// CHECK-LABEL: func.func @gru_gates
+// CHECK-COUNT-6: tensor.extract_slice
+// CHECK: linalg.generic {{.*}} ins({{.*}} : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK: ^bb0(%[[XR:.*]]: f32, %[[XZ:.*]]: f32, %[[XN:.*]]: f32, %[[HR:.*]]: f32, %[[HZ:.*]]: f32, %[[HN:.*]]: f32, %[[H:.*]]: f32, %{{.*}}: f32):
+// CHECK:   arith.addf %[[XR]], %[[HR]]
+// CHECK:   %[[R:.*]] = arith.divf
+// CHECK:   arith.addf %[[XZ]], %[[HZ]]
+// CHECK:   %[[Z:.*]] = arith.divf
+// CHECK:   %[[RH:.*]] = arith.mulf %[[R]], %[[HN]]
+// CHECK:   %[[NPRE:.*]] = arith.addf %[[XN]], %[[RH]]
+// CHECK:   %[[N:.*]] = math.tanh %[[NPRE]]
+// CHECK:   %[[D:.*]] = arith.subf %[[H]], %[[N]]
+// CHECK:   %[[ZD:.*]] = arith.mulf %[[Z]], %[[D]]
+// CHECK:   %[[NEW:.*]] = arith.addf %[[N]], %[[ZD]]
+// CHECK:   linalg.yield %[[NEW]]
+func.func @gru_gates(%gx: tensor<?x12xf32>, %gh: tensor<?x12xf32>, %h: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %h2 = rnn.gru_gates %gx, %gh, %h : tensor<?x12xf32>, tensor<?x4xf32>
+  return %h2 : tensor<?x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @rnn_gates_relu
+// CHECK: linalg.generic
+// CHECK:   %[[S:.*]] = arith.addf
+// CHECK:   %[[R:.*]] = arith.maximumf %[[S]], %cst
+// CHECK:   linalg.yield %[[R]]
+func.func @rnn_gates_relu(%gx: tensor<?x4xf32>, %gh: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %h = rnn.rnn_gates relu %gx, %gh : tensor<?x4xf32>
+  return %h : tensor<?x4xf32>
+}
+
+// -----
+
+// Dense on a sequence: contraction over the last axis for any rank, seeded with
+// the bias, then the activation elementwise.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+// CHECK-DAG: #[[O:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @dense_seq
+// CHECK: %[[SEED:.*]] = linalg.generic {{.*}} ins(%arg2 : tensor<5xf32>) outs(%{{.*}} : tensor<?x?x5xf32>)
+// CHECK: %[[MM:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[O]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<?x?x8xf32>, tensor<5x8xf32>) outs(%[[SEED]] : tensor<?x?x5xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[MM]] : tensor<?x?x5xf32>)
+// CHECK:   arith.negf
+// CHECK:   math.exp
+// CHECK:   arith.divf
+func.func @dense_seq(%x: tensor<?x?x8xf32>, %w: tensor<5x8xf32>, %b: tensor<5xf32>) -> tensor<?x?x5xf32> {
+  %y = rnn.dense sigmoid %x, %w, %b : (tensor<?x?x8xf32>, tensor<5x8xf32>, tensor<5xf32>) -> tensor<?x?x5xf32>
+  return %y : tensor<?x?x5xf32>
+}
+
+// -----
+
+// Without a bias the accumulator starts at zero.
+// CHECK-LABEL: func.func @dense_nobias
+// CHECK: %[[Z:.*]] = linalg.fill ins(%cst : f32)
+// CHECK: linalg.generic {{.*}} outs(%[[Z]] : tensor<?x5xf32>)
+func.func @dense_nobias(%x: tensor<?x8xf32>, %w: tensor<5x8xf32>) -> tensor<?x5xf32> {
+  %y = rnn.dense none %x, %w : (tensor<?x8xf32>, tensor<5x8xf32>) -> tensor<?x5xf32>
+  return %y : tensor<?x5xf32>
+}
+
+// -----
+
+// Softmax: max, exp(x - max), sum, divide.
+// CHECK-LABEL: func.func @softmax
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[MAX0:.*]] = linalg.fill ins(%[[NEGINF]] : f32)
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0 : tensor<?x?x5xf32>) outs(%[[MAX0]] : tensor<?x?xf32>)
+// CHECK:   arith.maximumf
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} ins(%arg0, %[[MAX]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
+// CHECK:   arith.subf
+// CHECK:   math.exp
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[EXP]] : tensor<?x?x5xf32>)
+// CHECK:   arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
+// CHECK:   arith.divf
+func.func @softmax(%x: tensor<?x?x5xf32>) -> tensor<?x?x5xf32> {
+  %y = rnn.softmax %x : tensor<?x?x5xf32>
+  return %y : tensor<?x?x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @onehot
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<?x?xi32>) outs(%{{.*}} : tensor<?x?x5xf32>)
+// CHECK: ^bb0(%[[TOK:.*]]: i32, %{{.*}}: f32):
+// CHECK:   %[[CLS:.*]] = linalg.index 2 : index
+// CHECK:   %[[T:.*]] = arith.index_cast %[[TOK]] : i32 to index
+// CHECK:   %[[EQ:.*]] = arith.cmpi eq, %[[T]], %[[CLS]]
+// CHECK:   arith.select %[[EQ]]
+func.func @onehot(%x: tensor<?x?xi32>) -> tensor<?x?x5xf32> {
+  %h = rnn.onehot %x : tensor<?x?xi32> -> tensor<?x?x5xf32>
+  return %h : tensor<?x?x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @embedding
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<?x?xi32>) outs(%{{.*}} : tensor<?x?x16xf32>)
+// CHECK: ^bb0(%[[TOK:.*]]: i32, %{{.*}}: f32):
+// CHECK:   %[[COL:.*]] = linalg.index 2 : index
+// CHECK:   %[[ROW:.*]] = arith.index_cast %[[TOK]] : i32 to index
+// CHECK:   %[[V:.*]] = tensor.extract %arg1[%[[ROW]], %[[COL]]] : tensor<5x16xf32>
+// CHECK:   linalg.yield %[[V]]
+func.func @embedding(%x: tensor<?x?xi32>, %t: tensor<5x16xf32>) -> tensor<?x?x16xf32> {
+  %e = rnn.embedding %x, %t : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x16xf32>
+  return %e : tensor<?x?x16xf32>
+}

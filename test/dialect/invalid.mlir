@@ -1,0 +1,213 @@
+// RUN: rnn-opt %s -split-input-file -verify-diagnostics
+
+func.func @onehot_rank(%x: tensor<?x?xi32>) {
+  // expected-error @+1 {{'rnn.onehot' op result must have rank 3 (token shape plus a class axis), got 2}}
+  %h = rnn.onehot %x : tensor<?x?xi32> -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @onehot_dynamic_classes(%x: tensor<?xi32>) {
+  // expected-error @+1 {{'rnn.onehot' op result class axis must be static}}
+  %h = rnn.onehot %x : tensor<?xi32> -> tensor<?x?xf32>
+  return
+}
+
+// -----
+
+func.func @onehot_float_tokens(%x: tensor<?xf32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit signless integer values}}
+  %h = rnn.onehot %x : tensor<?xf32> -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_dim(%x: tensor<?x?xi32>, %t: tensor<5x16xf32>) {
+  // expected-error @+1 {{'rnn.embedding' op result has shape [?, ?, 8], expected [?, ?, 16]}}
+  %e = rnn.embedding %x, %t : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_dynamic_table(%x: tensor<?x?xi32>, %t: tensor<?x16xf32>) {
+  // expected-error @+1 {{'rnn.embedding' op table must be a static [vocab, dim] matrix, got [?, 16]}}
+  %e = rnn.embedding %x, %t : tensor<?x?xi32>, tensor<?x16xf32> -> tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @recurrent_weight_count(%x: tensor<?x?x5xf32>, %w: tensor<32x5xf32>) {
+  // expected-error @+1 {{'rnn.recurrent' op expects 4 weights (weight_ih, weight_hh, bias_ih, bias_hh for 1 layer(s) x 1 direction(s)), got 1}}
+  %y, %h, %c = rnn.recurrent lstm forward %x weights(%w) {hidden = 8 : i64, layers = 1 : i64, return_sequences = true}
+      : (tensor<?x?x5xf32>, tensor<32x5xf32>) -> (tensor<?x?x8xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_weight_shape(%x: tensor<?x?x5xf32>, %a: tensor<24x5xf32>, %b: tensor<24x8xf32>, %c: tensor<24xf32>) {
+  // expected-error @+1 {{'rnn.recurrent' op weight_ih_l0 has shape [24, 5], expected [32, 5]}}
+  %y, %h, %c2 = rnn.recurrent lstm forward %x weights(%a, %b, %c, %c) {hidden = 8 : i64, layers = 1 : i64, return_sequences = true}
+      : (tensor<?x?x5xf32>, tensor<24x5xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>) -> (tensor<?x?x8xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_second_layer(%x: tensor<?x?x5xf32>, %a: tensor<24x5xf32>, %b: tensor<24x8xf32>, %c: tensor<24xf32>) {
+  // expected-error @+1 {{'rnn.recurrent' op weight_ih_l1 has shape [24, 5], expected [24, 8]}}
+  %y, %h = rnn.recurrent gru forward %x weights(%a, %b, %c, %c, %a, %b, %c, %c) {hidden = 8 : i64, layers = 2 : i64, return_sequences = true}
+      : (tensor<?x?x5xf32>, tensor<24x5xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>,
+         tensor<24x5xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>) -> (tensor<?x?x8xf32>, tensor<2x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_output(%x: tensor<?x?x5xf32>, %a: tensor<8x5xf32>, %b: tensor<8x8xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{'rnn.recurrent' op output has shape [?, ?, 8], expected [?, 8]}}
+  %y, %h = rnn.recurrent rnn forward %x weights(%a, %b, %c, %c) {hidden = 8 : i64, layers = 1 : i64, return_sequences = false}
+      : (tensor<?x?x5xf32>, tensor<8x5xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x?x8xf32>, tensor<1x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_states(%x: tensor<?x?x5xf32>, %a: tensor<8x5xf32>, %b: tensor<8x8xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{'rnn.recurrent' op expects 1 final state result(s), got 2}}
+  %y, %h, %c2 = rnn.recurrent rnn forward %x weights(%a, %b, %c, %c) {hidden = 8 : i64, layers = 1 : i64, return_sequences = false}
+      : (tensor<?x?x5xf32>, tensor<8x5xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x8xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_activation(%x: tensor<?x?x5xf32>, %a: tensor<24x5xf32>, %b: tensor<24x8xf32>, %c: tensor<24xf32>) {
+  // expected-error @+1 {{'rnn.recurrent' op activation applies to rnn cells only}}
+  %y, %h = rnn.recurrent gru forward %x weights(%a, %b, %c, %c) {hidden = 8 : i64, layers = 1 : i64, return_sequences = false, activation = 2 : i32}
+      : (tensor<?x?x5xf32>, tensor<24x5xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>) -> (tensor<?x8xf32>, tensor<1x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @recurrent_hidden(%x: tensor<?x?x5xf32>, %a: tensor<8x5xf32>, %b: tensor<8x8xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{attribute 'hidden' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %y, %h = rnn.recurrent rnn forward %x weights(%a, %b, %c, %c) {hidden = 0 : i64, layers = 1 : i64, return_sequences = false}
+      : (tensor<?x?x5xf32>, tensor<8x5xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x8xf32>, tensor<1x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @dense_features(%x: tensor<?x7xf32>, %w: tensor<5x8xf32>) {
+  // expected-error @+1 {{'rnn.dense' op input feature size 7 does not match weight [5, 8]}}
+  %y = rnn.dense none %x, %w : (tensor<?x7xf32>, tensor<5x8xf32>) -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @dense_bias(%x: tensor<?x8xf32>, %w: tensor<5x8xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'rnn.dense' op bias has shape [4], expected [5]}}
+  %y = rnn.dense none %x, %w, %b : (tensor<?x8xf32>, tensor<5x8xf32>, tensor<4xf32>) -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_fit(%l: tensor<?x?x5xf32>, %y: tensor<?xi32>) {
+  // expected-error @+1 {{'rnn.cross_entropy' op target [?] does not fit logits [?, ?, 5] (expected the logits' shape without the class axis)}}
+  %r = rnn.cross_entropy %l, %y : tensor<?x?x5xf32>, tensor<?xi32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @mse_fit(%p: tensor<?x1xf32>, %y: tensor<?x2xf32>) {
+  // expected-error @+1 {{'rnn.mse' op target [?, 2] does not fit prediction [?, 1]}}
+  %r = rnn.mse %p, %y : tensor<?x1xf32>, tensor<?x2xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @lstm_gates_width(%g: tensor<?x24xf32>, %c: tensor<?x8xf32>) {
+  // expected-error @+1 {{'rnn.lstm_gates' op gx has shape [?, 24], expected [?, 32]}}
+  %h, %c2 = rnn.lstm_gates %g, %g, %c : tensor<?x24xf32>, tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @gru_gates_width(%g: tensor<?x32xf32>, %h: tensor<?x8xf32>) {
+  // expected-error @+1 {{'rnn.gru_gates' op gx has shape [?, 32], expected [?, 24]}}
+  %h2 = rnn.gru_gates %g, %g, %h : tensor<?x32xf32>, tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @recurrence_args(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>) {
+  // expected-error @+1 {{'rnn.recurrence' op body must take 2 arguments (one step of each input, then the states), got 1}}
+  %r = rnn.recurrence(%xs) init(%h0) : (tensor<?x?x5xf32>, tensor<?x8xf32>) -> tensor<?x8xf32> {
+  ^bb0(%h: tensor<?x8xf32>):
+    rnn.yield %h : tensor<?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_step_type(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>) {
+  // expected-error @+1 {{'rnn.recurrence' op body argument #0 must be one step of input #0 ([?, 5])}}
+  %r = rnn.recurrence(%xs) init(%h0) : (tensor<?x?x5xf32>, tensor<?x8xf32>) -> tensor<?x8xf32> {
+  ^bb0(%x: tensor<?x6xf32>, %h: tensor<?x8xf32>):
+    rnn.yield %h : tensor<?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_next_state(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>) {
+  %r = rnn.recurrence(%xs) init(%h0) : (tensor<?x?x5xf32>, tensor<?x8xf32>) -> tensor<?x8xf32> {
+  ^bb0(%x: tensor<?x5xf32>, %h: tensor<?x8xf32>):
+    // expected-error @+1 {{'rnn.yield' op next state #0 must have the type of init #0}}
+    rnn.yield %x : tensor<?x5xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_results(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>) {
+  // expected-error @+1 {{'rnn.recurrence' op expects 2 results (1 sequence(s), 1 final state(s)), got 1}}
+  %r = rnn.recurrence(%xs) init(%h0) : (tensor<?x?x5xf32>, tensor<?x8xf32>) -> tensor<?x8xf32> {
+  ^bb0(%x: tensor<?x5xf32>, %h: tensor<?x8xf32>):
+    rnn.yield %h, %h : tensor<?x8xf32>, tensor<?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_sequence_type(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>) {
+  // expected-error @+1 {{'rnn.recurrence' op sequence result #0 has shape [?, ?, 9], expected [?, ?, 8]}}
+  %s, %r = rnn.recurrence(%xs) init(%h0) : (tensor<?x?x5xf32>, tensor<?x8xf32>) -> (tensor<?x?x9xf32>, tensor<?x8xf32>) {
+  ^bb0(%x: tensor<?x5xf32>, %h: tensor<?x8xf32>):
+    rnn.yield %h, %h : tensor<?x8xf32>, tensor<?x8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside() {
+  // expected-error @+1 {{'rnn.yield' op expects parent op 'rnn.recurrence'}}
+  rnn.yield
+}

@@ -1,0 +1,73 @@
+// RUN: rnn-opt %s | FileCheck %s
+// RUN: rnn-opt %s | rnn-opt | FileCheck %s
+// RUN: rnn-opt %s -mlir-print-op-generic | rnn-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @layers
+func.func @layers(%x: tensor<?x?xi32>, %table: tensor<5x16xf32>,
+                  %wih: tensor<32x16xf32>, %whh: tensor<32x8xf32>, %bih: tensor<32xf32>, %bhh: tensor<32xf32>,
+                  %w: tensor<5x8xf32>, %b: tensor<5xf32>, %y: tensor<?x?xi32>) -> (tensor<?x?x5xf32>, tensor<f32>) {
+  // CHECK: rnn.onehot %{{.*}} : tensor<?x?xi32> -> tensor<?x?x5xf32>
+  %h = rnn.onehot %x : tensor<?x?xi32> -> tensor<?x?x5xf32>
+  // CHECK: rnn.embedding %{{.*}}, %{{.*}} : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x16xf32>
+  %e = rnn.embedding %x, %table : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x16xf32>
+  // CHECK: %[[OUT:.*]], %{{.*}}:2 = rnn.recurrent lstm forward %{{.*}} weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {hidden = 8 : i64, layers = 1 : i64, return_sequences = true}
+  %seq, %hn, %cn = rnn.recurrent lstm forward %e weights(%wih, %whh, %bih, %bhh)
+      {hidden = 8 : i64, layers = 1 : i64, return_sequences = true}
+      : (tensor<?x?x16xf32>, tensor<32x16xf32>, tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>)
+      -> (tensor<?x?x8xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>)
+  // CHECK: rnn.dense none %[[OUT]], %{{.*}}, %{{.*}} : (tensor<?x?x8xf32>, tensor<5x8xf32>, tensor<5xf32>) -> tensor<?x?x5xf32>
+  %logits = rnn.dense none %seq, %w, %b : (tensor<?x?x8xf32>, tensor<5x8xf32>, tensor<5xf32>) -> tensor<?x?x5xf32>
+  // CHECK: rnn.dense tanh %{{.*}}, %{{.*}} : (tensor<?x?x8xf32>, tensor<5x8xf32>) -> tensor<?x?x5xf32>
+  %nobias = rnn.dense tanh %seq, %w : (tensor<?x?x8xf32>, tensor<5x8xf32>) -> tensor<?x?x5xf32>
+  // CHECK: rnn.softmax %{{.*}} : tensor<?x?x5xf32>
+  %p = rnn.softmax %logits : tensor<?x?x5xf32>
+  // CHECK: rnn.cross_entropy %{{.*}}, %{{.*}} : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
+  %l = rnn.cross_entropy %logits, %y : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
+  return %p, %l : tensor<?x?x5xf32>, tensor<f32>
+}
+
+// CHECK-LABEL: func.func @bidirectional_gru
+func.func @bidirectional_gru(%x: tensor<?x?x4xf32>, %lens: tensor<?xi32>,
+    %a: tensor<18x4xf32>, %b: tensor<18x6xf32>, %c: tensor<18xf32>,
+    %d: tensor<18x4xf32>, %e: tensor<18x6xf32>, %f: tensor<18xf32>) -> tensor<?x12xf32> {
+  // CHECK: rnn.recurrent gru bidirectional %{{.*}} weights({{.*}}) lengths(%{{.*}}) {hidden = 6 : i64, layers = 1 : i64, return_sequences = false}
+  %y, %hn = rnn.recurrent gru bidirectional %x weights(%a, %b, %c, %c, %d, %e, %f, %f) lengths(%lens)
+      {hidden = 6 : i64, layers = 1 : i64, return_sequences = false}
+      : (tensor<?x?x4xf32>, tensor<18x4xf32>, tensor<18x6xf32>, tensor<18xf32>, tensor<18xf32>,
+         tensor<18x4xf32>, tensor<18x6xf32>, tensor<18xf32>, tensor<18xf32>, tensor<?xi32>)
+      -> (tensor<?x12xf32>, tensor<2x?x6xf32>)
+  return %y : tensor<?x12xf32>
+}
+
+// CHECK-LABEL: func.func @cells
+func.func @cells(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>, %c0: tensor<?x8xf32>,
+                 %wih: tensor<32x5xf32>, %whh: tensor<32x8xf32>, %bih: tensor<32xf32>, %bhh: tensor<32xf32>,
+                 %w3: tensor<24x5xf32>, %u3: tensor<24x8xf32>, %w1: tensor<8x5xf32>, %u1: tensor<8x8xf32>)
+    -> (tensor<?x?x8xf32>, tensor<?x8xf32>) {
+  // CHECK: rnn.recurrence reverse(%{{.*}}) init(%{{.*}}, %{{.*}})
+  // CHECK: ^bb0(%[[XT:.*]]: tensor<?x5xf32>, %[[H:.*]]: tensor<?x8xf32>, %[[C:.*]]: tensor<?x8xf32>):
+  %ys, %h, %c = rnn.recurrence reverse(%xs) init(%h0, %c0)
+      : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  ^bb0(%xt: tensor<?x5xf32>, %ht: tensor<?x8xf32>, %ct: tensor<?x8xf32>):
+    %gx = rnn.dense none %xt, %wih, %bih : (tensor<?x5xf32>, tensor<32x5xf32>, tensor<32xf32>) -> tensor<?x32xf32>
+    %gh = rnn.dense none %ht, %whh, %bhh : (tensor<?x8xf32>, tensor<32x8xf32>, tensor<32xf32>) -> tensor<?x32xf32>
+    // CHECK: rnn.lstm_gates %{{.*}}, %{{.*}}, %[[C]] : tensor<?x32xf32>, tensor<?x8xf32>
+    %h2, %c2 = rnn.lstm_gates %gx, %gh, %ct : tensor<?x32xf32>, tensor<?x8xf32>
+    // CHECK: rnn.yield %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+    rnn.yield %h2, %h2, %c2 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  }
+  // CHECK: rnn.recurrence(%{{.*}}) init(%{{.*}})
+  %final = rnn.recurrence(%xs) init(%h0) : (tensor<?x?x5xf32>, tensor<?x8xf32>) -> tensor<?x8xf32> {
+  ^bb0(%xt: tensor<?x5xf32>, %ht: tensor<?x8xf32>):
+    %gx = rnn.dense none %xt, %w3 : (tensor<?x5xf32>, tensor<24x5xf32>) -> tensor<?x24xf32>
+    %gh = rnn.dense none %ht, %u3 : (tensor<?x8xf32>, tensor<24x8xf32>) -> tensor<?x24xf32>
+    // CHECK: rnn.gru_gates %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x24xf32>, tensor<?x8xf32>
+    %h2 = rnn.gru_gates %gx, %gh, %ht : tensor<?x24xf32>, tensor<?x8xf32>
+    %ex = rnn.dense none %xt, %w1 : (tensor<?x5xf32>, tensor<8x5xf32>) -> tensor<?x8xf32>
+    %eh = rnn.dense none %h2, %u1 : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+    // CHECK: rnn.rnn_gates relu %{{.*}}, %{{.*}} : tensor<?x8xf32>
+    %h3 = rnn.rnn_gates relu %ex, %eh : tensor<?x8xf32>
+    rnn.yield %h3 : tensor<?x8xf32>
+  }
+  return %ys, %final : tensor<?x?x8xf32>, tensor<?x8xf32>
+}

@@ -1,0 +1,47 @@
+// RUN: rnn-opt %s -rnn-export-entry -split-input-file -verify-diagnostics | FileCheck %s
+
+// The descriptor lists vocabularies (tokens in hex), inputs, targets, outputs
+// and parameters (in slot order: parameters first, then inputs), then the
+// training settings. The entry point builds one memref per slot of the
+// rnnrt_tensor array and writes the result into the output slot.
+// CHECK-LABEL: module attributes
+// CHECK: func.func private @tiny(%{{.*}}: tensor<?x?xi32>, %{{.*}}: tensor<4x3xf32>) -> tensor<?x?x3xf32> attributes {rnn.entry}
+// CHECK: llvm.mlir.global external constant @rnnc_model_desc("rnnc-model 1\0Amodel tiny\0Avocab V 4 chars\0Atok 61\0Atok 62\0Atok 63\0Atok c3a9\0Ainput x tokens 2 B T vocab=V\0Atarget y tokens 2 B T vocab=V\0Aoutput e 3 B T 3\0Aparam e.weight 2 4 3 normal:1\0Atrain epochs=3\0Aend\0A\00")
+// CHECK-LABEL: func.func @rnnc_model_forward(
+// CHECK-SAME: %[[ARGS:.*]]: !llvm.ptr)
+// Slot 1 (the input x): data pointer at field 0, dynamic sizes from field 2.
+// CHECK: %[[XDATA:.*]] = llvm.getelementptr %[[ARGS]][1, 0] : (!llvm.ptr) -> !llvm.ptr, !llvm.struct<(ptr, i64, array<6 x i64>)>
+// CHECK: llvm.load %[[XDATA]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.getelementptr %[[ARGS]][1, 2, 0]
+// CHECK: llvm.getelementptr %[[ARGS]][1, 2, 1]
+// CHECK: %[[XM:.*]] = builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xi32>
+// CHECK: %[[X:.*]] = bufferization.to_tensor %[[XM]] restrict : memref<?x?xi32> to tensor<?x?xi32>
+// Slot 0 (the parameter): static sizes, no loads of sizes.
+// CHECK: llvm.getelementptr %[[ARGS]][0, 0]
+// CHECK-NOT: llvm.getelementptr %[[ARGS]][0, 2
+// CHECK: %[[W:.*]] = bufferization.to_tensor %{{.*}} restrict : memref<4x3xf32> to tensor<4x3xf32>
+// CHECK: %[[R:.*]] = call @tiny(%[[X]], %[[W]])
+// Slot 2 (the output).
+// CHECK: llvm.getelementptr %[[ARGS]][2, 0]
+// CHECK: %[[OM:.*]] = builtin.unrealized_conversion_cast %{{.*}} to memref<?x?x3xf32>
+// CHECK: bufferization.materialize_in_destination %[[R]] in restrict writable %[[OM]]
+// CHECK: return
+module attributes {rnn.model = "tiny", rnn.train = "epochs=3",
+    rnn.targets = [{dims = ["B", "T"], kind = "tokens", name = "y", vocab = "V"}],
+    rnn.vocabs = [{kind = "chars", name = "V", size = 4 : i64, tokens = ["a", "b", "c", "é"]}]} {
+  func.func @tiny(%x: tensor<?x?xi32> {rnn.dims = ["B", "T"], rnn.input = "x", rnn.kind = "tokens", rnn.vocab = "V"},
+                  %w: tensor<4x3xf32> {rnn.init = "normal:1", rnn.param = "e.weight"})
+      -> (tensor<?x?x3xf32> {rnn.dims = ["B", "T", "3"], rnn.output = "e"}) attributes {rnn.entry} {
+    %e = rnn.embedding %x, %w : tensor<?x?xi32>, tensor<4x3xf32> -> tensor<?x?x3xf32>
+    return %e : tensor<?x?x3xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{no function is marked rnn.entry}}
+module {
+  func.func @f() {
+    return
+  }
+}
