@@ -285,6 +285,7 @@ def RNN_RecurrenceOp : RNN_Op<"recurrence",
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def RNN_YieldOp : RNN_Op<"yield",
