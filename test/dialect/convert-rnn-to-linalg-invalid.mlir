@@ -9,17 +9,6 @@ func.func @layer_level(%x: tensor<?x?x5xf32>, %a: tensor<8x5xf32>, %b: tensor<8x
 
 // -----
 
-func.func @padded(%xs: tensor<?x?x5xf32>, %h0: tensor<?x5xf32>, %n: tensor<?xi32>) -> tensor<?x5xf32> {
-  // expected-error @+1 {{'rnn.recurrence' op padded batches (lengths) are not supported yet}}
-  %r = rnn.recurrence(%xs) init(%h0) lengths(%n) : (tensor<?x?x5xf32>, tensor<?x5xf32>, tensor<?xi32>) -> tensor<?x5xf32> {
-  ^bb0(%x: tensor<?x5xf32>, %h: tensor<?x5xf32>):
-    rnn.yield %x : tensor<?x5xf32>
-  }
-  return %r : tensor<?x5xf32>
-}
-
-// -----
-
 func.func @loss(%l: tensor<?x5xf32>, %y: tensor<?xi32>) -> tensor<f32> {
   // expected-error @+1 {{'rnn.cross_entropy' op loss lowering is not supported yet}}
   %r = rnn.cross_entropy %l, %y : tensor<?x5xf32>, tensor<?xi32> -> tensor<f32>

@@ -167,3 +167,50 @@ func.func @embedding(%x: tensor<?x?xi32>, %t: tensor<5x16xf32>) -> tensor<?x?x16
   %e = rnn.embedding %x, %t : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x16xf32>
   return %e : tensor<?x?x16xf32>
 }
+
+// -----
+
+// Padded batch: at step t, rows with t >= lengths[b] keep their state and get
+// a zero output.
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @padded
+// CHECK-SAME: %[[LENS:[a-z0-9]+]]: tensor<?xi32>
+// CHECK: scf.for %[[I:.*]] = %{{.*}} iter_args(%[[H:.*]] = %{{.*}}, %[[SEQ:.*]] = %{{.*}})
+// CHECK:   %[[NEW:.*]] = linalg.generic
+// CHECK:     math.tanh
+// CHECK:   %[[TI:.*]] = arith.index_cast %[[I]] : index to i32
+// CHECK:   %[[KEPT:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #{{.*}}, #{{.*}}, #{{.*}}], {{.*}}} ins(%[[LENS]], %[[NEW]], %[[H]] : tensor<?xi32>, tensor<?x4xf32>, tensor<?x4xf32>)
+// CHECK:     %[[V:.*]] = arith.cmpi slt, %[[TI]], %{{.*}} : i32
+// CHECK:     arith.select %[[V]]
+// CHECK:   %[[OUT:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #{{.*}}, #{{.*}}], {{.*}}} ins(%[[LENS]], %[[NEW]] : tensor<?xi32>, tensor<?x4xf32>)
+// CHECK:     %[[V2:.*]] = arith.cmpi slt, %{{.*}}, %{{.*}} : i32
+// CHECK:     arith.select %[[V2]], %{{.*}}, %cst
+// CHECK:   linalg.copy ins(%[[OUT]] : tensor<?x4xf32>)
+// CHECK:   scf.yield %[[KEPT]]
+func.func @padded(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32>, %lens: tensor<?xi32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  %ys, %h = rnn.recurrence(%xs) init(%h0) lengths(%lens)
+      : (tensor<?x?x4xf32>, tensor<?x4xf32>, tensor<?xi32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%xt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    %n = rnn.rnn_gates tanh %xt, %ht : tensor<?x4xf32>
+    rnn.yield %n, %n : tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  return %ys, %h : tensor<?x?x4xf32>, tensor<?x4xf32>
+}
+
+// -----
+
+// Lengths of padded token rows: one past the last non-padding position.
+// CHECK-LABEL: func.func @sequence_lengths
+// CHECK: %[[Z:.*]] = linalg.fill ins(%c0_i32 : i32)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%arg0 : tensor<?x?xi32>) outs(%[[Z]] : tensor<?xi32>)
+// CHECK: ^bb0(%[[TOK:.*]]: i32, %[[ACC:.*]]: i32):
+// CHECK:   %[[T:.*]] = linalg.index 1
+// CHECK:   %[[T1:.*]] = arith.addi %[[T]], %c1
+// CHECK:   %[[T1I:.*]] = arith.index_cast %[[T1]] : index to i32
+// CHECK:   %[[ISTOK:.*]] = arith.cmpi ne, %[[TOK]], %c3_i32
+// CHECK:   %[[CAND:.*]] = arith.select %[[ISTOK]], %[[T1I]], %c0_i32
+// CHECK:   arith.maxsi %[[ACC]], %[[CAND]]
+func.func @sequence_lengths(%x: tensor<?x?xi32>) -> tensor<?xi32> {
+  %n = rnn.sequence_lengths %x {padding = 3 : i64} : tensor<?x?xi32> -> tensor<?xi32>
+  return %n : tensor<?xi32>
+}

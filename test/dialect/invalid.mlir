@@ -211,3 +211,11 @@ func.func @yield_outside() {
   // expected-error @+1 {{'rnn.yield' op expects parent op 'rnn.recurrence'}}
   rnn.yield
 }
+
+// -----
+
+func.func @lengths_rank(%x: tensor<?xi32>) {
+  // expected-error @+1 {{'rnn.sequence_lengths' op tokens must be [B, T], got [?]}}
+  %n = rnn.sequence_lengths %x : tensor<?xi32> -> tensor<?xi32>
+  return
+}

@@ -71,3 +71,12 @@ func.func @cells(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>, %c0: tensor<?x8xf
   }
   return %ys, %final : tensor<?x?x8xf32>, tensor<?x8xf32>
 }
+
+// CHECK-LABEL: func.func @lengths
+// CHECK: rnn.sequence_lengths %{{.*}} : tensor<?x?xi32> -> tensor<?xi32>
+// CHECK: rnn.sequence_lengths %{{.*}} {padding = 2 : i64} : tensor<?x?xi32> -> tensor<?xi32>
+func.func @lengths(%x: tensor<?x?xi32>) -> (tensor<?xi32>, tensor<?xi32>) {
+  %a = rnn.sequence_lengths %x : tensor<?x?xi32> -> tensor<?xi32>
+  %b = rnn.sequence_lengths %x {padding = 2 : i64} : tensor<?x?xi32> -> tensor<?xi32>
+  return %a, %b : tensor<?xi32>, tensor<?xi32>
+}

@@ -103,6 +103,13 @@ LogicalResult EmbeddingOp::verify() {
   return expectShape(*this, getResult(), "result", expected);
 }
 
+LogicalResult SequenceLengthsOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getTokens());
+  if (in.size() != 2)
+    return emitOpError() << "tokens must be [B, T], got " << shapeStr(in);
+  return expectShape(*this, getLengths(), "lengths", {in[0]});
+}
+
 int64_t RecurrentOp::getNumGates() {
   switch (getCell()) {
   case CellKind::rnn:

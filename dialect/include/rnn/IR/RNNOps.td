@@ -103,6 +103,24 @@ def RNN_EmbeddingOp : RNN_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
+def RNN_SequenceLengthsOp : RNN_Op<"sequence_lengths", [Pure]> {
+  let summary = "per-example valid lengths of padded token sequences";
+  let description = [{
+    For token ids `[B, T]` padded with `padding` after each example's last
+    valid token (`embedding(..., mask_zero=true)` pads with 0), the length of
+    example `b` is one past the index of its last token that is not padding
+    (0 when every token is padding; the runtime rejects such inputs).
+
+    ```mlir
+    %n = rnn.sequence_lengths %x {padding = 0 : i64} : tensor<?x?xi32> -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins I32RankedTensor:$tokens, DefaultValuedAttr<I64Attr, "0">:$padding);
+  let results = (outs I32RankedTensor:$lengths);
+  let assemblyFormat = "$tokens attr-dict `:` type($tokens) `->` type($lengths)";
+  let hasVerifier = 1;
+}
+
 def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
   let summary = "a recurrent layer: RNN (tanh/relu), LSTM or GRU, stacked and/or bidirectional";
   let description = [{

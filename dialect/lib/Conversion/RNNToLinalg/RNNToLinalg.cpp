@@ -112,6 +112,35 @@ Value columnBlock(OpBuilder &b, Location loc, Value m, int64_t k, int64_t width)
   return tensor::ExtractSliceOp::create(b, loc, blockTy, m, offs, sizes, strides);
 }
 
+/// Row-wise select for padded batches: row b of the result is `a`'s where
+/// step `t` is inside example b (t < lengths[b]), otherwise `other`'s (zero
+/// when `other` is null).
+Value maskRows(OpBuilder &b, Location loc, Value lengths, Value t, Value a, Value other) {
+  auto ty = cast<RankedTensorType>(a.getType());
+  unsigned rank = ty.getRank();
+  MLIRContext *ctx = b.getContext();
+  Value tI32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), t);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap row = AffineMap::get(rank, 0, getAffineDimExpr(0, ctx));
+  SmallVector<Value> ins = {lengths, a};
+  SmallVector<AffineMap> maps = {row, id};
+  if (other) {
+    ins.push_back(other);
+    maps.push_back(id);
+  }
+  maps.push_back(id);
+  bool hasOther = static_cast<bool>(other);
+  return linalg::GenericOp::create(
+             b, loc, ty, ins, emptyLike(b, loc, ty, a), maps, parallel(rank),
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value valid = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, tI32, args[0]);
+               Value alt = hasOther ? args[2]
+                                    : Value(arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0f)));
+               linalg::YieldOp::create(nb, l, ValueRange{arith::SelectOp::create(nb, l, valid, args[1], alt)});
+             })
+      .getResult(0);
+}
+
 //===----------------------------------------------------------------------===//
 // Layer-level ops without recurrence
 //===----------------------------------------------------------------------===//
@@ -165,6 +194,41 @@ struct EmbeddingOpLowering : OpConversionPattern<EmbeddingOp> {
           Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
           Value v = tensor::ExtractOp::create(b, l, table, ValueRange{row, col});
           linalg::YieldOp::create(b, l, v);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// lengths[b] = max over t of (tokens[b, t] != padding ? t + 1 : 0)
+struct SequenceLengthsOpLowering : OpConversionPattern<SequenceLengthsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SequenceLengthsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getI32IntegerAttr(0));
+    Value init = linalg::FillOp::create(rewriter, loc, zero,
+                                        emptyLike(rewriter, loc, resTy, adaptor.getTokens()))
+                     .getResult(0);
+    int32_t pad = static_cast<int32_t>(op.getPadding());
+    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, ctx),
+                                   AffineMap::get(2, 0, getAffineDimExpr(0, ctx))};
+    IterKinds iters = {utils::IteratorType::parallel, utils::IteratorType::reduction};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resTy, adaptor.getTokens(), init, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value t = linalg::IndexOp::create(b, l, 1);
+          Value t1 = arith::IndexCastOp::create(
+              b, l, b.getI32Type(),
+              arith::AddIOp::create(b, l, t, arith::ConstantIndexOp::create(b, l, 1)));
+          Value padC = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(pad));
+          Value isTok = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, a[0], padC);
+          Value z = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
+          Value cand = arith::SelectOp::create(b, l, isTok, t1, z);
+          linalg::YieldOp::create(b, l, ValueRange{arith::MaxSIOp::create(b, l, a[1], cand)});
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();
@@ -378,8 +442,6 @@ struct RecurrenceOpLowering : OpConversionPattern<RecurrenceOp> {
   LogicalResult
   matchAndRewrite(RecurrenceOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (op.getLengths())
-      return rewriter.notifyMatchFailure(op, "padded batches (lengths) are not supported yet");
     Location loc = op.getLoc();
     Value x0 = adaptor.getInputs().front();
     Value batch = tensor::DimOp::create(rewriter, loc, x0, 0);
@@ -436,7 +498,14 @@ struct RecurrenceOpLowering : OpConversionPattern<RecurrenceOp> {
     rewriter.mergeBlocks(&body, loopBody, argRepl);
 
     rewriter.setInsertionPoint(yield);
+    // Padded batches: outside an example's length its states stay as they
+    // are and its outputs are zero (pack_padded_sequence semantics; a reversed
+    // recurrence therefore starts at each example's own last step).
+    Value lengths = adaptor.getLengths();
     SmallVector<Value> next(yield.getValues().drop_front(numOut));
+    if (lengths)
+      for (unsigned i = 0; i < numState; ++i)
+        next[i] = maskRows(rewriter, loc, lengths, t, next[i], forOp.getRegionIterArgs()[i]);
     for (unsigned i = 0; i < numOut; ++i) {
       Value acc = forOp.getRegionIterArgs()[numState + i];
       SmallVector<OpFoldResult> offs, sizes, strides;
@@ -444,6 +513,8 @@ struct RecurrenceOpLowering : OpConversionPattern<RecurrenceOp> {
       // Destination style: copy the step into a slice of the sequence, so that
       // bufferization writes it in place (no strided memref.copy).
       Value step = yield.getValues()[i];
+      if (lengths)
+        step = maskRows(rewriter, loc, lengths, t, step, Value());
       Value slot = tensor::ExtractSliceOp::create(
           rewriter, loc, cast<RankedTensorType>(step.getType()), acc, offs, sizes, strides);
       Value filled = linalg::CopyOp::create(rewriter, loc, step, slot).getResult(0);
@@ -477,10 +548,6 @@ struct ConvertRNNToLinalgPass
         op->emitOpError("loss lowering is not supported yet");
         return WalkResult::interrupt();
       }
-      if (auto rec = dyn_cast<RecurrenceOp>(op); rec && rec.getLengths()) {
-        op->emitOpError("padded batches (lengths) are not supported yet");
-        return WalkResult::interrupt();
-      }
       return WalkResult::advance();
     });
     if (early.wasInterrupted())
@@ -501,7 +568,8 @@ struct ConvertRNNToLinalgPass
 } // namespace
 
 void mlir::rnn::populateRNNToLinalgConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<OneHotOpLowering, EmbeddingOpLowering, DenseOpLowering,
+  patterns.add<OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering,
+               DenseOpLowering,
                SoftmaxOpLowering, RNNGatesOpLowering, LSTMGatesOpLowering,
                GRUGatesOpLowering, RecurrenceOpLowering>(patterns.getContext());
 }
