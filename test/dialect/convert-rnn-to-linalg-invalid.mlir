@@ -6,11 +6,3 @@ func.func @layer_level(%x: tensor<?x?x5xf32>, %a: tensor<8x5xf32>, %b: tensor<8x
       : (tensor<?x?x5xf32>, tensor<8x5xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x8xf32>, tensor<1x?x8xf32>)
   return %y : tensor<?x8xf32>
 }
-
-// -----
-
-func.func @loss(%l: tensor<?x5xf32>, %y: tensor<?xi32>) -> tensor<f32> {
-  // expected-error @+1 {{'rnn.cross_entropy' op loss lowering is not supported yet}}
-  %r = rnn.cross_entropy %l, %y : tensor<?x5xf32>, tensor<?xi32> -> tensor<f32>
-  return %r : tensor<f32>
-}

@@ -214,3 +214,44 @@ func.func @sequence_lengths(%x: tensor<?x?xi32>) -> tensor<?xi32> {
   %n = rnn.sequence_lengths %x {padding = 3 : i64} : tensor<?x?xi32> -> tensor<?xi32>
   return %n : tensor<?xi32>
 }
+
+// -----
+
+// Cross-entropy, reduction='mean': per position logsumexp(logits) minus the
+// target's logit, summed into a scalar and divided by the number of positions.
+// CHECK-LABEL: func.func @cross_entropy
+// CHECK: %[[MX:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<?x?x5xf32>) outs(%{{.*}} : tensor<?x?xf32>)
+// CHECK:   arith.maximumf
+// CHECK: %[[SE:.*]] = linalg.generic {{.*}} ins(%arg0, %[[MX]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
+// CHECK:   math.exp
+// CHECK: %[[N:.*]] = arith.sitofp %{{.*}} : i64 to f32
+// CHECK: %[[TOT:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg1, %[[MX]], %[[SE]] : tensor<?x?xi32>, tensor<?x?xf32>, tensor<?x?xf32>) outs(%{{.*}} : tensor<f32>)
+// CHECK: ^bb0(%[[TGT:.*]]: i32, %[[M:.*]]: f32, %[[S:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK:   %[[I0:.*]] = linalg.index 0
+// CHECK:   %[[I1:.*]] = linalg.index 1
+// CHECK:   %[[C:.*]] = arith.index_cast %[[TGT]] : i32 to index
+// CHECK:   %[[PICK:.*]] = tensor.extract %arg0[%[[I0]], %[[I1]], %[[C]]]
+// CHECK:   %[[LOG:.*]] = math.log %[[S]]
+// CHECK:   %[[LSE:.*]] = arith.addf %[[LOG]], %[[M]]
+// CHECK:   %[[V:.*]] = arith.subf %[[LSE]], %[[PICK]]
+// CHECK:   arith.addf %[[ACC]], %[[V]]
+// CHECK: %[[SUM:.*]] = tensor.extract %[[TOT]][]
+// CHECK: %[[MEAN:.*]] = arith.divf %[[SUM]], %[[N]]
+// CHECK: tensor.from_elements %[[MEAN]] : tensor<f32>
+func.func @cross_entropy(%l: tensor<?x?x5xf32>, %y: tensor<?x?xi32>) -> tensor<f32> {
+  %r = rnn.cross_entropy %l, %y : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @mse
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg0, %arg1 : tensor<?x1xf32>, tensor<?x1xf32>) outs(%{{.*}} : tensor<f32>)
+// CHECK:   %[[D:.*]] = arith.subf
+// CHECK:   %[[SQ:.*]] = arith.mulf %[[D]], %[[D]]
+// CHECK:   arith.addf %{{.*}}, %[[SQ]]
+// CHECK: arith.divf
+func.func @mse(%p: tensor<?x1xf32>, %y: tensor<?x1xf32>) -> tensor<f32> {
+  %r = rnn.mse %p, %y : tensor<?x1xf32>, tensor<?x1xf32> -> tensor<f32>
+  return %r : tensor<f32>
+}

@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
@@ -93,18 +94,29 @@ int compile(const char *argv0) {
   Diagnostics diag(srcMgr);
   llvm::StringRef buffer = srcMgr.getMemoryBuffer(srcMgr.getMainFileID())->getBuffer();
 
-  Parser parser(buffer, diag);
-  std::unique_ptr<ModuleAST> ast = parser.parseModule();
-  if (!ast)
+  // An .mlir file (rnn dialect at the layer or cell level, with an rnn.entry
+  // function) skips the frontend.
+  bool isMLIR = llvm::StringRef(inputFile).ends_with(".mlir");
+  if (isMLIR && emitLevel == EmitLevel::AST) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "--emit=ast needs a .rnn file\n";
     return 1;
-  if (emitLevel == EmitLevel::AST)
-    return writeText([&](llvm::raw_ostream &os) { dumpAST(*ast, srcMgr, os); }) ? 0 : 1;
+  }
 
-  llvm::SmallString<256> baseDir(inputFile);
-  llvm::sys::path::remove_filename(baseDir);
-  std::optional<Model> model = analyze(*ast, diag, baseDir);
-  if (!model)
-    return 1;
+  std::unique_ptr<ModuleAST> ast;
+  std::optional<Model> model;
+  if (!isMLIR) {
+    Parser parser(buffer, diag);
+    ast = parser.parseModule();
+    if (!ast)
+      return 1;
+    if (emitLevel == EmitLevel::AST)
+      return writeText([&](llvm::raw_ostream &os) { dumpAST(*ast, srcMgr, os); }) ? 0 : 1;
+    llvm::SmallString<256> baseDir(inputFile);
+    llvm::sys::path::remove_filename(baseDir);
+    model = analyze(*ast, diag, baseDir);
+    if (!model)
+      return 1;
+  }
 
   mlir::DialectRegistry registry;
   registerDialects(registry);
@@ -113,7 +125,9 @@ int compile(const char *argv0) {
   // Diagnostics from passes point into the .rnn file with a caret.
   mlir::SourceMgrDiagnosticHandler mlirDiag(srcMgr, &context);
 
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, *model, diag);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      isMLIR ? mlir::parseSourceFile<mlir::ModuleOp>(srcMgr, &context)
+             : mlirGen(context, *model, diag);
   if (!module)
     return 1;
 

@@ -349,6 +349,113 @@ struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
   }
 };
 
+/// Number of elements of `v` as an f32 scalar (dynamic sizes read at run time).
+Value numElementsF32(OpBuilder &b, Location loc, Value v) {
+  auto ty = cast<RankedTensorType>(v.getType());
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t i = 0; i < ty.getRank(); ++i)
+    n = arith::MulIOp::create(b, loc, n, tensor::DimOp::create(b, loc, v, i));
+  Value n64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), n64);
+}
+
+/// Sums `fn(args)` over every position of the iteration space of `ins`
+/// (identity maps over `rank` axes) into a scalar, then divides by `count`.
+Value meanOver(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
+               unsigned rank, Value count,
+               function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
+  MLIRContext *ctx = b.getContext();
+  auto scalarTy = RankedTensorType::get({}, b.getF32Type());
+  Value init = fillWith(b, loc, tensor::EmptyOp::create(b, loc, scalarTy, ValueRange{}), 0.0f);
+  SmallVector<AffineMap> maps(inMaps);
+  maps.push_back(AffineMap::get(rank, 0, ArrayRef<AffineExpr>{}, ctx));
+  Value total = linalg::GenericOp::create(
+                    b, loc, scalarTy, ins, init, maps,
+                    IterKinds(rank, utils::IteratorType::reduction),
+                    [&](OpBuilder &nb, Location l, ValueRange a) {
+                      Value v = fn(nb, l, a.drop_back());
+                      linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a.back(), v)});
+                    })
+                    .getResult(0);
+  Value sum = tensor::ExtractOp::create(b, loc, total, ValueRange{});
+  Value mean = arith::DivFOp::create(b, loc, sum, count);
+  return tensor::FromElementsOp::create(b, loc, scalarTy, mean);
+}
+
+/// mean over positions of logsumexp(logits) - logits[target].
+struct CrossEntropyOpLowering : OpConversionPattern<CrossEntropyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CrossEntropyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value logits = adaptor.getLogits(), target = adaptor.getTarget();
+    auto ty = cast<RankedTensorType>(logits.getType());
+    unsigned rank = ty.getRank();
+    auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap red = dropLastMap(ctx, rank);
+    IterKinds redIters = parallel(rank - 1);
+    redIters.push_back(utils::IteratorType::reduction);
+    Value mx = linalg::GenericOp::create(
+                   rewriter, loc, redTy, logits,
+                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits),
+                            -std::numeric_limits<float>::infinity()),
+                   ArrayRef<AffineMap>{id, red}, redIters,
+                   [](OpBuilder &b, Location l, ValueRange a) {
+                     linalg::YieldOp::create(b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+                   })
+                   .getResult(0);
+    Value se = linalg::GenericOp::create(
+                   rewriter, loc, redTy, ValueRange{logits, mx},
+                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits), 0.0f),
+                   ArrayRef<AffineMap>{id, red, red}, redIters,
+                   [](OpBuilder &b, Location l, ValueRange a) {
+                     Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                     linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
+                   })
+                   .getResult(0);
+    unsigned posRank = rank - 1;
+    AffineMap posId = AffineMap::getMultiDimIdentityMap(posRank, ctx);
+    Value count = numElementsF32(rewriter, loc, target);
+    Value loss = meanOver(
+        rewriter, loc, ValueRange{target, mx, se}, {posId, posId, posId}, posRank, count,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          SmallVector<Value> idx;
+          for (unsigned i = 0; i < posRank; ++i)
+            idx.push_back(linalg::IndexOp::create(b, l, i));
+          idx.push_back(arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]));
+          Value picked = tensor::ExtractOp::create(b, l, logits, idx);
+          Value lse = arith::AddFOp::create(b, l, math::LogOp::create(b, l, a[2]), a[1]);
+          return Value(arith::SubFOp::create(b, l, lse, picked));
+        });
+    rewriter.replaceOp(op, loss);
+    return success();
+  }
+};
+
+/// mean of (pred - target)^2.
+struct MSEOpLowering : OpConversionPattern<MSEOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MSEOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto ty = cast<RankedTensorType>(adaptor.getPred().getType());
+    unsigned rank = ty.getRank();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext());
+    Value count = numElementsF32(rewriter, loc, adaptor.getPred());
+    Value loss = meanOver(rewriter, loc, ValueRange{adaptor.getPred(), adaptor.getTarget()},
+                          {id, id}, rank, count, [](OpBuilder &b, Location l, ValueRange a) {
+                            Value d = arith::SubFOp::create(b, l, a[0], a[1]);
+                            return Value(arith::MulFOp::create(b, l, d, d));
+                          });
+    rewriter.replaceOp(op, loss);
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Cell-level ops
 //===----------------------------------------------------------------------===//
@@ -544,10 +651,6 @@ struct ConvertRNNToLinalgPass
         op->emitOpError("must be expanded by rnn-expand-recurrent first");
         return WalkResult::interrupt();
       }
-      if (isa<CrossEntropyOp, MSEOp>(op)) {
-        op->emitOpError("loss lowering is not supported yet");
-        return WalkResult::interrupt();
-      }
       return WalkResult::advance();
     });
     if (early.wasInterrupted())
@@ -569,7 +672,7 @@ struct ConvertRNNToLinalgPass
 
 void mlir::rnn::populateRNNToLinalgConversionPatterns(RewritePatternSet &patterns) {
   patterns.add<OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering,
-               DenseOpLowering,
+               DenseOpLowering, CrossEntropyOpLowering, MSEOpLowering,
                SoftmaxOpLowering, RNNGatesOpLowering, LSTMGatesOpLowering,
                GRUGatesOpLowering, RecurrenceOpLowering>(patterns.getContext());
 }
