@@ -255,3 +255,26 @@ func.func @mse(%p: tensor<?x1xf32>, %y: tensor<?x1xf32>) -> tensor<f32> {
   %r = rnn.mse %p, %y : tensor<?x1xf32>, tensor<?x1xf32> -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @last_step
+// CHECK: linalg.generic {{.*}} ins(%arg1 : tensor<?xi32>) outs(%{{.*}} : tensor<?x8xf32>)
+// CHECK: ^bb0(%[[LEN:.*]]: i32, %{{.*}}: f32):
+// CHECK:   %[[L:.*]] = arith.index_cast %[[LEN]] : i32 to index
+// CHECK:   %[[T:.*]] = arith.subi %[[L]], %c1
+// CHECK:   %[[B:.*]] = linalg.index 0
+// CHECK:   %[[F:.*]] = linalg.index 1
+// CHECK:   tensor.extract %arg0[%[[B]], %[[T]], %[[F]]]
+// CHECK-LABEL: func.func @last_step_nolengths
+// CHECK: %[[STEPS:.*]] = tensor.dim %arg0, %c1
+// CHECK: linalg.generic
+// CHECK:   arith.subi %[[STEPS]], %c1
+func.func @last_step(%x: tensor<?x?x8xf32>, %n: tensor<?xi32>) -> tensor<?x8xf32> {
+  %y = rnn.last_step %x lengths(%n) : (tensor<?x?x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+func.func @last_step_nolengths(%x: tensor<?x?x8xf32>) -> tensor<?x8xf32> {
+  %y = rnn.last_step %x : (tensor<?x?x8xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

@@ -219,3 +219,11 @@ func.func @lengths_rank(%x: tensor<?xi32>) {
   %n = rnn.sequence_lengths %x : tensor<?xi32> -> tensor<?xi32>
   return
 }
+
+// -----
+
+func.func @last_step_shape(%x: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{'rnn.last_step' op result has shape [?, 7], expected [?, 8]}}
+  %y = rnn.last_step %x : (tensor<?x?x8xf32>) -> tensor<?x7xf32>
+  return
+}

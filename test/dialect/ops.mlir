@@ -80,3 +80,12 @@ func.func @lengths(%x: tensor<?x?xi32>) -> (tensor<?xi32>, tensor<?xi32>) {
   %b = rnn.sequence_lengths %x {padding = 2 : i64} : tensor<?x?xi32> -> tensor<?xi32>
   return %a, %b : tensor<?xi32>, tensor<?xi32>
 }
+
+// CHECK-LABEL: func.func @last
+// CHECK: rnn.last_step %{{.*}} lengths(%{{.*}}) : (tensor<?x?x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+// CHECK: rnn.last_step %{{.*}} : (tensor<?x?x8xf32>) -> tensor<?x8xf32>
+func.func @last(%x: tensor<?x?x8xf32>, %n: tensor<?xi32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %a = rnn.last_step %x lengths(%n) : (tensor<?x?x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+  %b = rnn.last_step %x : (tensor<?x?x8xf32>) -> tensor<?x8xf32>
+  return %a, %b : tensor<?x8xf32>, tensor<?x8xf32>
+}

@@ -110,6 +110,15 @@ LogicalResult SequenceLengthsOp::verify() {
   return expectShape(*this, getLengths(), "lengths", {in[0]});
 }
 
+LogicalResult LastStepOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  if (in.size() != 3)
+    return emitOpError() << "input must be a [B, T, F] sequence, got " << shapeStr(in);
+  if (getLengths() && failed(expectShape(*this, getLengths(), "lengths", {in[0]})))
+    return failure();
+  return expectShape(*this, getResult(), "result", {in[0], in[2]});
+}
+
 int64_t RecurrentOp::getNumGates() {
   switch (getCell()) {
   case CellKind::rnn:

@@ -121,6 +121,24 @@ def RNN_SequenceLengthsOp : RNN_Op<"sequence_lengths", [Pure]> {
   let hasVerifier = 1;
 }
 
+def RNN_LastStepOp : RNN_Op<"last_step", [Pure]> {
+  let summary = "each example's last valid step of a sequence";
+  let description = [{
+    `[B, T, F]` -> `[B, F]`: step `T-1`, or with `lengths` step `lengths[b]-1`
+    of example `b` (lengths are in `[1, T]`; the runtime checks inputs).
+
+    ```mlir
+    %y = rnn.last_step %seq lengths(%n) : (tensor<?x?x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$input, Optional<I32RankedTensor>:$lengths);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = [{
+    $input (`lengths` `(` $lengths^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
   let summary = "a recurrent layer: RNN (tanh/relu), LSTM or GRU, stacked and/or bidirectional";
   let description = [{

@@ -235,6 +235,41 @@ struct SequenceLengthsOpLowering : OpConversionPattern<SequenceLengthsOp> {
   }
 };
 
+/// out[b, f] = input[b, last(b), f] with last(b) = lengths[b] - 1 or T - 1.
+struct LastStepOpLowering : OpConversionPattern<LastStepOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LastStepOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    Value input = adaptor.getInput(), lengths = adaptor.getLengths();
+    Value out = emptyLike(rewriter, loc, resTy, input);
+    Value steps = tensor::DimOp::create(rewriter, loc, input, 1);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    if (lengths) {
+      ins.push_back(lengths);
+      maps.push_back(AffineMap::get(2, 0, getAffineDimExpr(0, ctx)));
+    }
+    maps.push_back(id);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resTy, ins, out, maps, parallel(2),
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value one = arith::ConstantIndexOp::create(b, l, 1);
+          Value len = lengths ? Value(arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]))
+                              : steps;
+          Value t = arith::SubIOp::create(b, l, len, one);
+          Value bi = linalg::IndexOp::create(b, l, 0), fi = linalg::IndexOp::create(b, l, 1);
+          linalg::YieldOp::create(b, l, ValueRange{tensor::ExtractOp::create(b, l, input, ValueRange{bi, t, fi})});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
 /// act(input @ weight^T + bias) over the last axis, any input rank.
 struct DenseOpLowering : OpConversionPattern<DenseOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -671,7 +706,7 @@ struct ConvertRNNToLinalgPass
 } // namespace
 
 void mlir::rnn::populateRNNToLinalgConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering,
+  patterns.add<OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering,
                DenseOpLowering, CrossEntropyOpLowering, MSEOpLowering,
                SoftmaxOpLowering, RNNGatesOpLowering, LSTMGatesOpLowering,
                GRUGatesOpLowering, RecurrenceOpLowering>(patterns.getContext());
