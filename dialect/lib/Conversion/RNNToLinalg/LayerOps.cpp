@@ -1,0 +1,267 @@
+//===- LayerOps.cpp - Layer-level rnn ops to linalg ---===//
+//
+// One-hot, embedding, sequence lengths, last step, dense and softmax.
+//
+//===----------------------------------------------------------------------===//
+#include "LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::rnn;
+using namespace mlir::rnn::detail;
+
+namespace {
+
+/// out[..., v] = (tokens[...] == v) ? 1 : 0
+struct OneHotOpLowering : OpConversionPattern<OneHotOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OneHotOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    unsigned rank = resTy.getRank();
+    Value out = emptyLike(rewriter, loc, resTy, adaptor.getTokens());
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = {dropLastMap(ctx, rank),
+                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resTy, adaptor.getTokens(), out, maps, parallel(rank),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value cls = linalg::IndexOp::create(b, l, rank - 1);
+          Value tok = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          Value eq = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tok, cls);
+          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+          Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, eq, one, zero)});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// out[..., d] = table[tokens[...], d]
+struct EmbeddingOpLowering : OpConversionPattern<EmbeddingOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    unsigned rank = resTy.getRank();
+    Value table = adaptor.getTable();
+    Value out = emptyLike(rewriter, loc, resTy, adaptor.getTokens());
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = {dropLastMap(ctx, rank),
+                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resTy, adaptor.getTokens(), out, maps, parallel(rank),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value col = linalg::IndexOp::create(b, l, rank - 1);
+          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          Value v = tensor::ExtractOp::create(b, l, table, ValueRange{row, col});
+          linalg::YieldOp::create(b, l, v);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// lengths[b] = max over t of (tokens[b, t] != padding ? t + 1 : 0)
+struct SequenceLengthsOpLowering : OpConversionPattern<SequenceLengthsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SequenceLengthsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getI32IntegerAttr(0));
+    Value init = linalg::FillOp::create(rewriter, loc, zero,
+                                        emptyLike(rewriter, loc, resTy, adaptor.getTokens()))
+                     .getResult(0);
+    int32_t pad = static_cast<int32_t>(op.getPadding());
+    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, ctx),
+                                   AffineMap::get(2, 0, getAffineDimExpr(0, ctx))};
+    IterKinds iters = {utils::IteratorType::parallel, utils::IteratorType::reduction};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resTy, adaptor.getTokens(), init, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value t = linalg::IndexOp::create(b, l, 1);
+          Value t1 = arith::IndexCastOp::create(
+              b, l, b.getI32Type(),
+              arith::AddIOp::create(b, l, t, arith::ConstantIndexOp::create(b, l, 1)));
+          Value padC = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(pad));
+          Value isTok = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, a[0], padC);
+          Value z = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
+          Value cand = arith::SelectOp::create(b, l, isTok, t1, z);
+          linalg::YieldOp::create(b, l, ValueRange{arith::MaxSIOp::create(b, l, a[1], cand)});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// out[b, f] = input[b, last(b), f] with last(b) = lengths[b] - 1 or T - 1.
+struct LastStepOpLowering : OpConversionPattern<LastStepOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LastStepOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    Value input = adaptor.getInput(), lengths = adaptor.getLengths();
+    Value out = emptyLike(rewriter, loc, resTy, input);
+    Value steps = tensor::DimOp::create(rewriter, loc, input, 1);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    if (lengths) {
+      ins.push_back(lengths);
+      maps.push_back(AffineMap::get(2, 0, getAffineDimExpr(0, ctx)));
+    }
+    maps.push_back(id);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resTy, ins, out, maps, parallel(2),
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value one = arith::ConstantIndexOp::create(b, l, 1);
+          Value len = lengths ? Value(arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]))
+                              : steps;
+          Value t = arith::SubIOp::create(b, l, len, one);
+          Value bi = linalg::IndexOp::create(b, l, 0), fi = linalg::IndexOp::create(b, l, 1);
+          linalg::YieldOp::create(b, l, ValueRange{tensor::ExtractOp::create(b, l, input, ValueRange{bi, t, fi})});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// act(input @ weight^T + bias) over the last axis, any input rank.
+struct DenseOpLowering : OpConversionPattern<DenseOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DenseOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resTy = cast<RankedTensorType>(op.getType());
+    unsigned rank = resTy.getRank();
+    Value input = adaptor.getInput();
+    Value acc = emptyLike(rewriter, loc, resTy, input);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+
+    // Seed the accumulator with the bias broadcast over the leading axes.
+    if (Value bias = adaptor.getBias()) {
+      AffineMap lastOnly = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+      acc = linalg::GenericOp::create(
+                rewriter, loc, resTy, bias, acc, ArrayRef<AffineMap>{lastOnly, id},
+                parallel(rank),
+                [](OpBuilder &b, Location l, ValueRange args) {
+                  linalg::YieldOp::create(b, l, args[0]);
+                })
+                .getResult(0);
+    } else {
+      acc = fillWith(rewriter, loc, acc, 0.0f);
+    }
+
+    // Contraction over k = d{rank}: out[p..., u] += in[p..., k] * w[u, k].
+    SmallVector<AffineExpr> inExprs, outExprs;
+    for (unsigned i = 0; i + 1 < rank; ++i)
+      inExprs.push_back(getAffineDimExpr(i, ctx));
+    inExprs.push_back(getAffineDimExpr(rank, ctx));
+    for (unsigned i = 0; i < rank; ++i)
+      outExprs.push_back(getAffineDimExpr(i, ctx));
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(rank + 1, 0, inExprs, ctx),
+        AffineMap::get(rank + 1, 0,
+                       {getAffineDimExpr(rank - 1, ctx), getAffineDimExpr(rank, ctx)},
+                       ctx),
+        AffineMap::get(rank + 1, 0, outExprs, ctx)};
+    IterKinds iters = parallel(rank);
+    iters.push_back(utils::IteratorType::reduction);
+    Value res = linalg::GenericOp::create(
+                    rewriter, loc, resTy, ValueRange{input, adaptor.getWeight()},
+                    acc, maps, iters,
+                    [](OpBuilder &b, Location l, ValueRange args) {
+                      Value m = arith::MulFOp::create(b, l, args[0], args[1]);
+                      linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, args[2], m)});
+                    })
+                    .getResult(0);
+
+    if (op.getActivation() != Activation::none) {
+      Activation act = op.getActivation();
+      res = elementwise(rewriter, loc, resTy, res, 1,
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          return SmallVector<Value>{activate(b, l, act, a[0])};
+                        })[0];
+    }
+    rewriter.replaceOp(op, res);
+    return success();
+  }
+};
+
+/// Numerically stable softmax over the last axis.
+struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto ty = cast<RankedTensorType>(op.getType());
+    unsigned rank = ty.getRank();
+    Value x = adaptor.getInput();
+    auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap red = dropLastMap(ctx, rank);
+    IterKinds redIters = parallel(rank - 1);
+    redIters.push_back(utils::IteratorType::reduction);
+
+    auto reduce = [&](Value in, float init, bool isMax) {
+      Value acc = fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, x), init);
+      return linalg::GenericOp::create(
+                 rewriter, loc, redTy, in, acc, ArrayRef<AffineMap>{id, red}, redIters,
+                 [isMax](OpBuilder &b, Location l, ValueRange a) {
+                   Value r = isMax ? Value(arith::MaximumFOp::create(b, l, a[0], a[1]))
+                                   : Value(arith::AddFOp::create(b, l, a[0], a[1]));
+                   linalg::YieldOp::create(b, l, r);
+                 })
+          .getResult(0);
+    };
+    Value mx = reduce(x, -std::numeric_limits<float>::infinity(), true);
+    Value exps = linalg::GenericOp::create(
+                     rewriter, loc, ty, ValueRange{x, mx}, emptyLike(rewriter, loc, ty, x),
+                     ArrayRef<AffineMap>{id, red, id}, parallel(rank),
+                     [](OpBuilder &b, Location l, ValueRange a) {
+                       Value d = arith::SubFOp::create(b, l, a[0], a[1]);
+                       linalg::YieldOp::create(b, l, ValueRange{math::ExpOp::create(b, l, d)});
+                     })
+                     .getResult(0);
+    Value sum = reduce(exps, 0.0f, false);
+    Value res = linalg::GenericOp::create(
+                    rewriter, loc, ty, ValueRange{exps, sum}, emptyLike(rewriter, loc, ty, x),
+                    ArrayRef<AffineMap>{id, red, id}, parallel(rank),
+                    [](OpBuilder &b, Location l, ValueRange a) {
+                      linalg::YieldOp::create(b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
+                    })
+                    .getResult(0);
+    rewriter.replaceOp(op, res);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::rnn::populateLayerOpsToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
+}

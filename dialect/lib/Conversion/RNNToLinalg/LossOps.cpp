@@ -1,0 +1,102 @@
+//===- LossOps.cpp - Losses to linalg reductions ---===//
+//
+// Mean cross-entropy and mean squared error (PyTorch reduction='mean').
+//
+//===----------------------------------------------------------------------===//
+#include "LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::rnn;
+using namespace mlir::rnn::detail;
+
+namespace {
+
+/// mean over positions of logsumexp(logits) - logits[target].
+struct CrossEntropyOpLowering : OpConversionPattern<CrossEntropyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CrossEntropyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value logits = adaptor.getLogits(), target = adaptor.getTarget();
+    auto ty = cast<RankedTensorType>(logits.getType());
+    unsigned rank = ty.getRank();
+    auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap red = dropLastMap(ctx, rank);
+    IterKinds redIters = parallel(rank - 1);
+    redIters.push_back(utils::IteratorType::reduction);
+    Value mx = linalg::GenericOp::create(
+                   rewriter, loc, redTy, logits,
+                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits),
+                            -std::numeric_limits<float>::infinity()),
+                   ArrayRef<AffineMap>{id, red}, redIters,
+                   [](OpBuilder &b, Location l, ValueRange a) {
+                     linalg::YieldOp::create(b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+                   })
+                   .getResult(0);
+    Value se = linalg::GenericOp::create(
+                   rewriter, loc, redTy, ValueRange{logits, mx},
+                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits), 0.0f),
+                   ArrayRef<AffineMap>{id, red, red}, redIters,
+                   [](OpBuilder &b, Location l, ValueRange a) {
+                     Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                     linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
+                   })
+                   .getResult(0);
+    unsigned posRank = rank - 1;
+    AffineMap posId = AffineMap::getMultiDimIdentityMap(posRank, ctx);
+    Value count = numElementsF32(rewriter, loc, target);
+    Value loss = meanOver(
+        rewriter, loc, ValueRange{target, mx, se}, {posId, posId, posId}, posRank, count,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          SmallVector<Value> idx;
+          for (unsigned i = 0; i < posRank; ++i)
+            idx.push_back(linalg::IndexOp::create(b, l, i));
+          idx.push_back(arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]));
+          Value picked = tensor::ExtractOp::create(b, l, logits, idx);
+          Value lse = arith::AddFOp::create(b, l, math::LogOp::create(b, l, a[2]), a[1]);
+          return Value(arith::SubFOp::create(b, l, lse, picked));
+        });
+    rewriter.replaceOp(op, loss);
+    return success();
+  }
+};
+
+/// mean of (pred - target)^2.
+struct MSEOpLowering : OpConversionPattern<MSEOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MSEOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto ty = cast<RankedTensorType>(adaptor.getPred().getType());
+    unsigned rank = ty.getRank();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext());
+    Value count = numElementsF32(rewriter, loc, adaptor.getPred());
+    Value loss = meanOver(rewriter, loc, ValueRange{adaptor.getPred(), adaptor.getTarget()},
+                          {id, id}, rank, count, [](OpBuilder &b, Location l, ValueRange a) {
+                            Value d = arith::SubFOp::create(b, l, a[0], a[1]);
+                            return Value(arith::MulFOp::create(b, l, d, d));
+                          });
+    rewriter.replaceOp(op, loss);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::rnn::populateLossOpsToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<CrossEntropyOpLowering, MSEOpLowering>(patterns.getContext());
+}
