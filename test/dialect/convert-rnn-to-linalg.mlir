@@ -278,3 +278,23 @@ func.func @last_step_nolengths(%x: tensor<?x?x8xf32>) -> tensor<?x8xf32> {
   %y = rnn.last_step %x : (tensor<?x?x8xf32>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+// Attention: masked scores (-inf past each example's length), softmax over the
+// source axis, weighted sum of the keys.
+// CHECK-LABEL: func.func @attention_dot
+// CHECK: %[[SC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<?x8xf32>, tensor<?x?x8xf32>)
+// CHECK: %[[MASKED:.*]] = linalg.generic {{.*}} ins(%[[SC]], %arg2 : tensor<?x?xf32>, tensor<?xi32>)
+// CHECK:   %[[S:.*]] = linalg.index 1
+// CHECK:   arith.cmpi slt
+// CHECK:   arith.select %{{.*}}, %{{.*}}, %cst
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: %[[W:.*]] = linalg.generic {{.*}} arith.divf
+// CHECK: %[[CTX:.*]] = linalg.generic {{.*}} ins(%[[W]], %arg1 : tensor<?x?xf32>, tensor<?x?x8xf32>)
+// CHECK: return %[[CTX]], %[[W]]
+func.func @attention_dot(%q: tensor<?x8xf32>, %k: tensor<?x?x8xf32>, %n: tensor<?xi32>) -> (tensor<?x8xf32>, tensor<?x?xf32>) {
+  %c, %w = rnn.attention dot %q, %k lengths(%n) : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<?xi32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+  return %c, %w : tensor<?x8xf32>, tensor<?x?xf32>
+}

@@ -227,3 +227,35 @@ func.func @last_step_shape(%x: tensor<?x?x8xf32>) {
   %y = rnn.last_step %x : (tensor<?x?x8xf32>) -> tensor<?x7xf32>
   return
 }
+
+// -----
+
+func.func @attention_dot_sizes(%q: tensor<?x4xf32>, %k: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{'rnn.attention' op dot attention needs equal query and key sizes, got 4 and 8}}
+  %c, %w = rnn.attention dot %q, %k : (tensor<?x4xf32>, tensor<?x?x8xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_general_weight(%q: tensor<?x4xf32>, %k: tensor<?x?x8xf32>, %w: tensor<8x4xf32>) {
+  // expected-error @+1 {{'rnn.attention' op weight has shape [8, 4], expected [4, 8]}}
+  %c, %s = rnn.attention general %q, %k weights(%w) : (tensor<?x4xf32>, tensor<?x?x8xf32>, tensor<8x4xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_additive_count(%q: tensor<?x4xf32>, %k: tensor<?x?x8xf32>, %w: tensor<3x4xf32>) {
+  // expected-error @+1 {{'rnn.attention' op additive attention takes three weights: query [A, Hq], key [A, Hk], v [1, A]}}
+  %c, %s = rnn.attention additive %q, %k weights(%w) : (tensor<?x4xf32>, tensor<?x?x8xf32>, tensor<3x4xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_scores_shape(%q: tensor<?x8xf32>, %k: tensor<?x7x8xf32>) {
+  // expected-error @+1 {{'rnn.attention' op scores has shape [?, 6], expected [?, 7]}}
+  %c, %s = rnn.attention dot %q, %k : (tensor<?x8xf32>, tensor<?x7x8xf32>) -> (tensor<?x8xf32>, tensor<?x6xf32>)
+  return
+}

@@ -89,3 +89,17 @@ func.func @last(%x: tensor<?x?x8xf32>, %n: tensor<?xi32>) -> (tensor<?x8xf32>, t
   %b = rnn.last_step %x : (tensor<?x?x8xf32>) -> tensor<?x8xf32>
   return %a, %b : tensor<?x8xf32>, tensor<?x8xf32>
 }
+
+// CHECK-LABEL: func.func @attention
+// CHECK: rnn.attention dot %{{.*}}, %{{.*}} : (tensor<?x8xf32>, tensor<?x?x8xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+// CHECK: rnn.attention general %{{.*}}, %{{.*}} lengths(%{{.*}}) weights(%{{.*}})
+// CHECK: rnn.attention additive %{{.*}}, %{{.*}} weights(%{{.*}}, %{{.*}}, %{{.*}})
+func.func @attention(%q: tensor<?x8xf32>, %qs: tensor<?x?x8xf32>, %k: tensor<?x?x8xf32>, %n: tensor<?xi32>,
+                     %w: tensor<8x8xf32>, %wq: tensor<4x8xf32>, %wk: tensor<4x8xf32>, %v: tensor<1x4xf32>) {
+  %c1, %w1 = rnn.attention dot %q, %k : (tensor<?x8xf32>, tensor<?x?x8xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+  %c2, %w2 = rnn.attention general %qs, %k lengths(%n) weights(%w)
+      : (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?xi32>, tensor<8x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x?x?xf32>)
+  %c3, %w3 = rnn.attention additive %q, %k weights(%wq, %wk, %v)
+      : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x4xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
+  return
+}

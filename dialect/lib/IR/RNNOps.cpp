@@ -119,6 +119,53 @@ LogicalResult LastStepOp::verify() {
   return expectShape(*this, getResult(), "result", {in[0], in[2]});
 }
 
+LogicalResult AttentionOp::verify() {
+  ArrayRef<int64_t> q = shapeOf(getQuery()), k = shapeOf(getKeys());
+  if (q.size() != 2 && q.size() != 3)
+    return emitOpError() << "query must be [B, H] or [B, T, H], got " << shapeStr(q);
+  if (k.size() != 3 || ShapedType::isDynamic(k[2]))
+    return emitOpError() << "keys must be [B, S, H] with static H, got " << shapeStr(k);
+  if (ShapedType::isDynamic(q.back()))
+    return emitOpError("query feature axis must be static");
+  if (!dimsCompatible(q[0], k[0]))
+    return emitOpError("query and keys must have the same batch size");
+  int64_t hq = q.back(), hk = k[2];
+  switch (getKind()) {
+  case AttentionKind::dot:
+    if (!getWeights().empty())
+      return emitOpError("dot attention takes no weights");
+    if (hq != hk)
+      return emitOpError() << "dot attention needs equal query and key sizes, got " << hq
+                           << " and " << hk;
+    break;
+  case AttentionKind::general:
+    if (getWeights().size() != 1)
+      return emitOpError("general attention takes one weight [Hq, Hk]");
+    if (failed(expectStaticShape(*this, getWeights()[0], "weight", {hq, hk})))
+      return failure();
+    break;
+  case AttentionKind::additive: {
+    if (getWeights().size() != 3)
+      return emitOpError("additive attention takes three weights: query [A, Hq], key [A, Hk], v [1, A]");
+    ArrayRef<int64_t> wq = shapeOf(getWeights()[0]);
+    int64_t a = wq.empty() ? 0 : wq[0];
+    if (failed(expectStaticShape(*this, getWeights()[0], "query weight", {a, hq})) ||
+        failed(expectStaticShape(*this, getWeights()[1], "key weight", {a, hk})) ||
+        failed(expectStaticShape(*this, getWeights()[2], "v weight", {1, a})))
+      return failure();
+    break;
+  }
+  }
+  if (getLengths() && failed(expectShape(*this, getLengths(), "lengths", {k[0]})))
+    return failure();
+  SmallVector<int64_t> ctx(q), scores(q);
+  ctx.back() = hk;
+  scores.back() = k[1];
+  if (failed(expectShape(*this, getContextVector(), "context", ctx)))
+    return failure();
+  return expectShape(*this, getScores(), "scores", scores);
+}
+
 int64_t RecurrentOp::getNumGates() {
   switch (getCell()) {
   case CellKind::rnn:

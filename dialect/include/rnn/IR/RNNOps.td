@@ -61,6 +61,12 @@ def RNN_Activation : I32EnumAttr<"Activation", "elementwise activation", [
   let cppNamespace = "::mlir::rnn";
 }
 
+def RNN_AttentionKind : I32EnumAttr<"AttentionKind", "attention score function", [
+    I32EnumAttrCase<"dot", 0>, I32EnumAttrCase<"general", 1>,
+    I32EnumAttrCase<"additive", 2>]> {
+  let cppNamespace = "::mlir::rnn";
+}
+
 def F32RankedTensor : RankedTensorOf<[F32]>;
 def I32RankedTensor : RankedTensorOf<[I32]>;
 
@@ -135,6 +141,35 @@ def RNN_LastStepOp : RNN_Op<"last_step", [Pure]> {
   let results = (outs F32RankedTensor:$result);
   let assemblyFormat = [{
     $input (`lengths` `(` $lengths^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_AttentionOp : RNN_Op<"attention", [Pure, AttrSizedOperandSegments]> {
+  let summary = "attention of queries over a sequence of keys (Luong dot/general, Bahdanau additive)";
+  let description = [{
+    `query` is `[B, Hq]` (one decoder step) or `[B, Tq, Hq]`; `keys` are the
+    encoder outputs `[B, S, Hk]` (also the values). Scores over `s`:
+    `dot`: `q . k_s` (Hq = Hk); `general`: `q . (W k_s)` with `W` `[Hq, Hk]`;
+    `additive`: `v . tanh(Wq q + Wk k_s)` with `Wq` `[A, Hq]`, `Wk` `[A, Hk]`,
+    `v` `[1, A]`. With `lengths`, positions `s >= lengths[b]` get no weight.
+    Results: the context `sum_s w_s k_s` (query shape with last axis Hk) and
+    the weights `w = softmax(scores)` (query shape with last axis S).
+
+    ```mlir
+    %ctx, %w = rnn.attention general %h, %enc lengths(%n) weights(%W)
+        : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<?xi32>, tensor<8x8xf32>)
+        -> (tensor<?x8xf32>, tensor<?x?xf32>)
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$query, F32RankedTensor:$keys,
+                       Optional<I32RankedTensor>:$lengths,
+                       Variadic<F32RankedTensor>:$weights,
+                       RNN_AttentionKind:$kind);
+  let results = (outs F32RankedTensor:$contextVector, F32RankedTensor:$scores);
+  let assemblyFormat = [{
+    $kind $query `,` $keys (`lengths` `(` $lengths^ `)`)? (`weights` `(` $weights^ `)`)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

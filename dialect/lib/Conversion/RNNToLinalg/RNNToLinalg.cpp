@@ -1,7 +1,7 @@
 //===- RNNToLinalg.cpp - The convert-rnn-to-linalg pass --------------------===//
 //
 // Sets up the conversion target and composes the pattern files (LayerOps,
-// CellOps, LossOps); helpers are in LinalgBuilders.
+// CellOps, LossOps, AttentionOps); helpers are in LinalgBuilders.
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Conversion/RNNToLinalg/RNNToLinalg.h"
@@ -59,4 +59,5 @@ void mlir::rnn::populateRNNToLinalgConversionPatterns(RewritePatternSet &pattern
   populateLayerOpsToLinalgPatterns(patterns);
   populateCellOpsToLinalgPatterns(patterns);
   populateLossOpsToLinalgPatterns(patterns);
+  populateAttentionOpsToLinalgPatterns(patterns);
 }
