@@ -45,6 +45,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel) 
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   // Loops and the LLVM dialect.
   pm.addPass(createConvertLinalgToLoopsPass());

@@ -298,3 +298,49 @@ func.func @attention_dot(%q: tensor<?x8xf32>, %k: tensor<?x?x8xf32>, %n: tensor<
   %c, %w = rnn.attention dot %q, %k lengths(%n) : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<?xi32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
   return %c, %w : tensor<?x8xf32>, tensor<?x?xf32>
 }
+
+// -----
+
+// Greedy decoding: max_len steps; step 0 reads the start token; each next
+// step reads the argmax of the previous scores.
+// CHECK-LABEL: func.func @decode_greedy
+// CHECK-DAG: %[[MAXLEN:.*]] = arith.constant 5 : index
+// CHECK-DAG: %[[START:.*]] = arith.constant 1 : i32
+// CHECK: %[[PREV0:.*]] = linalg.fill ins(%[[START]] : i32)
+// CHECK: scf.for %[[T:.*]] = %c0 to %[[MAXLEN]] step %c1 iter_args(%[[PREV:.*]] = %[[PREV0]], %[[H:.*]] = %arg0, %[[SEQ:.*]] = %{{.*}})
+// CHECK:   tensor.extract %arg1[
+// CHECK:   %[[ARG:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]}
+// CHECK:     arith.cmpf ogt
+// CHECK:   linalg.copy
+// CHECK:   scf.yield %[[ARG]]#1, %{{.*}}, %{{.*}} : tensor<?xi32>, tensor<?x4xf32>, tensor<?x?x6xf32>
+func.func @decode_greedy(%h0: tensor<?x4xf32>, %emb: tensor<6x4xf32>, %w: tensor<6x4xf32>) -> tensor<?x?x6xf32> {
+  %a, %h = rnn.decode init(%h0) {start = 1 : i64, end = 2 : i64, max_len = 5 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?x?x6xf32>, tensor<?x4xf32>) {
+  ^bb0(%prev: tensor<?xi32>, %ht: tensor<?x4xf32>):
+    %e = rnn.embedding %prev, %emb : tensor<?xi32>, tensor<6x4xf32> -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %e, %ht : tensor<?x4xf32>
+    %s = rnn.dense none %h2, %w : (tensor<?x4xf32>, tensor<6x4xf32>) -> tensor<?x6xf32>
+    rnn.yield %s, %h2 : tensor<?x6xf32>, tensor<?x4xf32>
+  }
+  return %a : tensor<?x?x6xf32>
+}
+
+// -----
+
+// Teacher forcing: as many steps as the teacher has; step t+1 reads teacher[:, t].
+// CHECK-LABEL: func.func @decode_teacher
+// CHECK: %[[STEPS:.*]] = tensor.dim %arg1, %c1
+// CHECK: scf.for %[[T:.*]] = %c0 to %[[STEPS]] step %c1
+// CHECK:   %[[NEXT:.*]] = tensor.extract_slice %arg1[0, %[[T]]] [%{{.*}}, 1] [1, 1] : tensor<?x?xi32> to tensor<?xi32>
+// CHECK:   scf.yield %[[NEXT]]
+func.func @decode_teacher(%h0: tensor<?x4xf32>, %y: tensor<?x?xi32>, %emb: tensor<6x4xf32>, %w: tensor<6x4xf32>) -> tensor<?x?x6xf32> {
+  %a, %h = rnn.decode init(%h0) teacher(%y) {start = 1 : i64, end = 2 : i64, max_len = 5 : i64}
+      : (tensor<?x4xf32>, tensor<?x?xi32>) -> (tensor<?x?x6xf32>, tensor<?x4xf32>) {
+  ^bb0(%prev: tensor<?xi32>, %ht: tensor<?x4xf32>):
+    %e = rnn.embedding %prev, %emb : tensor<?xi32>, tensor<6x4xf32> -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %e, %ht : tensor<?x4xf32>
+    %s = rnn.dense none %h2, %w : (tensor<?x4xf32>, tensor<6x4xf32>) -> tensor<?x6xf32>
+    rnn.yield %s, %h2 : tensor<?x6xf32>, tensor<?x4xf32>
+  }
+  return %a : tensor<?x?x6xf32>
+}

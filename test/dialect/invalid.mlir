@@ -208,7 +208,7 @@ func.func @recurrence_sequence_type(%xs: tensor<?x?x5xf32>, %h0: tensor<?x8xf32>
 // -----
 
 func.func @yield_outside() {
-  // expected-error @+1 {{'rnn.yield' op expects parent op 'rnn.recurrence'}}
+  // expected-error @+1 {{'rnn.yield' op expects parent op to be one of 'rnn.recurrence, rnn.decode'}}
   rnn.yield
 }
 
@@ -257,5 +257,43 @@ func.func @attention_additive_count(%q: tensor<?x4xf32>, %k: tensor<?x?x8xf32>, 
 func.func @attention_scores_shape(%q: tensor<?x8xf32>, %k: tensor<?x7x8xf32>) {
   // expected-error @+1 {{'rnn.attention' op scores has shape [?, 6], expected [?, 7]}}
   %c, %s = rnn.attention dot %q, %k : (tensor<?x8xf32>, tensor<?x7x8xf32>) -> (tensor<?x8xf32>, tensor<?x6xf32>)
+  return
+}
+
+// -----
+
+func.func @decode_prev_type(%h0: tensor<?x4xf32>) {
+  // expected-error @+1 {{'rnn.decode' op body argument #0 must be the previous token ids, tensor<?xi32>}}
+  %a, %h = rnn.decode init(%h0) {start = 1 : i64, end = 2 : i64, max_len = 3 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%prev: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    rnn.yield %ht, %ht : tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @decode_tokens(%h0: tensor<?x4xf32>) {
+  // expected-error @+1 {{'rnn.decode' op start and end tokens must be in [0, 4)}}
+  %a, %h = rnn.decode init(%h0) {start = 1 : i64, end = 9 : i64, max_len = 3 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%prev: tensor<?xi32>, %ht: tensor<?x4xf32>):
+    rnn.yield %ht, %ht : tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @decode_no_state(%y: tensor<?x?xi32>) {
+  // expected-error @+1 {{'rnn.decode' op expects at least one carried state (it gives the batch size)}}
+  %a = rnn.decode init() teacher(%y) {start = 1 : i64, end = 2 : i64, max_len = 3 : i64}
+      : (tensor<?x?xi32>) -> (tensor<?x?x4xf32>) {
+  ^bb0(%prev: tensor<?xi32>):
+    %z = arith.constant dense<0.0> : tensor<1x4xf32>
+    %c = tensor.cast %z : tensor<1x4xf32> to tensor<?x4xf32>
+    rnn.yield %c : tensor<?x4xf32>
+  }
   return
 }

@@ -103,3 +103,28 @@ func.func @attention(%q: tensor<?x8xf32>, %qs: tensor<?x?x8xf32>, %k: tensor<?x?
       : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x4xf32>) -> (tensor<?x8xf32>, tensor<?x?xf32>)
   return
 }
+
+// CHECK-LABEL: func.func @decode
+// CHECK: rnn.decode init(%{{.*}}) teacher(%{{.*}}) {end = 2 : i64, max_len = 9 : i64, start = 1 : i64}
+// CHECK: ^bb0(%{{.*}}: tensor<?xi32>, %{{.*}}: tensor<?x4xf32>):
+// CHECK: rnn.decode init(%{{.*}}) {end = 2 : i64, max_len = 9 : i64, start = 1 : i64}
+func.func @decode(%h0: tensor<?x4xf32>, %y: tensor<?x?xi32>, %emb: tensor<6x4xf32>, %w: tensor<6x4xf32>)
+    -> (tensor<?x?x6xf32>, tensor<?x?x6xf32>) {
+  %a, %ha = rnn.decode init(%h0) teacher(%y) {start = 1 : i64, end = 2 : i64, max_len = 9 : i64}
+      : (tensor<?x4xf32>, tensor<?x?xi32>) -> (tensor<?x?x6xf32>, tensor<?x4xf32>) {
+  ^bb0(%prev: tensor<?xi32>, %h: tensor<?x4xf32>):
+    %e = rnn.embedding %prev, %emb : tensor<?xi32>, tensor<6x4xf32> -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %e, %h : tensor<?x4xf32>
+    %s = rnn.dense none %h2, %w : (tensor<?x4xf32>, tensor<6x4xf32>) -> tensor<?x6xf32>
+    rnn.yield %s, %h2 : tensor<?x6xf32>, tensor<?x4xf32>
+  }
+  %b, %hb = rnn.decode init(%h0) {start = 1 : i64, end = 2 : i64, max_len = 9 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?x?x6xf32>, tensor<?x4xf32>) {
+  ^bb0(%prev: tensor<?xi32>, %h: tensor<?x4xf32>):
+    %e = rnn.embedding %prev, %emb : tensor<?xi32>, tensor<6x4xf32> -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %e, %h : tensor<?x4xf32>
+    %s = rnn.dense none %h2, %w : (tensor<?x4xf32>, tensor<6x4xf32>) -> tensor<?x6xf32>
+    rnn.yield %s, %h2 : tensor<?x6xf32>, tensor<?x4xf32>
+  }
+  return %a, %b : tensor<?x?x6xf32>, tensor<?x?x6xf32>
+}

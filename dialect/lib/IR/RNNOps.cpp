@@ -370,6 +370,50 @@ LogicalResult RecurrenceOp::verifyRegions() {
   return success();
 }
 
+LogicalResult DecodeOp::verifyRegions() {
+  Block &body = getBody().front();
+  unsigned numState = getInit().size();
+  if (numState == 0)
+    return emitOpError("expects at least one carried state (it gives the batch size)");
+  if (body.getNumArguments() != numState + 1)
+    return emitOpError() << "body must take " << numState + 1
+                         << " arguments (the previous tokens, then the states), got "
+                         << body.getNumArguments();
+  auto prevTy = dyn_cast<RankedTensorType>(body.getArgument(0).getType());
+  if (!prevTy || prevTy.getRank() != 1 || !prevTy.getElementType().isInteger(32))
+    return emitOpError("body argument #0 must be the previous token ids, tensor<?xi32>");
+  for (auto [i, s] : llvm::enumerate(getInit()))
+    if (body.getArgument(1 + i).getType() != s.getType())
+      return emitOpError() << "body argument #" << 1 + i << " must have the type of init #" << i;
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() < numState + 1)
+    return emitOpError("body must yield the step's scores, any other outputs, then the states");
+  unsigned numOut = yield.getValues().size() - numState;
+  if (getResults().size() != numOut + numState)
+    return emitOpError() << "expects " << numOut + numState << " results, got "
+                         << getResults().size();
+  auto scoresTy = dyn_cast<RankedTensorType>(yield.getValues()[0].getType());
+  if (!scoresTy || scoresTy.getRank() != 2 || ShapedType::isDynamic(scoresTy.getDimSize(1)))
+    return yield.emitOpError("the first per-step output must be the scores [B, V] with static V");
+  int64_t vocab = scoresTy.getDimSize(1);
+  if (getStart() < 0 || getStart() >= vocab || getEnd() < 0 || getEnd() >= vocab)
+    return emitOpError() << "start and end tokens must be in [0, " << vocab << ")";
+  if (getTeacher() && shapeOf(getTeacher()).size() != 2)
+    return emitOpError("teacher must be the target token sequence [B, T]");
+  for (unsigned i = 0; i < numState; ++i)
+    if (yield.getValues()[numOut + i].getType() != getInit()[i].getType() ||
+        getFinalStates()[i].getType() != getInit()[i].getType())
+      return emitOpError() << "next and final state #" << i << " must have the type of init #" << i;
+  for (unsigned i = 0; i < numOut; ++i) {
+    auto stepTy = cast<RankedTensorType>(yield.getValues()[i].getType());
+    SmallVector<int64_t> expected(stepTy.getShape());
+    expected.insert(expected.begin() + 1, ShapedType::kDynamic);
+    if (failed(expectShape(*this, getOutputs()[i], "sequence result #" + std::to_string(i), expected)))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult LSTMGatesOp::verify() {
   if (getGx().getType() != getGh().getType())
     return emitOpError("gx and gh must have the same type");

@@ -359,8 +359,51 @@ def RNN_RecurrenceOp : RNN_Op<"recurrence",
   let hasCanonicalizer = 1;
 }
 
+def RNN_DecodeOp : RNN_Op<"decode",
+    [AttrSizedOperandSegments, RecursiveMemoryEffects]> {
+  let summary = "a decoder loop over output steps, fed its previous token";
+  let description = [{
+    Runs its body once per output step. The body's block arguments are the
+    previous token ids (`[B]` i32) and the carried states (initialised from
+    `init`, e.g. the encoder's final states); it yields per-step outputs (the
+    first is the step's scores over the output vocabulary, `[B, V]`) and then
+    the next states. The previous token of step 0 is `start`; of step `t > 0`
+    it is `teacher[:, t-1]` when a `teacher` sequence (`[B, T]`) is given
+    (teacher forcing, `T` steps), otherwise the argmax of step `t-1`'s scores
+    (greedy decoding, `max_len` steps). Results: one sequence `[B, steps, ...]`
+    per per-step output, then the final states. Decoding does not stop early:
+    the runtime cuts each example's output after its first `end` token.
+
+    ```mlir
+    %logits, %h = rnn.decode init(%h0) {start = 1 : i64, end = 2 : i64, max_len = 20 : i64}
+        : (tensor<?x8xf32>) -> (tensor<?x?x6xf32>, tensor<?x8xf32>) {
+    ^bb0(%prev: tensor<?xi32>, %ht: tensor<?x8xf32>):
+      ...
+      rnn.yield %scores, %h2 : tensor<?x6xf32>, tensor<?x8xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<F32RankedTensor>:$init,
+                       Optional<I32RankedTensor>:$teacher,
+                       I64Attr:$start, I64Attr:$end,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$max_len);
+  let results = (outs Variadic<F32RankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `init` `(` $init `)` (`teacher` `(` $teacher^ `)`)?
+    attr-dict `:` functional-type(operands, results) $body
+  }];
+  let extraClassDeclaration = [{
+    /// Number of per-step outputs (sequence results).
+    unsigned getNumOutputs() { return getResults().size() - getInit().size(); }
+    ::mlir::ResultRange getOutputs() { return getResults().take_front(getNumOutputs()); }
+    ::mlir::ResultRange getFinalStates() { return getResults().drop_front(getNumOutputs()); }
+  }];
+  let hasRegionVerifier = 1;
+}
+
 def RNN_YieldOp : RNN_Op<"yield",
-    [Pure, Terminator, ReturnLike, HasParent<"RecurrenceOp">]> {
+    [Pure, Terminator, ReturnLike, ParentOneOf<["RecurrenceOp", "DecodeOp"]>]> {
   let summary = "ends a recurrence step: per-step outputs, then next states";
   let arguments = (ins Variadic<AnyType>:$values);
   let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
