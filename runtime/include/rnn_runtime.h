@@ -307,6 +307,18 @@ RNNRT_EXPORT void rnnrt_tensors_free(rnnrt_tensor *t, int64_t n);
 RNNRT_EXPORT void *rnnrt_alloc(int64_t nbytes);
 
 /* ------------------------------------------------------------------------------------------
+ * Support routine called by compiled code
+ * ---------------------------------------------------------------------------------------- */
+
+/* MLIR's lowering of memref.copy between buffers that are not both contiguous (e.g. a strided
+ * slice returned as an output) calls memrefCopy (normally from libmlir_c_runner_utils); the
+ * runtime provides it so emitted programs link with librnnrt.a and libm only. src and dst are
+ * MLIR unranked memref descriptors {int64_t rank; void *desc;} with the same rank and sizes;
+ * desc points to {void *allocated; void *aligned; int64_t offset; int64_t sizes[rank];
+ * int64_t strides[rank];} (offset and strides in elements). */
+RNNRT_EXPORT void memrefCopy(int64_t elem_size, void *src, void *dst);
+
+/* ------------------------------------------------------------------------------------------
  * Command line program
  * ---------------------------------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------- */
 /* options                                                                                    */
@@ -158,11 +159,12 @@ static void print_command_help(FILE *out, const char *prog, const command *cmd) 
 static int usage_error(cli *c, const char *fmt, ...) RNNRT_PRINTF(2, 3);
 static int usage_error(cli *c, const char *fmt, ...) {
   va_list ap;
-  fputs("error: ", stderr);
+  char raw[RNNRT_ERROR_MAX], msg[RNNRT_ERROR_MAX];
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(raw, sizeof raw, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  rnnrt_escape_controls(msg, sizeof msg, raw); /* arguments may hold '\n' */
+  fprintf(stderr, "error: %s\n", msg);
   if (c->cmd)
     fprintf(stderr, "usage: %s %s%s%.*s (see '%s help %s')\n", c->prog, c->cmd->name, c->cmd->synopsis[0] ? " " : "",
             (int)strcspn(c->cmd->synopsis, "\n"), c->cmd->synopsis, c->prog, c->cmd->name);
@@ -174,11 +176,12 @@ static int usage_error(cli *c, const char *fmt, ...) {
 static int fail(const char *fmt, ...) RNNRT_PRINTF(1, 2);
 static int fail(const char *fmt, ...) {
   va_list ap;
-  fputs("error: ", stderr);
+  char raw[RNNRT_ERROR_MAX], msg[RNNRT_ERROR_MAX];
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(raw, sizeof raw, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  rnnrt_escape_controls(msg, sizeof msg, raw); /* one line, whatever the file or argument */
+  fprintf(stderr, "error: %s\n", msg);
   return 1;
 }
 
@@ -636,43 +639,56 @@ static char *join_path(const char *dir, const char *name, const char *ext) {
   return p;
 }
 
-/* Writes every output: all temp files first, then the renames. */
+/* Writes every output: all temp files first, then the renames. All or nothing: if a rename
+ * fails, the outputs already renamed into place are removed again (and a directory created
+ * here is removed if empty), so a failed command leaves no output behind. */
 static int write_outputs(cli *c, const char *out, const rnnrt_tensor *outs) {
   const rnnrt_model_desc *d = &c->desc;
   bool as_dir = d->n_outputs > 1 || is_directory(out);
+  bool created_dir = false;
   if (as_dir && !is_directory(out)) {
     if (mkdir(out, 0777) != 0 && !(errno == EEXIST && is_directory(out))) {
       if (errno == EEXIST) return fail("%s: exists and is not a directory (the model has %lld outputs)", out, (long long)d->n_outputs);
       return fail("%s: cannot create directory: %s", out, strerror(errno));
     }
+    created_dir = true;
   }
   rnnrt_afile *files = calloc((size_t)d->n_outputs, sizeof *files);
+  char **paths = calloc((size_t)d->n_outputs, sizeof *paths);
+  int64_t renamed = 0;
   int rc = 1;
-  if (!files) return fail("out of memory");
+  if (!files || !paths) {
+    fail("out of memory");
+    goto done;
+  }
   /* all temp files first, renamed only once every one is complete */
   for (int64_t i = 0; i < d->n_outputs; i++) {
-    char *path = as_dir ? join_path(out, d->outputs[i].name, ".npy") : rnnrt_strdup(out);
-    if (!path) {
+    paths[i] = as_dir ? join_path(out, d->outputs[i].name, ".npy") : rnnrt_strdup(out);
+    if (!paths[i]) {
       fail("out of memory");
       goto done;
     }
-    int r = rnnrt_afile_open(&files[i], path, &c->err);
-    free(path);
-    if (r != 0 || rnnrt_npy_emit(&files[i], RNNRT_DTYPE_F32, outs[i].rank, outs[i].sizes, outs[i].data, &c->err) != 0 ||
+    if (rnnrt_afile_open(&files[i], paths[i], &c->err) != 0 ||
+        rnnrt_npy_emit(&files[i], RNNRT_DTYPE_F32, outs[i].rank, outs[i].sizes, outs[i].data, &c->err) != 0 ||
         rnnrt_afile_finish(&files[i], &c->err) != 0) {
       fail_err(&c->err);
       goto done;
     }
   }
-  for (int64_t i = 0; i < d->n_outputs; i++)
+  for (int64_t i = 0; i < d->n_outputs; i++, renamed++)
     if (rnnrt_afile_rename(&files[i], &c->err) != 0) {
       fail_err(&c->err);
       goto done;
     }
   rc = 0;
 done:
-  for (int64_t k = 0; k < d->n_outputs; k++) rnnrt_afile_abort(&files[k]);
+  if (rc != 0 && paths)
+    for (int64_t k = 0; k < renamed; k++) remove(paths[k]);
+  for (int64_t k = 0; files && k < d->n_outputs; k++) rnnrt_afile_abort(&files[k]);
+  for (int64_t k = 0; paths && k < d->n_outputs; k++) free(paths[k]);
   free(files);
+  free(paths);
+  if (rc != 0 && created_dir) rmdir(out); /* only if still empty */
   return rc;
 }
 
@@ -925,23 +941,29 @@ static int cmd_help(cli *c) {
   return 0; /* handled in rnnrt_main (it needs the positional argument) */
 }
 
+/* help/usage output: an error writing it is an error like any other. */
+static int finish_stdout(int rc) {
+  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) rc = fail("cannot write to standard output");
+  return rc;
+}
+
 int rnnrt_main(int argc, char **argv) {
   cli c;
   memset(&c, 0, sizeof c);
   c.prog = argc > 0 && argv[0] && argv[0][0] ? argv[0] : "rnnc-model";
   if (argc < 2) {
     print_usage(stdout, c.prog);
-    return 0;
+    return finish_stdout(0);
   }
   const char *name = argv[1];
   if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
     print_usage(stdout, c.prog);
-    return 0;
+    return finish_stdout(0);
   }
   if (strcmp(name, "help") == 0) {
     if (argc == 2) {
       print_usage(stdout, c.prog);
-      return 0;
+      return finish_stdout(0);
     }
     const command *cmd = find_command(argv[2]);
     if (argc > 3 || !cmd) {
@@ -950,7 +972,7 @@ int rnnrt_main(int argc, char **argv) {
       return usage_error(&c, "unknown command '%s'", argv[2]);
     }
     print_command_help(stdout, c.prog, cmd);
-    return 0;
+    return finish_stdout(0);
   }
   c.cmd = find_command(name);
   if (!c.cmd) {
@@ -968,6 +990,5 @@ int rnnrt_main(int argc, char **argv) {
   }
   rnnrt_desc_free(&c.desc);
   free(c.opts);
-  if (fflush(stdout) != 0 && rc == 0) rc = fail("cannot write to standard output");
-  return rc;
+  return finish_stdout(rc);
 }

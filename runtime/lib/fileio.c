@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int rnnrt_read_file(const char *path, unsigned char **buf, size_t *size, rnnrt_error *err) {
@@ -69,6 +70,12 @@ int rnnrt_afile_open(rnnrt_afile *f, const char *path, rnnrt_error *err) {
     return rnnrt_fail(err, "%s: out of memory", path);
   }
   snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
+  /* rename() would fail only at the end (after the other outputs were renamed): refuse now */
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    afile_release(f);
+    return rnnrt_fail(err, "%s: cannot create file: %s", path, strerror(EISDIR));
+  }
   FILE *fp = fopen(f->tmp_path, "wbx");
   if (!fp && errno == EEXIST) { /* stale temp file of a dead process with our pid */
     remove(f->tmp_path);

@@ -18,6 +18,10 @@
 /* ---- util.c ---- */
 /* Sets err->msg (if err is non-NULL); always returns -1 so callers can `return rnnrt_fail(...)`. */
 int rnnrt_fail(rnnrt_error *err, const char *fmt, ...) RNNRT_PRINTF(2, 3);
+/* Copies src into dst (capacity cap > 0, always NUL-terminated, truncated if needed) with
+ * control characters escaped (\n, \t, \r, \xNN), so that a message quoting file contents
+ * or arguments stays on one line. */
+void rnnrt_escape_controls(char *dst, size_t cap, const char *src);
 /* a*b into *out; false on overflow or negative operands. */
 bool rnnrt_mul_ok(int64_t a, int64_t b, int64_t *out);
 bool rnnrt_add_ok(int64_t a, int64_t b, int64_t *out);

@@ -5,12 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+void rnnrt_escape_controls(char *dst, size_t cap, const char *src) {
+  size_t k = 0;
+  for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+    char esc[8];
+    size_t n;
+    if (*p >= 0x20 && *p != 0x7f) esc[0] = (char)*p, n = 1;
+    else if (*p == '\n') memcpy(esc, "\\n", 2), n = 2;
+    else if (*p == '\t') memcpy(esc, "\\t", 2), n = 2;
+    else if (*p == '\r') memcpy(esc, "\\r", 2), n = 2;
+    else n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+    if (k + n >= cap) break;
+    memcpy(dst + k, esc, n);
+    k += n;
+  }
+  dst[k] = '\0';
+}
+
 int rnnrt_fail(rnnrt_error *err, const char *fmt, ...) {
   if (err) {
+    char raw[RNNRT_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    rnnrt_escape_controls(err->msg, sizeof err->msg, raw); /* file contents may hold '\n' */
   }
   return -1;
 }
@@ -159,5 +178,55 @@ void rnnrt_tensors_free(rnnrt_tensor *t, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     free(t[i].data);
     memset(&t[i], 0, sizeof t[i]);
+  }
+}
+
+/* ---- memrefCopy: the one support routine of MLIR's memref lowering (see the header) ---- */
+
+typedef struct {
+  int64_t rank;
+  void *desc;
+} unranked_memref;
+
+typedef struct {
+  char *allocated;
+  char *aligned;
+  int64_t offset;
+  int64_t sizes_strides[]; /* sizes[rank], then strides[rank] */
+} strided_memref;
+
+void memrefCopy(int64_t elem_size, void *src_arg, void *dst_arg) {
+  const unranked_memref *su = src_arg, *du = dst_arg;
+  const strided_memref *s = su->desc, *d = du->desc;
+  int64_t rank = su->rank;
+  const int64_t *sizes = s->sizes_strides, *sstr = s->sizes_strides + rank, *dstr = d->sizes_strides + rank;
+  const char *sp = s->aligned + s->offset * elem_size;
+  char *dp = d->aligned + d->offset * elem_size;
+  for (int64_t k = 0; k < rank; k++)
+    if (sizes[k] == 0) return;
+  if (rank == 0) {
+    memmove(dp, sp, (size_t)elem_size);
+    return;
+  }
+  if (rank > 64) abort(); /* the compiler never emits such ranks */
+  int64_t idx[64] = {0};
+  /* innermost axis contiguous on both sides: copy rows with memmove */
+  bool rows = sstr[rank - 1] == 1 && dstr[rank - 1] == 1;
+  int64_t roff = 0, woff = 0;
+  int64_t last = rows ? rank - 2 : rank - 1; /* last axis iterated by the odometer */
+  size_t chunk = (size_t)(rows ? sizes[rank - 1] * elem_size : elem_size);
+  for (;;) {
+    memmove(dp + woff * elem_size, sp + roff * elem_size, chunk);
+    int64_t ax = last;
+    for (; ax >= 0; ax--) {
+      idx[ax]++;
+      roff += sstr[ax];
+      woff += dstr[ax];
+      if (idx[ax] < sizes[ax]) break;
+      roff -= sizes[ax] * sstr[ax];
+      woff -= sizes[ax] * dstr[ax];
+      idx[ax] = 0;
+    }
+    if (ax < 0) return;
   }
 }

@@ -2,20 +2,29 @@
 """Numeric parity of rnnc-compiled programs against PyTorch.
 
     /usr/bin/python3 test/e2e/parity.py --rnnc build/bin/rnnc --work /tmp/parity \
+        [--suite cells|stacked|bidirectional|reverse|state|concat|last|dropout|all ...]
         [--cell rnn|lstm|gru] [--input onehot|embedding|float] [--seq true|false] [--seed N]
-    /usr/bin/python3 test/e2e/parity.py --self-check [--work DIR]     # no rnnc needed
+    /usr/bin/python3 test/e2e/parity.py --self-check [--suite ...] [--work DIR]   # no rnnc
 
 For every case: write the .rnn (test/lib/rnnref.py:model_source), compile it once per
 distinct source (`rnnc model.rnn -o prog`), draw weights with the PyTorch reference
 (torch.manual_seed, biases perturbed to be nonzero), save them as safetensors, draw an input
 (.npy: int64 or int32 token ids, or float32 features), run
-`prog infer -w w.safetensors --input x=x.npy -o out.npy` and compare out.npy with PyTorch:
-same shape, max abs error <= 1e-5. Exits 1 if any case failed.
+`prog infer -w w.safetensors --input x=x.npy -o out.npy` (`-o DIR` for models with several
+outputs: DIR/NAME.npy) and compare every output with PyTorch: same shape, max abs error
+<= 1e-5. Exits 1 if any case failed.
+
+Suites (default: all): `cells` the single-layer forward matrix (rnn/lstm/gru x onehot/
+embedding/float x return_sequences); `stacked` layers=2/3 (with dropout= between layers);
+`bidirectional`; `reverse` (direction=reverse); `state` (return_state=true, h_n/c_n outputs);
+`concat` (two recurrent branches joined by concat()); `last` (a last() head); `dropout`
+(dropout(x, rate=...) and inter-layer dropout, identity at inference).
 """
 
 import argparse
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -26,10 +35,11 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import rnnref  # noqa: E402
 from rnnref import (make_spec, model_source, build_torch_model, randomize_weights,  # noqa: E402
-                    random_input, output_shape, reference_output, save_safetensors,
+                    random_input, output_shapes, reference_outputs, save_safetensors,
                     load_safetensors, save_npy, run, RunError, SafetensorsError)
 
 TOL = 1e-5
+I32, I64 = np.int32, np.int64
 
 # Model size variants (B and T are symbolic in the model, so each model is compiled once and
 # run at several (B, T)). Each entry: (spec overrides, [(B, T, token dtype), ...]).
@@ -47,7 +57,7 @@ VARIANTS = [
 
 
 def matrix(cells, inputs, seqs):
-    """Yield (spec, B, T, token_dtype) for every case."""
+    """Yield (spec, B, T, token_dtype) for every case of the `cells` suite."""
     for cell in cells:
         for inp in inputs:
             for seq in seqs:
@@ -55,6 +65,88 @@ def matrix(cells, inputs, seqs):
                     spec = make_spec(cell=cell, input=inp, seq=seq, **over)
                     for B, T, tdt in runs:
                         yield spec, B, T, tdt
+
+
+# The other suites: per cell, a few (spec overrides, runs) with sizes that include hidden 1,
+# batch 1 and time 1. Keep each suite small: every distinct model costs a compile.
+_BIG = [(3, 9, I64), (1, 1, I32)]       # batch 3 x 9 steps; batch 1 x 1 step
+_H1 = [(1, 9, I32), (3, 1, I64)]        # for hidden=1 models
+SUITE_VARIANTS = {
+    "stacked": [
+        (dict(input="onehot", seq=True, vocab=7, hidden=5, units=4, layers=2), _BIG),
+        (dict(input="float", seq=False, features=3, hidden=1, units=2, layers=3), _H1),
+        (dict(input="embedding", seq=False, vocab="hielo", dim=4, hidden=8, units=3, layers=2,
+              dropout=0.3), [(2, 5, I64)]),
+    ],
+    "bidirectional": [
+        (dict(input="onehot", seq=True, vocab=7, hidden=6, units=4,
+              direction="bidirectional"), _BIG),
+        (dict(input="float", seq=False, features=2, hidden=1, units=2,
+              direction="bidirectional"), _H1),
+        (dict(input="embedding", seq=False, vocab="hielo", dim=3, hidden=5, units=4, layers=2,
+              direction="bidirectional"), [(2, 5, I32)]),
+        (dict(input="float", seq=True, features=4, hidden=3, units=3, layers=2, dropout=0.2,
+              direction="bidirectional"), [(2, 4, I64)]),
+    ],
+    "reverse": [
+        (dict(input="onehot", seq=True, vocab=7, hidden=5, units=4, direction="reverse"), _BIG),
+        (dict(input="float", seq=False, features=2, hidden=1, units=2, direction="reverse"), _H1),
+        (dict(input="embedding", seq=False, vocab="hielo", dim=3, hidden=6, units=3, layers=2,
+              direction="reverse"), [(2, 5, I64)]),
+    ],
+    "state": [
+        (dict(input="float", seq=True, features=3, hidden=4, units=3, state=True),
+         [(3, 6, I64), (1, 1, I64)]),
+        (dict(input="onehot", seq=False, vocab=7, hidden=3, units=4, layers=2,
+              direction="bidirectional", state=True), [(2, 5, I64)]),
+        (dict(input="embedding", seq=True, vocab=5, dim=2, hidden=1, units=2, layers=2,
+              direction="reverse", state=True), [(1, 4, I32), (2, 1, I64)]),
+    ],
+    "last": [
+        (dict(input="onehot", seq=False, pool="last", vocab=7, hidden=5, units=4), _BIG),
+        (dict(input="float", seq=False, pool="last", features=2, hidden=1, units=2,
+              direction="bidirectional", drop=0.5), _H1),
+        (dict(input="embedding", seq=False, pool="last", vocab="hielo", dim=3, hidden=4,
+              units=3, layers=2, direction="reverse"), [(2, 5, I64)]),
+    ],
+    "dropout": [
+        (dict(input="onehot", seq=True, vocab=6, hidden=4, units=3, layers=2, dropout=0.5,
+              drop=0.3), [(2, 5, I64), (1, 1, I32)]),
+    ],
+}
+# concat: two branches on the same input (not per cell: each entry names both cells)
+CONCAT_VARIANTS = [
+    (dict(cell="lstm", input="onehot", seq=True, vocab=7, hidden=5, units=4,
+          branch=dict(cell="gru", hidden=3, direction="reverse")), _BIG),
+    (dict(cell="rnn", input="float", seq=False, features=3, hidden=1, units=2,
+          branch=dict(cell="lstm", hidden=2, direction="bidirectional")), _H1),
+    (dict(cell="gru", input="embedding", seq=False, vocab="hielo", dim=3, hidden=4, units=3,
+          layers=2, drop=0.5, branch=dict(cell="rnn", hidden=3, direction="reverse")),
+     [(2, 5, I64)]),
+    (dict(cell="lstm", input="float", seq=False, pool="last", features=3, hidden=3, units=3,
+          direction="bidirectional", branch=dict(cell="gru", hidden=2)), [(2, 4, I64)]),
+    (dict(cell="gru", input="onehot", seq=True, vocab=4, hidden=2, units=3, state=True,
+          branch=dict(cell="lstm", hidden=1, layers=2)), [(2, 3, I32)]),
+]
+SUITES = ("cells", "stacked", "bidirectional", "reverse", "state", "concat", "last", "dropout")
+# Case numbers (hence seeds and work subdirectories) are SUITE_BASE + position in the suite,
+# so a case keeps its number whatever filters are given.
+SUITE_BASE = {s: 100 * i for i, s in enumerate(SUITES)}
+
+
+def suite_cases(suite):
+    """Yield (case number, spec, B, T, token_dtype) for every case of a suite."""
+    if suite == "cells":
+        it = matrix(rnnref.CELLS, rnnref.INPUTS, (True, False))
+    elif suite == "concat":
+        it = ((make_spec(**over), B, T, tdt) for over, runs in CONCAT_VARIANTS
+              for B, T, tdt in runs)
+    else:
+        it = ((make_spec(cell=cell, **over), B, T, tdt) for cell in rnnref.CELLS
+              for over, runs in SUITE_VARIANTS[suite] for B, T, tdt in runs)
+    for i, (spec, B, T, tdt) in enumerate(it):
+        assert i < 100, f"suite {suite} has too many cases for its numbering"
+        yield SUITE_BASE[suite] + i, spec, B, T, tdt
 
 
 def label(spec, B, T, tdt):
@@ -66,7 +158,7 @@ def label(spec, B, T, tdt):
         s += f" D={spec['dim']}"
     if spec["input"] == "float":
         s += f" F={spec['features']}"
-    return s
+    return s + rnnref.spec_extras(spec)
 
 
 class Compiler:
@@ -111,38 +203,57 @@ def run_case(comp, work, idx, spec, B, T, tdt, seed):
     save_safetensors(wpath, model.state_dict())
     rng = np.random.default_rng(case_seed)
     x = random_input(spec, B, T, rng, token_dtype=tdt)
-    xpath, opath = os.path.join(d, "x.npy"), os.path.join(d, "out.npy")
+    xpath = os.path.join(d, "x.npy")
     save_npy(xpath, x)
-    ref = reference_output(model, x)
-    save_npy(os.path.join(d, "ref.npy"), ref)
+    refs = reference_outputs(model, x)
+    want = output_shapes(spec, B, T)
+    for k, r in refs.items():
+        save_npy(os.path.join(d, f"ref_{k}.npy"), r)
     with open(os.path.join(d, "model.rnn"), "w") as f:
         f.write(src)
-    if os.path.exists(opath):
+    # one output: -o out.npy; several: -o DIR (DIR/NAME.npy)
+    several = len(want) > 1
+    opath = os.path.join(d, "out" if several else "out.npy")
+    if os.path.isdir(opath):
+        shutil.rmtree(opath)
+    elif os.path.exists(opath):
         os.unlink(opath)
     name = spec["names"]["input"]
     try:
         run([prog, "infer", "-w", wpath, "--input", f"{name}={xpath}", "-o", opath], timeout=120)
     except RunError as e:
         return False, f"{e}\n  (case files in {d})"
-    try:
-        out = np.load(opath, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001
-        return False, f"cannot load {opath}: {e}"
-    want = output_shape(spec, B, T)
-    if tuple(out.shape) != tuple(ref.shape) or tuple(ref.shape) != want:
-        return False, f"output shape {tuple(out.shape)}, torch {tuple(ref.shape)} (case in {d})"
-    if out.dtype != np.float32:
-        return False, f"output dtype {out.dtype}, expected float32 (case in {d})"
-    if out.size == 0:
-        return True, "max abs err 0 (empty)"
-    if not np.all(np.isfinite(out)):
-        return False, f"non-finite values in output (case in {d})"
-    err = float(np.max(np.abs(out.astype(np.float64) - ref.astype(np.float64))))
-    msg = f"max abs err {err:.1e}"
-    if not err <= TOL:
-        i = np.unravel_index(np.argmax(np.abs(out - ref)), out.shape)
-        return False, f"{msg} > {TOL:g} at {tuple(int(k) for k in i)}: " \
-                      f"got {out[i]:.7g}, torch {ref[i]:.7g} (case in {d})"
+    if set(refs) != set(want):
+        return False, f"harness: torch outputs {sorted(refs)}, expected {sorted(want)}"
+    errs = []
+    for k, shape in want.items():
+        path = os.path.join(opath, f"{k}.npy") if several else opath
+        try:
+            out = np.load(path, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001
+            return False, f"cannot load {path}: {e}"
+        ref = refs[k]
+        what = f"output '{k}'" if several else "output"
+        if tuple(out.shape) != tuple(ref.shape) or tuple(ref.shape) != shape:
+            return False, f"{what} shape {tuple(out.shape)}, torch {tuple(ref.shape)}, " \
+                          f"expected {shape} (case in {d})"
+        if out.dtype != np.float32:
+            return False, f"{what} dtype {out.dtype}, expected float32 (case in {d})"
+        if out.size == 0:
+            errs.append((k, 0.0))
+            continue
+        if not np.all(np.isfinite(out)):
+            return False, f"non-finite values in {what} (case in {d})"
+        err = float(np.max(np.abs(out.astype(np.float64) - ref.astype(np.float64))))
+        if not err <= TOL:
+            i = np.unravel_index(np.argmax(np.abs(out - ref)), out.shape)
+            return False, f"{what}: max abs err {err:.1e} > {TOL:g} at " \
+                          f"{tuple(int(q) for q in i)}: got {out[i]:.7g}, torch {ref[i]:.7g} " \
+                          f"(case in {d})"
+        errs.append((k, err))
+    msg = f"max abs err {max(e for _, e in errs):.1e}"
+    if several:
+        msg += " (" + ", ".join(f"{k} {e:.1e}" for k, e in errs) + ")"
     return True, msg
 
 
@@ -151,32 +262,22 @@ def run_case(comp, work, idx, spec, B, T, tdt, seed):
 # --------------------------------------------------------------------------------------------
 
 
-def _np_reference(spec, sd, x):
-    """Independent float64 numpy implementation of the model, from a state_dict."""
-    n = spec["names"]
-    g = {k: v.detach().double().numpy() for k, v in sd.items()}
-    V = rnnref.vocab_size(spec)
-    if spec["input"] == "onehot":
-        h = np.eye(V)[x]
-    elif spec["input"] == "embedding":
-        h = g[n["emb"] + ".weight"][x]
-    else:
-        h = x.astype(np.float64)
-    c = n["cell"]
-    Wi, Wh = g[c + ".weight_ih_l0"], g[c + ".weight_hh_l0"]
-    bi, bh = g[c + ".bias_ih_l0"], g[c + ".bias_hh_l0"]
+def _np_layer(cell, g, pfx, sfx, h, H, reverse):
+    """One direction of one layer in float64 numpy, walking time backwards when reverse
+    (outputs written at their own time index). Returns (out [B, T, H], h_T, c_T)."""
+    Wi, Wh = g[pfx + ".weight_ih" + sfx], g[pfx + ".weight_hh" + sfx]
+    bi, bh = g[pfx + ".bias_ih" + sfx], g[pfx + ".bias_hh" + sfx]
     B, T = h.shape[:2]
-    H = spec["hidden"]
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     hs = np.zeros((B, H))
     cs = np.zeros((B, H))
-    outs = []
-    for t in range(T):
+    out = np.zeros((B, T, H))
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
         gi = h[:, t] @ Wi.T + bi
         gh = hs @ Wh.T + bh
-        if spec["cell"] == "rnn":
+        if cell == "rnn":
             hs = np.tanh(gi + gh)
-        elif spec["cell"] == "lstm":       # gates i, f, g, o
+        elif cell == "lstm":               # gates i, f, g, o
             z = gi + gh
             i, f, gg, o = (z[:, k * H:(k + 1) * H] for k in range(4))
             cs = sig(f) * cs + sig(i) * np.tanh(gg)
@@ -186,14 +287,72 @@ def _np_reference(spec, sd, x):
             z = sig(gi[:, H:2 * H] + gh[:, H:2 * H])
             nn_ = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
             hs = (1 - z) * nn_ + z * hs
-        outs.append(hs)
-    y = np.stack(outs, 1) if spec["seq"] else outs[-1]
+        out[:, t] = hs
+    return out, hs, cs
+
+
+def _np_rec(rec, g, pfx, h):
+    """A (stacked, bi/reverse) recurrent layer: (seq, final, h_n, c_n), PyTorch layouts."""
+    bidi = rec["direction"] == "bidirectional"
+    hn, cn = [], []
+    for layer in range(rec["layers"]):
+        outs = []
+        for d in range(2 if bidi else 1):
+            o, hs, cs = _np_layer(rec["cell"], g, pfx, f"_l{layer}" + ("_reverse" if d else ""),
+                                  h, rec["hidden"], d == 1 or rec["direction"] == "reverse")
+            outs.append(o)
+            hn.append(hs)
+            cn.append(cs)
+        h = np.concatenate(outs, -1)
+    final = np.concatenate([hn[-2], hn[-1]], -1) if bidi else hn[-1]
+    return h, final, np.stack(hn), np.stack(cn)
+
+
+def _np_reference(spec, sd, x):
+    """Independent float64 numpy implementation of the model, from a state_dict:
+    {output name: array}."""
+    n = spec["names"]
+    g = {k: v.detach().double().numpy() for k, v in sd.items()}
+    V = rnnref.vocab_size(spec)
+    if spec["input"] == "onehot":
+        h = np.eye(V)[x]
+    elif spec["input"] == "embedding":
+        h = g[n["emb"] + ".weight"][x]
+    else:
+        h = x.astype(np.float64)
+    seq, final, hn, cn = _np_rec(spec, g, n["cell"], h)
+    if spec["branch"]:
+        seq2, final2, _, _ = _np_rec(spec["branch"], g, n["cell2"], h)
+        seq, final = np.concatenate([seq, seq2], -1), np.concatenate([final, final2], -1)
+    y = seq if spec["seq"] else seq[:, -1] if spec["pool"] == "last" else final
     logits = y @ g[n["head"] + ".weight"].T + g[n["head"] + ".bias"]
     e = np.exp(logits - logits.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    out = {n["output"]: e / e.sum(-1, keepdims=True)}
+    if spec["state"]:
+        out[n["hn"]] = hn
+        if spec["cell"] == "lstm":
+            out[n["cn"]] = cn
+    return out
 
 
-def self_check(work):
+def _param_names(spec):
+    """The parameter names rnnc declares for spec (= the PyTorch state_dict keys)."""
+    n = spec["names"]
+    want = set()
+    recs = [(spec, n["cell"])] + ([(spec["branch"], n["cell2"])] if spec["branch"] else [])
+    for rec, pfx in recs:
+        for layer in range(rec["layers"]):
+            for d in range(2 if rec["direction"] == "bidirectional" else 1):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                want |= {f"{pfx}.{w}{sfx}" for w in ("weight_ih", "weight_hh", "bias_ih",
+                                                      "bias_hh")}
+    want |= {f"{n['head']}.weight", f"{n['head']}.bias"}
+    if spec["input"] == "embedding":
+        want.add(f"{n['emb']}.weight")
+    return want
+
+
+def self_check(work, suites):
     nfail = 0
 
     def check(cond, what):
@@ -276,50 +435,55 @@ def self_check(work):
         except SafetensorsError:
             pass
 
-    # 3. every model of the matrix: names, reload, shapes, independent numpy reference
+    # 3. every model of the selected suites: names, reload, shapes, independent numpy reference
     seen = set()
     ncases = 0
-    for idx, (spec, B, T, tdt) in enumerate(matrix(rnnref.CELLS, rnnref.INPUTS, (True, False))):
-        ncases += 1
-        src = model_source(spec)
-        nm = spec["names"]
-        c, hd = nm["cell"], nm["head"]
-        want = {f"{c}.weight_ih_l0", f"{c}.weight_hh_l0", f"{c}.bias_ih_l0", f"{c}.bias_hh_l0",
-                f"{hd}.weight", f"{hd}.bias"}
-        if spec["input"] == "embedding":
-            want.add(f"{nm['emb']}.weight")
-        model = randomize_weights(build_torch_model(spec), 1000 + idx)
-        sd = model.state_dict()
-        lab = label(spec, B, T, tdt)
-        check(set(sd) == want, f"{lab}: state_dict names {sorted(sd)}")
-        if spec["input"] == "embedding":
-            check(tuple(sd[f"{nm['emb']}.weight"].shape) ==
-                  (rnnref.vocab_size(spec), spec["dim"]), f"{lab}: embedding shape")
-        check(tuple(sd[f"{hd}.weight"].shape) == (spec["units"], spec["hidden"]),
-              f"{lab}: head shape")
-        check(all(float(v.abs().min()) > 0 for k, v in sd.items() if "bias" in k),
-              f"{lab}: biases nonzero")
-        x = random_input(spec, B, T, np.random.default_rng(idx), token_dtype=tdt)
-        y = reference_output(model, x)
-        check(y.shape == output_shape(spec, B, T) and y.dtype == np.float32,
-              f"{lab}: output shape {y.shape}")
-        check(np.allclose(y.sum(-1), 1, atol=1e-5), f"{lab}: softmax rows sum to 1")
-        wp = os.path.join(work, "w.safetensors")
-        save_safetensors(wp, sd)
-        fresh = randomize_weights(build_torch_model(spec), 99999)
-        fresh.load_state_dict({k: torch.from_numpy(v) for k, v in load_safetensors(wp).items()},
-                              strict=True)
-        check(np.array_equal(reference_output(fresh, x), y), f"{lab}: reload gives same output")
-        err = float(np.max(np.abs(_np_reference(spec, sd, x) - y)))
-        check(err <= 1e-6, f"{lab}: torch vs numpy float64 reference err {err:.1e}")
-        if src not in seen:
-            seen.add(src)
-            lines = [l for l in src.splitlines() if l and not l.startswith("#")]
-            check(lines[0] == f"model {spec['name']}" and
-                  lines[-1] == f"output {nm['output']} = softmax({hd})" and
-                  any(l.startswith(f"{c} = {spec['cell']}(") for l in lines),
-                  f"{lab}: model source\n{src}")
-        print(f"ok   {lab}: torch vs numpy err {err:.1e}")
+    for suite in suites:
+        for idx, spec, B, T, tdt in suite_cases(suite):
+            ncases += 1
+            src = model_source(spec)
+            nm = spec["names"]
+            hd = nm["head"]
+            want = _param_names(spec)
+            model = randomize_weights(build_torch_model(spec), 1000 + idx)
+            sd = model.state_dict()
+            lab = label(spec, B, T, tdt)
+            check(set(sd) == want, f"{lab}: state_dict names {sorted(sd)}, want {sorted(want)}")
+            if spec["input"] == "embedding":
+                check(tuple(sd[f"{nm['emb']}.weight"].shape) ==
+                      (rnnref.vocab_size(spec), spec["dim"]), f"{lab}: embedding shape")
+            check(tuple(sd[f"{hd}.weight"].shape) == (spec["units"], rnnref.head_features(spec)),
+                  f"{lab}: head shape")
+            check(all(float(v.abs().min()) > 0 for k, v in sd.items() if "bias" in k),
+                  f"{lab}: biases nonzero")
+            x = random_input(spec, B, T, np.random.default_rng(idx), token_dtype=tdt)
+            ys = reference_outputs(model, x)
+            shapes = output_shapes(spec, B, T)
+            check(list(ys) == list(shapes) and all(
+                ys[k].shape == shapes[k] and ys[k].dtype == np.float32 for k in ys),
+                f"{lab}: output shapes {[v.shape for v in ys.values()]}, want {shapes}")
+            y = ys[nm["output"]]
+            check(np.allclose(y.sum(-1), 1, atol=1e-5), f"{lab}: softmax rows sum to 1")
+            wp = os.path.join(work, "w.safetensors")
+            save_safetensors(wp, sd)
+            fresh = randomize_weights(build_torch_model(spec), 99999)
+            fresh.load_state_dict({k: torch.from_numpy(v)
+                                   for k, v in load_safetensors(wp).items()}, strict=True)
+            check(all(np.array_equal(reference_outputs(fresh, x)[k], ys[k]) for k in ys),
+                  f"{lab}: reload gives same output")
+            npref = _np_reference(spec, sd, x)
+            check(list(npref) == list(ys), f"{lab}: numpy outputs {list(npref)}")
+            err = max(float(np.max(np.abs(npref[k] - ys[k]))) for k in ys)
+            check(err <= 1e-6, f"{lab}: torch vs numpy float64 reference err {err:.1e}")
+            if src not in seen:
+                seen.add(src)
+                lines = [l for l in src.splitlines() if l and not l.startswith("#")]
+                check(lines[0] == f"model {spec['name']}" and
+                      f"output {nm['output']} = softmax({hd})" in lines and
+                      any(l.split(" = ")[0].split(",")[0] == nm["cell"] and
+                          l.split(" = ")[1].startswith(f"{spec['cell']}(") for l in lines),
+                      f"{lab}: model source\n{src}")
+            print(f"ok   {lab}: torch vs numpy err {err:.1e}")
     print(f"self-check: {ncases} models+cases, {len(seen)} distinct sources, "
           f"{len(bad_files)} malformed files rejected; {nfail} failed")
     return nfail == 0
@@ -336,6 +500,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rnnc", help="path to the rnnc compiler")
     ap.add_argument("--work", help="scratch directory (default: a new temp dir)")
+    ap.add_argument("--suite", action="append", choices=SUITES + ("all",),
+                    help="suite to run (repeatable; default: all)")
     ap.add_argument("--cell", choices=rnnref.CELLS)
     ap.add_argument("--input", choices=rnnref.INPUTS)
     ap.add_argument("--seq", choices=("true", "false"))
@@ -344,10 +510,12 @@ def main():
                     help="check the PyTorch/safetensors side only (no rnnc needed)")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    suites = list(SUITES) if not a.suite or "all" in a.suite else \
+        [s for s in SUITES if s in a.suite]
     work = os.path.abspath(a.work or tempfile.mkdtemp(prefix="rnnc-parity-"))
     os.makedirs(work, exist_ok=True)
     if a.self_check:
-        return 0 if self_check(work) else 1
+        return 0 if self_check(work, suites) else 1
     if not a.rnnc:
         ap.error("--rnnc is required (or use --self-check)")
     rnnc = os.path.abspath(a.rnnc)
@@ -358,22 +526,24 @@ def main():
     seqs = [a.seq == "true"] if a.seq else [True, False]
     comp = Compiler(rnnc, work)
     n = nfail = 0
-    # enumerate the whole matrix so a case keeps its index (hence seed, work subdir) when
-    # filters are given
-    for idx, (spec, B, T, tdt) in enumerate(matrix(rnnref.CELLS, rnnref.INPUTS, (True, False))):
-        if spec["cell"] not in cells or spec["input"] not in inputs or spec["seq"] not in seqs:
-            continue
-        n += 1
-        lab = label(spec, B, T, tdt)
-        try:
-            ok, msg = run_case(comp, work, idx, spec, B, T, tdt, a.seed)
-        except Exception:  # noqa: BLE001 — a harness bug must not hide the other cases
-            ok, msg = False, "harness error:\n" + traceback.format_exc()
-        nfail += not ok
-        print(f"{'PASS' if ok else 'FAIL'} {lab}: {msg}", flush=True)
+    # every suite is enumerated whole so that a case keeps its number (hence seed and work
+    # subdirectory) when filters are given
+    for suite in suites:
+        for idx, spec, B, T, tdt in suite_cases(suite):
+            if spec["cell"] not in cells or spec["input"] not in inputs or \
+                    spec["seq"] not in seqs:
+                continue
+            n += 1
+            lab = label(spec, B, T, tdt)
+            try:
+                ok, msg = run_case(comp, work, idx, spec, B, T, tdt, a.seed)
+            except Exception:  # noqa: BLE001 — a harness bug must not hide the other cases
+                ok, msg = False, "harness error:\n" + traceback.format_exc()
+            nfail += not ok
+            print(f"{'PASS' if ok else 'FAIL'} {lab}: {msg}", flush=True)
     print(f"parity: {n} cases, {nfail} failed ({len(comp.cache)} models compiled; work dir "
           f"{work})")
-    return 1 if nfail else 0
+    return 1 if nfail or n == 0 else 0
 
 
 if __name__ == "__main__":

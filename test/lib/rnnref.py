@@ -9,15 +9,25 @@
 
 A spec is a plain dict; `make_spec(**overrides)` fills in defaults and validates it:
 
-    cell     'rnn' | 'lstm' | 'gru'          single layer, unidirectional, tanh for rnn
-    input    'onehot' | 'embedding' | 'float'
-    vocab    int (``vocab V = size N``) or str of distinct chars (``vocab V = "hielo"``)
-    dim      embedding size D (input='embedding')
-    features per-step feature count F (input='float')
-    hidden   H
-    seq      True: return_sequences=true (output [B, T, U]); False: last step only ([B, U])
-    units    U (dense, activation=none), followed by softmax over the last axis
-    name     model name;  names: binding names (see DEFAULT_NAMES)
+    cell      'rnn' | 'lstm' | 'gru'          (rnn: tanh)
+    input     'onehot' | 'embedding' | 'float'
+    vocab     int (``vocab V = size N``) or str of distinct chars (``vocab V = "hielo"``)
+    dim       embedding size D (input='embedding')
+    features  per-step feature count F (input='float')
+    hidden    H
+    layers    stacked layers (default 1)
+    direction 'forward' | 'reverse' | 'bidirectional' (outputs forward|backward concatenated)
+    dropout   rate between stacked layers (``lstm(..., dropout=R)``; identity at inference)
+    state     True: ``return_state=true``; the model also outputs h_n (and c_n for lstm),
+              [layers*dirs, B, H] like PyTorch
+    branch    None, or {cell, hidden, layers, direction}: a second recurrent layer on the same
+              input, ``concat(enc, enc2)`` feeds the head
+    seq       True: return_sequences=true (output [B, T, U]); False: many-to-one ([B, U])
+    pool      many-to-one head: 'final' (return_sequences=false: the last layer's final hidden
+              state, forward|backward for bidirectional) | 'last' (``last()`` of the sequence)
+    drop      rate of a ``dropout(x, rate=R)`` layer before the head (0: none)
+    units     U (dense, activation=none), followed by softmax over the last axis
+    name      model name;  names: binding names (see DEFAULT_NAMES)
 
 Binding names are also the PyTorch module names, so the state_dict names are e.g.
 ``e.weight``, ``enc.weight_ih_l0`` ... ``head.weight``, ``head.bias``.
@@ -39,6 +49,7 @@ __all__ = [
     "save_safetensors", "load_safetensors", "SafetensorsError", "save_npy",
     "make_spec", "vocab_size", "model_source", "build_torch_model", "randomize_weights",
     "random_input", "output_shape", "reference_output", "run", "RunError", "case_label",
+    "output_names", "output_shapes", "reference_outputs", "spec_extras", "head_features",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -238,21 +249,44 @@ def load_safetensors(path, with_metadata=False):
 
 CELLS = ("rnn", "lstm", "gru")
 INPUTS = ("onehot", "embedding", "float")
+DIRECTIONS = ("forward", "reverse", "bidirectional")
+POOLS = ("final", "last")
 DEFAULT_NAMES = {
     "vocab": "V",      # vocab binding
     "input": "x",      # model input
     "onehot": "h",     # onehot(x) binding (no parameters)
     "emb": "e",        # embedding binding -> e.weight
     "cell": "enc",     # recurrent cell -> enc.weight_ih_l0 ...
+    "cell2": "enc2",   # second recurrent branch (spec 'branch') -> enc2.weight_ih_l0 ...
+    "cat": "c",        # concat(enc, enc2) binding
+    "last": "l",       # last(...) binding (pool='last')
+    "drop": "d",       # dropout(..., rate=...) binding (spec 'drop' > 0)
     "head": "head",    # dense -> head.weight, head.bias
     "output": "probs",  # softmax output
+    "hs": "hs",        # h_n binding of the cell (state=True)
+    "cs": "cs",        # c_n binding of an lstm cell (state=True)
+    "hn": "hn",        # h_n output (state=True)
+    "cn": "cn",        # c_n output (state=True, lstm)
 }
 _DEFAULTS = {"name": "m", "cell": "lstm", "input": "onehot", "vocab": 7, "dim": 16,
-             "features": 8, "hidden": 32, "seq": True, "units": 5}
+             "features": 8, "hidden": 32, "seq": True, "units": 5,
+             "layers": 1, "direction": "forward", "dropout": 0.0, "state": False,
+             "pool": "final", "drop": 0.0, "branch": None}
+_BRANCH_DEFAULTS = {"cell": "gru", "hidden": 4, "layers": 1, "direction": "forward"}
 
 
 def _ident(s):
     return isinstance(s, str) and s.isidentifier() and s.isascii()
+
+
+def _check_rec(d, what):
+    if d["cell"] not in CELLS:
+        raise ValueError(f"{what}cell must be one of {CELLS}")
+    if d["direction"] not in DIRECTIONS:
+        raise ValueError(f"{what}direction must be one of {DIRECTIONS}")
+    for k in ("hidden", "layers"):
+        if not (_is_int(d[k]) and d[k] >= 1):
+            raise ValueError(f"{what}{k} must be a positive int")
 
 
 def make_spec(**kw):
@@ -265,8 +299,7 @@ def make_spec(**kw):
     names = dict(DEFAULT_NAMES)
     names.update(kw.get("names") or {})
     spec["names"] = names
-    if spec["cell"] not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}")
+    _check_rec(spec, "")
     if spec["input"] not in INPUTS:
         raise ValueError(f"input must be one of {INPUTS}")
     v = spec["vocab"]
@@ -277,10 +310,28 @@ def make_spec(**kw):
             raise ValueError("chars vocab: quotes, backslashes and control chars unsupported")
     elif not (_is_int(v) and v >= 1):
         raise ValueError("vocab must be a positive int or a string of characters")
-    for k in ("dim", "features", "hidden", "units"):
+    for k in ("dim", "features", "units"):
         if not (_is_int(spec[k]) and spec[k] >= 1):
             raise ValueError(f"{k} must be a positive int")
     spec["seq"] = bool(spec["seq"])
+    spec["state"] = bool(spec["state"])
+    for k in ("dropout", "drop"):
+        if not (isinstance(spec[k], (int, float)) and 0 <= spec[k] < 1):
+            raise ValueError(f"{k} must be a rate in [0, 1)")
+        spec[k] = float(spec[k])
+    if spec["dropout"] > 0 and spec["layers"] == 1:
+        raise ValueError("dropout (between stacked layers) needs layers > 1")
+    if spec["pool"] not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}")
+    if spec["pool"] == "last" and spec["seq"]:
+        raise ValueError("pool='last' is a many-to-one head: it needs seq=False")
+    if spec["branch"] is not None:
+        b = dict(_BRANCH_DEFAULTS)
+        b.update(spec["branch"])
+        if set(b) != set(_BRANCH_DEFAULTS):
+            raise ValueError(f"branch keys: {sorted(_BRANCH_DEFAULTS)}")
+        _check_rec(b, "branch ")
+        spec["branch"] = b
     if not _ident(spec["name"]):
         raise ValueError("model name must be an identifier")
     used = [names[k] for k in ("vocab", "input", "cell", "head", "output")]
@@ -288,18 +339,35 @@ def make_spec(**kw):
         used.append(names["onehot"])
     elif spec["input"] == "embedding":
         used.append(names["emb"])
+    if spec["branch"]:
+        used += [names["cell2"], names["cat"]]
+    if spec["pool"] == "last":
+        used.append(names["last"])
+    if spec["drop"]:
+        used.append(names["drop"])
+    if spec["state"]:
+        used.append(names["hs"])
+        if spec["cell"] == "lstm":
+            used.append(names["cs"])
     for nm in used:
         # module names must not shadow nn.Module attributes (train, forward, ...)
         if not _ident(nm) or hasattr(nn.Module, nm):
             raise ValueError(f"bad binding name {nm!r}")
     if len(set(used)) != len(used):
         raise ValueError(f"binding names must be distinct: {used}")
+    outs = output_names(spec)
+    if len(set(outs)) != len(outs) or not all(_ident(o) for o in outs):
+        raise ValueError(f"bad output names {outs}")
     return spec
 
 
 def vocab_size(spec):
     v = spec["vocab"]
     return len(v) if isinstance(v, str) else v
+
+
+def _dirs(rec):
+    return 2 if rec["direction"] == "bidirectional" else 1
 
 
 def _cell_input(spec):
@@ -312,10 +380,41 @@ def _cell_input(spec):
     return n["input"], spec["features"]
 
 
+def head_features(spec):
+    """Feature size of the dense head's input."""
+    f = _dirs(spec) * spec["hidden"]
+    if spec["branch"]:
+        f += _dirs(spec["branch"]) * spec["branch"]["hidden"]
+    return f
+
+
+def output_names(spec):
+    """The model's outputs, in declaration order."""
+    n = spec["names"]
+    outs = [n["output"]]
+    if spec["state"]:
+        outs.append(n["hn"])
+        if spec["cell"] == "lstm":
+            outs.append(n["cn"])
+    return outs
+
+
+def _rec_call(rec, src, seq, extra=""):
+    opts = [f"hidden={rec['hidden']}", f"return_sequences={'true' if seq else 'false'}"]
+    if rec["layers"] != 1:
+        opts.append(f"layers={rec['layers']}")
+    if rec.get("dropout"):
+        opts.append(f"dropout={rec['dropout']:g}")
+    if rec["direction"] == "bidirectional":
+        opts.append("bidirectional=true")
+    elif rec["direction"] == "reverse":
+        opts.append("direction=reverse")
+    return f"{rec['cell']}({src}, {', '.join(opts)}{extra})"
+
+
 def model_source(spec):
     """The .rnn text for spec (one statement per line)."""
     n = spec["names"]
-    seq = "true" if spec["seq"] else "false"
     lines = [f"# generated by test/lib/rnnref.py: {case_label(spec)}", f"model {spec['name']}"]
     if spec["input"] == "float":
         lines.append(f"input {n['input']} : f32[B, T, {spec['features']}]")
@@ -329,15 +428,60 @@ def model_source(spec):
         else:
             lines.append(f"{n['emb']} = embedding({n['input']}, dim={spec['dim']})")
     src, _ = _cell_input(spec)
-    lines.append(f"{n['cell']} = {spec['cell']}({src}, hidden={spec['hidden']}, "
-                 f"return_sequences={seq})")
-    lines.append(f"{n['head']} = dense({n['cell']}, units={spec['units']}, activation=none)")
+    rseq = spec["seq"] or spec["pool"] == "last"
+    lhs = n["cell"]
+    if spec["state"]:
+        lhs += f", {n['hs']}" + (f", {n['cs']}" if spec["cell"] == "lstm" else "")
+    lines.append(f"{lhs} = " + _rec_call(spec, src, rseq,
+                                         ", return_state=true" if spec["state"] else ""))
+    cur = n["cell"]
+    if spec["branch"]:
+        lines.append(f"{n['cell2']} = " + _rec_call(spec["branch"], src, rseq))
+        lines.append(f"{n['cat']} = concat({cur}, {n['cell2']})")
+        cur = n["cat"]
+    if spec["pool"] == "last":
+        lines.append(f"{n['last']} = last({cur})")
+        cur = n["last"]
+    if spec["drop"]:
+        lines.append(f"{n['drop']} = dropout({cur}, rate={spec['drop']:g})")
+        cur = n["drop"]
+    lines.append(f"{n['head']} = dense({cur}, units={spec['units']}, activation=none)")
     lines.append(f"output {n['output']} = softmax({n['head']})")
+    if spec["state"]:
+        lines.append(f"output {n['hn']} = {n['hs']}")
+        if spec["cell"] == "lstm":
+            lines.append(f"output {n['cn']} = {n['cs']}")
     return "\n".join(lines) + "\n"
 
 
+def _rec_label(rec):
+    s = ""
+    if rec["layers"] != 1:
+        s += f" L={rec['layers']}"
+    if rec["direction"] != "forward":
+        s += " " + {"reverse": "rev", "bidirectional": "bidi"}[rec["direction"]]
+    return s
+
+
+def spec_extras(spec):
+    """Label suffix for the constructs beyond one forward layer (empty for the basic matrix)."""
+    s = _rec_label(spec)
+    if spec["dropout"]:
+        s += f" dropout={spec['dropout']:g}"
+    if spec["state"]:
+        s += " state"
+    if spec["branch"]:
+        b = spec["branch"]
+        s += f" +{b['cell']}(H={b['hidden']}{_rec_label(b)})"
+    if spec["pool"] == "last":
+        s += " last()"
+    if spec["drop"]:
+        s += f" dropout({spec['drop']:g})"
+    return s
+
+
 def case_label(spec):
-    """e.g. 'lstm/embedding/seq=true H=37'."""
+    """e.g. 'lstm/embedding/seq=true H=37 ... L=2 bidi state'."""
     s = f"{spec['cell']}/{spec['input']}/seq={'true' if spec['seq'] else 'false'} " \
         f"H={spec['hidden']} U={spec['units']}"
     if spec["input"] != "float":
@@ -346,11 +490,40 @@ def case_label(spec):
         s += f" D={spec['dim']}"
     if spec["input"] == "float":
         s += f" F={spec['features']}"
-    return s
+    return s + spec_extras(spec)
+
+
+_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def _make_rec(rec, in_size, dropout=0.0):
+    kw = dict(num_layers=rec["layers"], batch_first=True, dropout=dropout,
+              bidirectional=rec["direction"] == "bidirectional")
+    if rec["cell"] == "rnn":
+        kw["nonlinearity"] = "tanh"
+    return _MODULES[rec["cell"]](in_size, rec["hidden"], **kw)
+
+
+def _run_rec(mod, rec, h):
+    """Runs a recurrent module like rnnc does. Returns (seq [B, T, dirs*H], final [B, dirs*H],
+    h_n, c_n or None). direction=reverse: the sequence is run reversed in time and the outputs
+    are written back at their original time index (= the backward half of a bidirectional
+    layer): flip, run a forward module, flip back. final: the last layer's final hidden state
+    (forward|backward for bidirectional)."""
+    rev = rec["direction"] == "reverse"
+    if rev:
+        h = torch.flip(h, [1])
+    seq, st = mod(h)
+    if rev:
+        seq = torch.flip(seq, [1])
+    hn, cn = st if isinstance(st, tuple) else (st, None)
+    final = torch.cat([hn[-2], hn[-1]], -1) if rec["direction"] == "bidirectional" else hn[-1]
+    return seq, final, hn, cn
 
 
 class RefModel(nn.Module):
-    """PyTorch reference: [onehot|embedding] -> cell -> (last step) -> dense -> softmax."""
+    """PyTorch reference: [onehot|embedding] -> cell (+ branch, concat) -> (final state | last
+    step) -> [dropout] -> dense -> softmax; plus h_n/c_n outputs when spec['state']."""
 
     def __init__(self, spec):
         super().__init__()
@@ -359,17 +532,15 @@ class RefModel(nn.Module):
         if spec["input"] == "embedding":
             self.add_module(n["emb"], nn.Embedding(vocab_size(spec), spec["dim"]))
         _, in_size = _cell_input(spec)
-        if spec["cell"] == "rnn":
-            cell = nn.RNN(in_size, spec["hidden"], num_layers=1, nonlinearity="tanh",
-                          batch_first=True)
-        elif spec["cell"] == "lstm":
-            cell = nn.LSTM(in_size, spec["hidden"], num_layers=1, batch_first=True)
-        else:
-            cell = nn.GRU(in_size, spec["hidden"], num_layers=1, batch_first=True)
-        self.add_module(n["cell"], cell)
-        self.add_module(n["head"], nn.Linear(spec["hidden"], spec["units"]))
+        self.add_module(n["cell"], _make_rec(spec, in_size, spec["dropout"]))
+        if spec["branch"]:
+            self.add_module(n["cell2"], _make_rec(spec["branch"], in_size))
+        if spec["drop"]:
+            self.add_module(n["drop"], nn.Dropout(spec["drop"]))
+        self.add_module(n["head"], nn.Linear(head_features(spec), spec["units"]))
 
-    def logits(self, x):
+    def outputs(self, x):
+        """{output name: tensor} in declaration order."""
         spec, n = self.spec, self.spec["names"]
         cell = getattr(self, n["cell"])
         dtype = cell.weight_ih_l0.dtype
@@ -379,13 +550,27 @@ class RefModel(nn.Module):
             h = getattr(self, n["emb"])(x.long())
         else:
             h = x.to(dtype)
-        seq, _ = cell(h)                       # [B, T, H]
-        if not spec["seq"]:
-            seq = seq[:, -1, :]                # many-to-one: last step's hidden state
-        return getattr(self, n["head"])(seq)
+        seq, final, hn, cn = _run_rec(cell, spec, h)
+        if spec["branch"]:
+            seq2, final2, _, _ = _run_rec(getattr(self, n["cell2"]), spec["branch"], h)
+            seq, final = torch.cat([seq, seq2], -1), torch.cat([final, final2], -1)
+        if spec["seq"]:
+            y = seq                            # [B, T, F]
+        elif spec["pool"] == "last":
+            y = seq[:, -1, :]                  # last(): the last time step of the sequence
+        else:
+            y = final                          # many-to-one: final hidden state
+        if spec["drop"]:
+            y = getattr(self, n["drop"])(y)
+        out = {n["output"]: torch.softmax(getattr(self, n["head"])(y), dim=-1)}
+        if spec["state"]:
+            out[n["hn"]] = hn
+            if spec["cell"] == "lstm":
+                out[n["cn"]] = cn
+        return out
 
     def forward(self, x):
-        return torch.softmax(self.logits(x), dim=-1)
+        return self.outputs(x)[self.spec["names"]["output"]]
 
 
 def build_torch_model(spec):
@@ -419,15 +604,34 @@ def random_input(spec, B, T, rng, token_dtype=np.int64):
     return rng.integers(0, vocab_size(spec), size=(B, T)).astype(token_dtype)
 
 
+def output_shapes(spec, B, T):
+    """{output name: shape} in declaration order."""
+    n = spec["names"]
+    out = {n["output"]: (B, T, spec["units"]) if spec["seq"] else (B, spec["units"])}
+    if spec["state"]:
+        st = (spec["layers"] * _dirs(spec), B, spec["hidden"])
+        out[n["hn"]] = st
+        if spec["cell"] == "lstm":
+            out[n["cn"]] = st
+    return out
+
+
 def output_shape(spec, B, T):
-    return (B, T, spec["units"]) if spec["seq"] else (B, spec["units"])
+    """Shape of the main (softmax) output."""
+    return output_shapes(spec, B, T)[spec["names"]["output"]]
+
+
+def reference_outputs(model, x):
+    """Run the torch model on a numpy input; return {output name: float32 numpy array}."""
+    model.eval()
+    with torch.no_grad():
+        outs = model.outputs(torch.from_numpy(np.ascontiguousarray(x)))
+    return {k: v.numpy().astype(np.float32) for k, v in outs.items()}
 
 
 def reference_output(model, x):
-    """Run the torch model on a numpy input; return a float32 numpy array."""
-    model.eval()
-    with torch.no_grad():
-        return model(torch.from_numpy(np.ascontiguousarray(x))).numpy().astype(np.float32)
+    """Run the torch model on a numpy input; return the main output (float32 numpy)."""
+    return reference_outputs(model, x)[model.spec["names"]["output"]]
 
 
 # --------------------------------------------------------------------------------------------
