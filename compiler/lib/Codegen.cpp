@@ -77,7 +77,8 @@ std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
   // Only the runtime ABI symbols stay visible; everything else may be inlined
   // and dropped.
   llvm::internalizeModule(*llvmModule, [](const llvm::GlobalValue &gv) {
-    return gv.getName() == "rnnc_model_forward" || gv.getName() == "rnnc_model_desc";
+    return gv.getName() == "rnnc_model_forward" || gv.getName() == "rnnc_model_step" ||
+           gv.getName() == "rnnc_model_desc";
   });
 
   llvm::LoopAnalysisManager lam;

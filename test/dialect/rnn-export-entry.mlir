@@ -45,3 +45,52 @@ module {
     return
   }
 }
+
+// -----
+
+// A step function: the same model with explicit states; its slots are params,
+// inputs, states in, outputs, states out. The descriptor gains `step` and the
+// states, and the output's `scores` kind.
+// CHECK-LABEL: module attributes
+// CHECK: llvm.mlir.global external constant @rnnc_model_desc("rnnc-model 1\0Amodel gen\0Ainput x f32 3 B T 2\0Aoutput y 3 B T 2 scores=logits\0Aparam w 2 2 2 zeros\0Astep\0Astate s.h 2 B 2\0Aend\0A\00")
+// CHECK-LABEL: func.func @rnnc_model_forward(
+// CHECK-LABEL: func.func @rnnc_model_step(
+// CHECK-SAME: %[[ARGS:.*]]: !llvm.ptr)
+// Slots: w = 0, x = 1, s.h in = 2, y = 3, s.h out = 4.
+// CHECK: llvm.getelementptr %[[ARGS]][1, 0]
+// CHECK: llvm.getelementptr %[[ARGS]][2, 0]
+// CHECK: llvm.getelementptr %[[ARGS]][0, 0]
+// CHECK: %[[R:.*]]:2 = call @gen_step(
+// CHECK: llvm.getelementptr %[[ARGS]][3, 0]
+// CHECK: bufferization.materialize_in_destination %[[R]]#0
+// CHECK: llvm.getelementptr %[[ARGS]][4, 0]
+// CHECK: bufferization.materialize_in_destination %[[R]]#1
+module attributes {rnn.model = "gen"} {
+  func.func @gen(%x: tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.input = "x", rnn.kind = "f32"},
+                 %w: tensor<2x2xf32> {rnn.param = "w", rnn.init = "zeros"})
+      -> (tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.output = "y", rnn.scores = "logits"})
+      attributes {rnn.entry} {
+    %y = rnn.dense none %x, %w : (tensor<?x?x2xf32>, tensor<2x2xf32>) -> tensor<?x?x2xf32>
+    return %y : tensor<?x?x2xf32>
+  }
+  func.func @gen_step(%x: tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.input = "x", rnn.kind = "f32"},
+                      %h: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "s.h"},
+                      %w: tensor<2x2xf32> {rnn.param = "w", rnn.init = "zeros"})
+      -> (tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.output = "y"},
+          tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "s.h"}) attributes {rnn.step_entry} {
+    %y = rnn.dense none %x, %w : (tensor<?x?x2xf32>, tensor<2x2xf32>) -> tensor<?x?x2xf32>
+    return %y, %h : tensor<?x?x2xf32>, tensor<?x2xf32>
+  }
+}
+
+// -----
+
+module {
+  func.func @f(%x: tensor<?x2xf32> {rnn.input = "x", rnn.kind = "f32"}) -> (tensor<?x2xf32> {rnn.output = "y"}) attributes {rnn.entry} {
+    return %x : tensor<?x2xf32>
+  }
+  // expected-error @+1 {{'func.func' op the step function's input 'z' is not one of the forward function's}}
+  func.func @g(%x: tensor<?x2xf32> {rnn.input = "z", rnn.kind = "f32"}) -> (tensor<?x2xf32> {rnn.output = "y"}) attributes {rnn.step_entry} {
+    return %x : tensor<?x2xf32>
+  }
+}

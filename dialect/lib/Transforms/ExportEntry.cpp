@@ -55,11 +55,105 @@ void printDims(raw_ostream &os, RankedTensorType type, DictionaryAttr attrs) {
   }
 }
 
-/// Builds the descriptor text. Fails (with a diagnostic) on a malformed
-/// signature: every argument must be a parameter or an input, every result an
-/// output.
-FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn,
-                                       SmallVectorImpl<unsigned> &slotOfArg) {
+/// Names of the ABI values of a function, in slot order.
+struct Signature {
+  SmallVector<std::string> params, inputs, states, outputs;
+};
+
+/// The slot of every argument and every result of an entry function in the
+/// `rnnrt_tensor` array: parameters, inputs, states in, outputs, states out.
+struct Slots {
+  SmallVector<unsigned> args, results;
+};
+
+/// Reads the ABI role of each argument/result of `fn`; appends names it has
+/// not seen to `sig` (the forward function defines params, inputs, outputs; the
+/// step function adds states) and checks the others are known.
+LogicalResult readSignature(func::FuncOp fn, Signature &sig, bool isStep) {
+  auto note = [&](SmallVectorImpl<std::string> &list, StringRef name, StringRef what) {
+    if (llvm::is_contained(list, name))
+      return success();
+    if (isStep && what != "state")
+      return fn.emitOpError() << "the step function's " << what << " '" << name
+                              << "' is not one of the forward function's",
+             failure();
+    list.push_back(name.str());
+    return success();
+  };
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    DictionaryAttr d = fn.getArgAttrDict(i);
+    LogicalResult r = failure();
+    if (StringRef n = strAttr(d, attrs::kParam); !n.empty())
+      r = note(sig.params, n, "parameter");
+    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty())
+      r = note(sig.inputs, n, "input");
+    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && isStep)
+      r = note(sig.states, n, "state");
+    else
+      return fn.emitOpError() << "argument #" << i << " is neither an rnn.param nor an rnn.input"
+                              << (isStep ? " nor an rnn.state" : ""),
+             failure();
+    if (failed(r))
+      return failure();
+  }
+  for (unsigned r = 0; r < fn.getNumResults(); ++r) {
+    DictionaryAttr d = fn.getResultAttrDict(r);
+    LogicalResult res = failure();
+    if (StringRef n = strAttr(d, attrs::kOutput); !n.empty())
+      res = note(sig.outputs, n, "output");
+    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && isStep)
+      res = note(sig.states, n, "state");
+    else
+      return fn.emitOpError() << "result #" << r << " is not an rnn.output"
+                              << (isStep ? " nor an rnn.state" : ""),
+             failure();
+    if (failed(res))
+      return failure();
+  }
+  return success();
+}
+
+Slots assignSlots(func::FuncOp fn, const Signature &sig) {
+  auto index = [](ArrayRef<std::string> list, StringRef name) {
+    return static_cast<unsigned>(llvm::find(list, name) - list.begin());
+  };
+  unsigned nP = sig.params.size(), nI = sig.inputs.size(), nS = sig.states.size(),
+           nO = sig.outputs.size();
+  Slots slots;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    DictionaryAttr d = fn.getArgAttrDict(i);
+    if (StringRef n = strAttr(d, attrs::kParam); !n.empty())
+      slots.args.push_back(index(sig.params, n));
+    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty())
+      slots.args.push_back(nP + index(sig.inputs, n));
+    else
+      slots.args.push_back(nP + nI + index(sig.states, strAttr(d, attrs::kState)));
+  }
+  for (unsigned r = 0; r < fn.getNumResults(); ++r) {
+    DictionaryAttr d = fn.getResultAttrDict(r);
+    if (StringRef n = strAttr(d, attrs::kOutput); !n.empty())
+      slots.results.push_back(nP + nI + nS + index(sig.outputs, n));
+    else
+      slots.results.push_back(nP + nI + nS + nO + index(sig.states, strAttr(d, attrs::kState)));
+  }
+  return slots;
+}
+
+/// Finds the argument or result of `fn` named `name` under attribute `key`.
+std::pair<Type, DictionaryAttr> findDecl(func::FuncOp fn, StringRef key, StringRef name) {
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (strAttr(fn.getArgAttrDict(i), key) == name)
+      return {fn.getArgumentTypes()[i], fn.getArgAttrDict(i)};
+  for (unsigned r = 0; r < fn.getNumResults(); ++r)
+    if (strAttr(fn.getResultAttrDict(r), key) == name)
+      return {fn.getResultTypes()[r], fn.getResultAttrDict(r)};
+  return {Type(), DictionaryAttr()};
+}
+
+/// Builds the descriptor text from the module's attributes and the signatures
+/// of the forward function (and the step function, if any).
+FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::FuncOp step,
+                                       const Signature &sig) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "rnnc-model 1\n";
@@ -80,30 +174,10 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn,
     }
   }
 
-  SmallVector<unsigned> params, inputs;
-  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-    DictionaryAttr d = fn.getArgAttrDict(i);
-    if (!strAttr(d, attrs::kParam).empty())
-      params.push_back(i);
-    else if (!strAttr(d, attrs::kInput).empty())
-      inputs.push_back(i);
-    else
-      return fn.emitOpError() << "argument #" << i
-                              << " is neither an rnn.param nor an rnn.input",
-             failure();
-  }
-  slotOfArg.assign(fn.getNumArguments(), 0);
-  unsigned slot = 0;
-  for (unsigned i : params)
-    slotOfArg[i] = slot++;
-  for (unsigned i : inputs)
-    slotOfArg[i] = slot++;
-
-  for (unsigned i : inputs) {
-    DictionaryAttr d = fn.getArgAttrDict(i);
-    auto t = cast<RankedTensorType>(fn.getArgumentTypes()[i]);
-    os << "input " << strAttr(d, attrs::kInput) << ' ' << strAttr(d, attrs::kKind);
-    printDims(os, t, d);
+  for (const std::string &name : sig.inputs) {
+    auto [ty, d] = findDecl(fn, attrs::kInput, name);
+    os << "input " << name << ' ' << strAttr(d, attrs::kKind);
+    printDims(os, cast<RankedTensorType>(ty), d);
     if (StringRef v = strAttr(d, attrs::kVocab); !v.empty())
       os << " vocab=" << v;
     os << '\n';
@@ -123,28 +197,35 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn,
       os << '\n';
     }
   }
-  for (unsigned r = 0; r < fn.getNumResults(); ++r) {
-    DictionaryAttr d = fn.getResultAttrDict(r);
-    if (strAttr(d, attrs::kOutput).empty())
-      return fn.emitOpError() << "result #" << r << " is not an rnn.output",
-             failure();
-    os << "output " << strAttr(d, attrs::kOutput);
-    printDims(os, cast<RankedTensorType>(fn.getResultTypes()[r]), d);
+  for (const std::string &name : sig.outputs) {
+    auto [ty, d] = findDecl(fn, attrs::kOutput, name);
+    os << "output " << name;
+    printDims(os, cast<RankedTensorType>(ty), d);
     if (StringRef v = strAttr(d, attrs::kVocab); !v.empty())
       os << " vocab=" << v;
+    if (StringRef sc = strAttr(d, attrs::kScores); !sc.empty())
+      os << " scores=" << sc;
     os << '\n';
   }
-  for (unsigned i : params) {
-    DictionaryAttr d = fn.getArgAttrDict(i);
-    auto t = cast<RankedTensorType>(fn.getArgumentTypes()[i]);
+  for (const std::string &name : sig.params) {
+    auto [ty, d] = findDecl(fn, attrs::kParam, name);
+    auto t = cast<RankedTensorType>(ty);
     if (!t.hasStaticShape())
-      return fn.emitOpError() << "parameter '" << strAttr(d, attrs::kParam)
-                              << "' must have a static shape",
+      return fn.emitOpError() << "parameter '" << name << "' must have a static shape",
              failure();
-    os << "param " << strAttr(d, attrs::kParam);
+    os << "param " << name;
     printDims(os, t, nullptr);
     StringRef init = strAttr(d, attrs::kInit);
     os << ' ' << (init.empty() ? "zeros" : init) << '\n';
+  }
+  if (step) {
+    os << "step\n";
+    for (const std::string &name : sig.states) {
+      auto [ty, d] = findDecl(step, attrs::kState, name);
+      os << "state " << name;
+      printDims(os, cast<RankedTensorType>(ty), d);
+      os << '\n';
+    }
   }
   if (auto train = module->getAttrOfType<StringAttr>(attrs::kTrain))
     os << "train " << train.getValue() << '\n';
@@ -208,70 +289,92 @@ MemRefType memrefFor(Type tensorType) {
   return MemRefType::get(t.getShape(), t.getElementType());
 }
 
+/// Emits `symbol(rnnrt_tensor *args)`: wraps each slot into a memref, calls
+/// `fn` and writes each result into its output slot.
+void emitEntry(OpBuilder &b, func::FuncOp fn, StringRef symbol, const Slots &slots) {
+  Location loc = fn.getLoc();
+  auto ptrTy = LLVM::LLVMPointerType::get(b.getContext());
+  auto entry = func::FuncOp::create(b, loc, symbol, b.getFunctionType({ptrTy}, {}));
+  OpBuilder::InsertionGuard guard(b);
+  Block *blk = entry.addEntryBlock();
+  b.setInsertionPointToStart(blk);
+  Value args = blk->getArgument(0);
+  SmallVector<Value> callArgs;
+  for (auto [i, ty] : llvm::enumerate(fn.getArgumentTypes())) {
+    Value m = memrefFromSlot(b, loc, args, slots.args[i], memrefFor(ty));
+    callArgs.push_back(bufferization::ToTensorOp::create(b, loc, ty, m, /*restrict=*/true,
+                                                         /*writable=*/false));
+  }
+  auto call = func::CallOp::create(b, loc, fn, callArgs);
+  for (auto [r, res] : llvm::enumerate(call.getResults())) {
+    Value m = memrefFromSlot(b, loc, args, slots.results[r], memrefFor(res.getType()));
+    bufferization::MaterializeInDestinationOp::create(b, loc, Type(), res, m,
+                                                      /*restrict=*/true, /*writable=*/true);
+  }
+  func::ReturnOp::create(b, loc);
+}
+
+/// The unique function carrying `attr`, or null; reports duplicates.
+FailureOr<func::FuncOp> findMarked(ModuleOp module, StringRef attr) {
+  func::FuncOp found;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (!f->hasAttr(attr))
+      continue;
+    if (found)
+      return f.emitOpError() << "more than one function is marked " << attr, failure();
+    found = f;
+  }
+  return found;
+}
+
+/// Drops the ABI attributes (the descriptor carries them) and makes `fn`
+/// internal: only the entry points are exported.
+void makeInternal(func::FuncOp fn) {
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    fn.setArgAttrs(i, ArrayRef<NamedAttribute>{});
+  for (unsigned r = 0; r < fn.getNumResults(); ++r)
+    fn.setResultAttrs(r, ArrayRef<NamedAttribute>{});
+  fn.setPrivate();
+}
+
 struct RNNExportEntryPass
     : rnn::impl::RNNExportEntryPassBase<RNNExportEntryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    func::FuncOp fn;
-    for (auto f : module.getOps<func::FuncOp>()) {
-      if (!f->hasAttr(attrs::kEntry))
-        continue;
-      if (fn) {
-        f.emitOpError("more than one function is marked rnn.entry");
-        return signalPassFailure();
-      }
-      fn = f;
-    }
-    if (!fn) {
+    FailureOr<func::FuncOp> fn = findMarked(module, attrs::kEntry);
+    FailureOr<func::FuncOp> step = findMarked(module, attrs::kStepEntry);
+    if (failed(fn) || failed(step))
+      return signalPassFailure();
+    if (!*fn) {
       module.emitError("no function is marked rnn.entry");
       return signalPassFailure();
     }
 
-    SmallVector<unsigned> slotOfArg;
-    FailureOr<std::string> desc = buildDescriptor(module, fn, slotOfArg);
+    Signature sig;
+    if (failed(readSignature(*fn, sig, /*isStep=*/false)) ||
+        (*step && failed(readSignature(*step, sig, /*isStep=*/true))))
+      return signalPassFailure();
+    FailureOr<std::string> desc = buildDescriptor(module, *fn, *step, sig);
     if (failed(desc))
       return signalPassFailure();
+    Slots fnSlots = assignSlots(*fn, Signature{sig.params, sig.inputs, {}, sig.outputs});
+    Slots stepSlots;
+    if (*step)
+      stepSlots = assignSlots(*step, sig);
 
-    // The descriptor now carries the ABI attributes; drop them from the
-    // signature so that lowering to LLVM sees plain arguments.
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      fn.setArgAttrs(i, ArrayRef<NamedAttribute>{});
-    for (unsigned r = 0; r < fn.getNumResults(); ++r)
-      fn.setResultAttrs(r, ArrayRef<NamedAttribute>{});
-
-    // Only the ABI entry is exported; the model function becomes internal.
-    fn.setPrivate();
-
-    MLIRContext *ctx = &getContext();
-    Location loc = fn.getLoc();
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     std::string withNul = *desc;
     withNul.push_back('\0');
-    LLVM::GlobalOp::create(
-        b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), withNul.size()),
-        /*isConstant=*/true, LLVM::Linkage::External, "rnnc_model_desc",
-        b.getStringAttr(withNul));
-
-    auto ptrTy = LLVM::LLVMPointerType::get(ctx);
-    auto entry = func::FuncOp::create(b, loc, "rnnc_model_forward",
-                                      b.getFunctionType({ptrTy}, {}));
-    Block *blk = entry.addEntryBlock();
-    b.setInsertionPointToStart(blk);
-    Value args = blk->getArgument(0);
-    SmallVector<Value> callArgs;
-    for (auto [i, ty] : llvm::enumerate(fn.getArgumentTypes())) {
-      Value m = memrefFromSlot(b, loc, args, slotOfArg[i], memrefFor(ty));
-      callArgs.push_back(bufferization::ToTensorOp::create(
-          b, loc, ty, m, /*restrict=*/true, /*writable=*/false));
+    LLVM::GlobalOp::create(b, fn->getLoc(),
+                           LLVM::LLVMArrayType::get(b.getI8Type(), withNul.size()),
+                           /*isConstant=*/true, LLVM::Linkage::External, "rnnc_model_desc",
+                           b.getStringAttr(withNul));
+    emitEntry(b, *fn, "rnnc_model_forward", fnSlots);
+    makeInternal(*fn);
+    if (*step) {
+      emitEntry(b, *step, "rnnc_model_step", stepSlots);
+      makeInternal(*step);
     }
-    auto call = func::CallOp::create(b, loc, fn, callArgs);
-    unsigned firstOut = fn.getNumArguments();
-    for (auto [r, res] : llvm::enumerate(call.getResults())) {
-      Value m = memrefFromSlot(b, loc, args, firstOut + r, memrefFor(res.getType()));
-      bufferization::MaterializeInDestinationOp::create(
-          b, loc, Type(), res, m, /*restrict=*/true, /*writable=*/true);
-    }
-    func::ReturnOp::create(b, loc);
   }
 };
 

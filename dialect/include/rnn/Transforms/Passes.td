@@ -50,10 +50,14 @@ def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
     parameters with their initialisation, training settings) and
     `rnnc_model_forward(rnnrt_tensor *args)`, which wraps each argument's data
     pointer and sizes into a memref, calls the model function and writes each
-    result into the caller's output buffer. See docs/runtime-abi.md.
+    result into the caller's output buffer. A function marked
+    `rnn.step_entry` (the same model with its recurrent states as explicit
+    `rnn.state` arguments and results, for generation) becomes
+    `rnnc_model_step`, and its states are listed in the descriptor.
+    See docs/runtime-abi.md.
 
-    Guarantees: the module exports exactly the two symbols of the runtime ABI;
-    the model function itself is unchanged.
+    Guarantees: the module exports exactly the symbols of the runtime ABI;
+    the model functions become private, their bodies unchanged.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::bufferization::BufferizationDialect",
