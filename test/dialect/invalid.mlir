@@ -297,3 +297,19 @@ func.func @decode_no_state(%y: tensor<?x?xi32>) {
   }
   return
 }
+
+// -----
+
+func.func @dense_grad_shapes(%dy: tensor<?x7xf32>, %x: tensor<?x5xf32>, %w: tensor<8x5xf32>) {
+  // expected-error @+1 {{'rnn.dense_grad' op dy has shape [?, 7], expected [?, 8]}}
+  %dx, %dw, %db = rnn.dense_grad %dy, %x, %w : (tensor<?x7xf32>, tensor<?x5xf32>, tensor<8x5xf32>) -> (tensor<?x5xf32>, tensor<8x5xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+func.func @embedding_grad_dim(%t: tensor<?x?xi32>, %dy: tensor<?x?x3xf32>) {
+  // expected-error @+1 {{'rnn.embedding_grad' op dy has shape [?, ?, 3], expected [?, ?, 4]}}
+  %de = rnn.embedding_grad %t, %dy : (tensor<?x?xi32>, tensor<?x?x3xf32>) -> tensor<7x4xf32>
+  return
+}

@@ -128,3 +128,26 @@ func.func @decode(%h0: tensor<?x4xf32>, %y: tensor<?x?xi32>, %emb: tensor<6x4xf3
   }
   return %a, %b : tensor<?x?x6xf32>, tensor<?x?x6xf32>
 }
+
+// CHECK-LABEL: func.func @adjoints
+// CHECK: rnn.activation_grad tanh
+// CHECK: rnn.dense_grad
+// CHECK: rnn.lstm_gates_grad
+// CHECK: rnn.gru_gates_grad
+// CHECK: rnn.softmax_grad
+// CHECK: rnn.cross_entropy_grad
+// CHECK: rnn.mse_grad
+// CHECK: rnn.embedding_grad
+func.func @adjoints(%y: tensor<?x8xf32>, %x: tensor<?x5xf32>, %w: tensor<8x5xf32>, %g32: tensor<?x32xf32>,
+                   %g24: tensor<?x24xf32>, %l: tensor<?x?x5xf32>, %t: tensor<?x?xi32>, %dl: tensor<f32>,
+                   %emb: tensor<?x?x3xf32>) {
+  %a = rnn.activation_grad tanh %y, %y : tensor<?x8xf32>
+  %dx, %dw, %db = rnn.dense_grad %y, %x, %w : (tensor<?x8xf32>, tensor<?x5xf32>, tensor<8x5xf32>) -> (tensor<?x5xf32>, tensor<8x5xf32>, tensor<8xf32>)
+  %dg, %dc = rnn.lstm_gates_grad %g32, %g32, %y, %y, %y : tensor<?x32xf32>, tensor<?x8xf32>
+  %dgx, %dgh, %dh = rnn.gru_gates_grad %g24, %g24, %y, %y : tensor<?x24xf32>, tensor<?x8xf32>
+  %ds = rnn.softmax_grad %l, %l : tensor<?x?x5xf32>
+  %dce = rnn.cross_entropy_grad %l, %t, %dl : tensor<?x?x5xf32>, tensor<?x?xi32>, tensor<f32>
+  %dm = rnn.mse_grad %y, %y, %dl : tensor<?x8xf32>, tensor<f32>
+  %de = rnn.embedding_grad %t, %emb : (tensor<?x?xi32>, tensor<?x?x3xf32>) -> tensor<7x3xf32>
+  return
+}

@@ -433,3 +433,48 @@ LogicalResult GRUGatesOp::verify() {
                          << shapeStr(h);
   return expectShape(*this, getGx(), "gx", {h[0], 3 * h[1]});
 }
+
+//===----------------------------------------------------------------------===//
+// Adjoint ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult DenseGradOp::verify() {
+  ArrayRef<int64_t> dy = shapeOf(getDy()), x = shapeOf(getX()), w = shapeOf(getWeight());
+  if (w.size() != 2 || ShapedType::isDynamic(w[0]) || ShapedType::isDynamic(w[1]))
+    return emitOpError() << "weight must be a static [units, in] matrix, got " << shapeStr(w);
+  SmallVector<int64_t> expectDy(x);
+  if (expectDy.empty())
+    return emitOpError("x must have at least one axis");
+  expectDy.back() = w[0];
+  if (failed(expectShape(*this, getDy(), "dy", expectDy)) ||
+      failed(expectShape(*this, getDx(), "dx", x)) ||
+      failed(expectStaticShape(*this, getDweight(), "dweight", w)) ||
+      failed(expectStaticShape(*this, getDbias(), "dbias", {w[0]})))
+    return failure();
+  (void)dy;
+  return success();
+}
+
+LogicalResult LSTMGatesGradOp::verify() {
+  ArrayRef<int64_t> c = shapeOf(getC());
+  if (c.size() != 2 || ShapedType::isDynamic(c[1]))
+    return emitOpError() << "cell state must be [B, H] with static H, got " << shapeStr(c);
+  return expectShape(*this, getGx(), "gx", {c[0], 4 * c[1]});
+}
+
+LogicalResult GRUGatesGradOp::verify() {
+  ArrayRef<int64_t> h = shapeOf(getH());
+  if (h.size() != 2 || ShapedType::isDynamic(h[1]))
+    return emitOpError() << "hidden state must be [B, H] with static H, got " << shapeStr(h);
+  return expectShape(*this, getGx(), "gx", {h[0], 3 * h[1]});
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  ArrayRef<int64_t> tok = shapeOf(getTokens()), dy = shapeOf(getDy()), t = shapeOf(getDtable());
+  if (t.size() != 2 || ShapedType::isDynamic(t[0]) || ShapedType::isDynamic(t[1]))
+    return emitOpError() << "table adjoint must be a static [vocab, dim] matrix, got "
+                         << shapeStr(t);
+  SmallVector<int64_t> expected(tok);
+  expected.push_back(t[1]);
+  return expectShape(*this, getDy(), "dy", expected);
+}

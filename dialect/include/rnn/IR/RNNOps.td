@@ -464,4 +464,6 @@ def RNN_GRUGatesOp : RNN_Op<"gru_gates", [Pure, AllTypesMatch<["h", "hNext"]>, A
   let hasVerifier = 1;
 }
 
+include "rnn/IR/RNNGradOps.td"
+
 #endif // RNN_OPS

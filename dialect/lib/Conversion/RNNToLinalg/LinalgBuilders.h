@@ -59,6 +59,7 @@ void populateLayerOpsToLinalgPatterns(::mlir::RewritePatternSet &patterns);
 void populateCellOpsToLinalgPatterns(::mlir::RewritePatternSet &patterns);
 void populateLossOpsToLinalgPatterns(::mlir::RewritePatternSet &patterns);
 void populateAttentionOpsToLinalgPatterns(::mlir::RewritePatternSet &patterns);
+void populateGradOpsToLinalgPatterns(::mlir::RewritePatternSet &patterns);
 } // namespace mlir::rnn
 
 #endif // RNN_CONVERSION_RNNTOLINALG_LINALGBUILDERS_H

@@ -1,7 +1,7 @@
 //===- RNNToLinalg.cpp - The convert-rnn-to-linalg pass --------------------===//
 //
 // Sets up the conversion target and composes the pattern files (LayerOps,
-// CellOps, LossOps, AttentionOps); helpers are in LinalgBuilders.
+// CellOps, LossOps, AttentionOps, GradOps); helpers are in LinalgBuilders.
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Conversion/RNNToLinalg/RNNToLinalg.h"
@@ -60,4 +60,5 @@ void mlir::rnn::populateRNNToLinalgConversionPatterns(RewritePatternSet &pattern
   populateCellOpsToLinalgPatterns(patterns);
   populateLossOpsToLinalgPatterns(patterns);
   populateAttentionOpsToLinalgPatterns(patterns);
+  populateGradOpsToLinalgPatterns(patterns);
 }
