@@ -9,7 +9,11 @@
 using namespace rnnc;
 
 Lexer::Lexer(llvm::StringRef buffer, Diagnostics &diag)
-    : buffer(buffer), cur(buffer.begin()), diag(diag) {}
+    : buffer(buffer), cur(buffer.begin()), diag(diag) {
+  // Some editors start UTF-8 files with a byte order mark: skip it.
+  if (buffer.starts_with("\xEF\xBB\xBF"))
+    cur += 3;
+}
 
 Token Lexer::form(Token::Kind k, const char *start) {
   Token t;
@@ -41,7 +45,8 @@ Token Lexer::lex() {
             break;
         continue;
       }
-      return emitError(start, "unexpected character '\\'");
+      return emitError(start, "unexpected character '\\' (a line continuation must end "
+                              "the line)");
     case '#':
       while (cur != buffer.end() && *cur != '\n')
         ++cur;
@@ -85,8 +90,12 @@ Token Lexer::lex() {
         return lexIdentifier(start);
       if (isdigit(static_cast<unsigned char>(c)) || c == '.')
         return lexNumber(start);
-      if (static_cast<unsigned char>(c) >= 0x80)
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        // One error per character, not per byte of its UTF-8 encoding.
+        while (cur != buffer.end() && (static_cast<unsigned char>(*cur) & 0xC0) == 0x80)
+          ++cur;
         return emitError(start, "unexpected non-ASCII character outside a string");
+      }
       if (isprint(static_cast<unsigned char>(c)))
         return emitError(start, llvm::Twine("unexpected character '") + llvm::Twine(c) + "'");
       return emitError(start, "unexpected control character");
@@ -152,6 +161,7 @@ Token Lexer::lexNumber(const char *start) {
 
 Token Lexer::lexString(const char *start) {
   std::string value;
+  const char *badEscape = nullptr;
   while (true) {
     if (cur == buffer.end() || *cur == '\n')
       return emitError(start, "unterminated string literal");
@@ -162,7 +172,7 @@ Token Lexer::lexString(const char *start) {
       value.push_back(c);
       continue;
     }
-    if (cur == buffer.end())
+    if (cur == buffer.end() || *cur == '\n')
       return emitError(start, "unterminated string literal");
     char e = *cur++;
     switch (e) {
@@ -172,14 +182,24 @@ Token Lexer::lexString(const char *start) {
     case '"': value.push_back('"'); break;
     case 's': value.push_back(' '); break;
     default:
-      return emitError(cur - 2, llvm::Twine("unknown escape sequence '\\") + llvm::Twine(e) + "'");
+      if (!badEscape)
+        badEscape = cur - 2;
+      break;
     }
   }
+  // Report a bad escape once the whole literal is consumed, so that its rest
+  // is not lexed as more tokens.
+  if (badEscape)
+    return emitError(badEscape, llvm::Twine("unknown escape sequence '\\") +
+                                    llvm::Twine(badEscape[1]) +
+                                    "' (expected \\n, \\t, \\s, \\\\ or \\\")");
   Token t = form(Token::string, start);
   // The whole literal must be valid UTF-8: vocabularies are code points.
-  const llvm::UTF8 *p = reinterpret_cast<const llvm::UTF8 *>(value.data());
-  if (!llvm::isLegalUTF8String(&p, p + value.size()))
-    return emitError(start, "string literal is not valid UTF-8");
+  // Escapes are ASCII, so checking the literal as written is equivalent and
+  // locates the bad byte.
+  const llvm::UTF8 *p = reinterpret_cast<const llvm::UTF8 *>(start + 1);
+  if (!llvm::isLegalUTF8String(&p, reinterpret_cast<const llvm::UTF8 *>(cur - 1)))
+    return emitError(reinterpret_cast<const char *>(p), "string literal is not valid UTF-8");
   t.strValue = std::move(value);
   return t;
 }

@@ -93,6 +93,10 @@ std::vector<Value> MLIRGenImpl::params(const Node &n) {
 bool MLIRGenImpl::genNode(int id) {
   const Node &n = m.nodes[id];
   mlir::Location l = loc(n.loc);
+  // A decoder's body reads `prev`, which has no value here, so report the
+  // decoder itself before its operands would make it look skippable.
+  if (n.layer == Layer::Decoder)
+    return unsupported(n.loc, "an encoder-decoder (decoder loop)");
   for (ValueRef r : n.operands)
     if (!values.count(r.node))
       return true; // depends on a value without code (a target): skipped
@@ -185,7 +189,7 @@ bool MLIRGenImpl::genNode(int id) {
   case Layer::Cell:
     return unsupported(n.loc, "a decoder cell");
   case Layer::Decoder:
-    return unsupported(n.loc, "an encoder-decoder (decoder loop)");
+    llvm_unreachable("reported above");
   }
   return true;
 }

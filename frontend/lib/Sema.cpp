@@ -14,6 +14,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <limits>
 #include <set>
 
 using namespace rnnc;
@@ -51,10 +52,29 @@ std::string shapeStr(const std::vector<Dim> &shape) {
   return s + "]";
 }
 
+/// Sizes (hidden, units, dim, ...) must fit shapes in 32 bits; stacks are
+/// bounded so that a typo cannot ask for millions of parameter tensors.
+constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxLayers = 1024;
+
 std::string fmtFloat(double v) {
   char buf[64];
   snprintf(buf, sizeof(buf), "%.9g", v);
   return buf;
+}
+
+/// The candidate `word` is most likely a typo of (at most 2 edits), if any.
+std::optional<std::string> closest(StringRef word, llvm::ArrayRef<std::string> candidates) {
+  std::optional<std::string> best;
+  unsigned bestDist = 3;
+  for (const std::string &c : candidates) {
+    unsigned d = word.edit_distance(c, /*AllowReplacements=*/true, bestDist);
+    if (d < bestDist && d < word.size()) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return best;
 }
 
 /// Names visible at a point: the model's scope, or a decoder body's scope
@@ -96,8 +116,8 @@ public:
     return it == given.end() ? nullptr : it->second;
   }
 
-  std::optional<int64_t> getInt(StringRef name, std::optional<int64_t> def,
-                                int64_t min, SMLoc callLoc) {
+  std::optional<int64_t> getInt(StringRef name, std::optional<int64_t> def, int64_t min,
+                                SMLoc callLoc, int64_t max = kMaxSize) {
     const ArgAST *a = get(name);
     if (!a) {
       if (!def) {
@@ -113,6 +133,11 @@ public:
     if (a->value.intValue < min) {
       ok = diag.error(a->value.loc, "option '" + name + "' of " + layer + " must be at least " +
                                         Twine(min));
+      return std::nullopt;
+    }
+    if (a->value.intValue > max) {
+      ok = diag.error(a->value.loc,
+                      "option '" + name + "' of " + layer + " must be at most " + Twine(max));
       return std::nullopt;
     }
     return a->value.intValue;
@@ -170,7 +195,9 @@ public:
       if (llvm::is_contained(known, name))
         continue;
       std::string msg = "unknown option '" + name + "' for " + layer;
-      if (known.empty())
+      if (auto guess = closest(name, known))
+        msg += "; did you mean '" + *guess + "'?";
+      else if (known.empty())
         msg += " (it takes no options)";
       else
         msg += " (expected one of: " + llvm::join(known, ", ") + ")";
@@ -226,6 +253,8 @@ private:
   Model m;
   Scope top;
   std::map<std::string, SMLoc> vocabLocs, outputLocs;
+  /// Names whose definition failed: their uses are not reported again.
+  std::set<std::string> failedNames;
   SMLoc modelLoc;
   bool haveTrain = false;
 };
@@ -237,7 +266,10 @@ private:
 bool Sema::declareName(const std::string &name, SMLoc loc, Scope &scope) {
   if (auto *prev = scope.lookup(name)) {
     diag.error(loc, "redefinition of '" + name + "'");
-    diag.note(prev->second, "previous definition here");
+    if (name == "prev" && scope.parent && !scope.parent->lookup(name))
+      diag.note(prev->second, "'prev' (the previous output token) is defined by the decoder");
+    else
+      diag.note(prev->second, "previous definition here");
     return false;
   }
   if (vocabLocs.count(name)) {
@@ -254,8 +286,11 @@ bool Sema::checkVocab(const VocabStmt &s) {
     diag.note(it->second, "previous definition here");
     return false;
   }
-  if (top.lookup(s.name))
-    return diag.error(s.getLoc(), "'" + s.name + "' is already the name of a value");
+  if (auto *prev = top.lookup(s.name)) {
+    diag.error(s.getLoc(), "'" + s.name + "' is already the name of a value");
+    diag.note(prev->second, "value defined here");
+    return false;
+  }
   Vocab v;
   v.name = s.name;
   switch (s.source) {
@@ -267,13 +302,27 @@ bool Sema::checkVocab(const VocabStmt &s) {
     v.kind = Vocab::Chars;
     // Split into UTF-8 code points; each must be unique.
     const char *p = s.text.data(), *end = p + s.text.size();
-    std::set<std::string> seen;
+    std::map<std::string, size_t> seen; // code point -> offset in the text
+    // The source location of byte `offset` of the text: every escape is two
+    // characters in the literal for one byte of text.
+    auto locOf = [&](size_t offset) {
+      const char *q = s.valueLoc.getPointer() + 1;
+      for (size_t i = 0; i < offset; ++i)
+        q += *q == '\\' ? 2 : 1;
+      return SMLoc::getFromPointer(q);
+    };
     while (p < end) {
       unsigned len = llvm::getNumBytesForUTF8(static_cast<unsigned char>(*p));
       std::string cp(p, std::min<size_t>(len, end - p));
-      if (!seen.insert(cp).second)
-        return diag.error(s.valueLoc, "vocabulary '" + s.name + "' lists the character '" + cp +
-                                          "' twice");
+      auto [it, inserted] = seen.insert({cp, p - s.text.data()});
+      if (!inserted) {
+        // Show control characters as they are written in the literal.
+        std::string shown = cp == "\n" ? "\\n" : cp == "\t" ? "\\t" : cp;
+        diag.error(locOf(p - s.text.data()),
+                   "vocabulary '" + s.name + "' lists the character '" + shown + "' twice");
+        diag.note(locOf(it->second), "first listed here");
+        return false;
+      }
       v.tokens.push_back(cp);
       p += len;
     }
@@ -366,9 +415,11 @@ std::optional<VType> Sema::resolveType(const TypeAST &t, bool isTarget) {
     vt.kind = VType::F32;
     if (rank < 2 || rank > 3)
       return rankError("float values are [B, F] or [B, T, F], got " + shapeStr(vt.shape));
-    if (!vt.shape.back().isStatic())
-      return rankError("the feature axis of a float value must be a number, got '" +
-                       vt.shape.back().sym + "'");
+    if (!vt.shape.back().isStatic()) {
+      diag.error(t.dims.back().loc, "the feature axis of a float value must be a number, got '" +
+                                        vt.shape.back().sym + "'");
+      return std::nullopt;
+    }
     break;
   case TypeAST::Lengths:
     if (isTarget)
@@ -411,9 +462,17 @@ bool Sema::checkDecl(const DeclStmt &s) {
 }
 
 bool Sema::checkBinding(const BindingStmt &s, Scope &scope) {
-  for (auto &[name, loc] : s.names)
+  for (size_t i = 0; i < s.names.size(); ++i) {
+    auto &[name, loc] = s.names[i];
     if (!declareName(name, loc, scope))
       return false;
+    for (size_t j = 0; j < i; ++j)
+      if (s.names[j].first == name) {
+        diag.error(loc, "'" + name + "' is bound twice");
+        diag.note(s.names[j].second, "first bound here");
+        return false;
+      }
+  }
   bool inDecoder = scope.parent != nullptr;
   std::vector<ValueRef> refs;
   if (s.value.kind == ValueAST::Call) {
@@ -422,12 +481,16 @@ bool Sema::checkBinding(const BindingStmt &s, Scope &scope) {
       return false;
     const Node &n = m.nodes[*id];
     if (n.results.size() != s.names.size()) {
-      std::string msg = s.value.call->callee + " returns " + std::to_string(n.results.size()) +
-                        " value(s) here";
+      auto count = [](size_t k, StringRef noun) {
+        return std::to_string(k) + " " + noun.str() + (k == 1 ? "" : "s");
+      };
+      std::string msg =
+          s.value.call->callee + " returns " + count(n.results.size(), "value") + " here";
       if (n.layer == Layer::Recurrent && n.returnState)
         msg += " (the output, h_n" + std::string(n.cell == CellKind::LSTM ? " and c_n" : "") +
                ")";
-      msg += ", but " + std::to_string(s.names.size()) + " name(s) are bound";
+      msg += ", but " + count(s.names.size(), "name") + (s.names.size() == 1 ? " is" : " are") +
+             " bound";
       return diag.error(s.names.front().second, msg);
     }
     for (unsigned i = 0; i < n.results.size(); ++i)
@@ -505,6 +568,8 @@ bool Sema::checkLoss(const LossStmt &s) {
   for (const Target &t : m.targets)
     if (t.name == pos[1]->value.text)
       tgt = &t;
+  if (!tgt && failedNames.count(pos[1]->value.text))
+    return false;
   if (!tgt)
     return diag.error(pos[1]->value.loc, "'" + pos[1]->value.text +
                                              "' is not a target (declare it with 'target " +
@@ -527,6 +592,8 @@ bool Sema::checkLoss(const LossStmt &s) {
                             std::to_string(p.shape.back().size) + " classes");
     if (weights && weights->value.kind != ValueAST::Name)
       return diag.error(weights->value.loc, "weights must name an input of per-step weights");
+    if (weights && !evalValue(weights->value, top, false))
+      return false;
   } else {
     if (tgt->type.kind != VType::F32 || tgt->type.shape != p.shape)
       return diag.error(pos[1]->value.loc, "target '" + tgt->name + "' (" + tgt->type.str() +
@@ -546,9 +613,10 @@ bool Sema::checkTrain(const TrainStmt &s) {
   if (const ArgAST *a = opts.get("optimizer")) {
     const ValueAST &v = a->value;
     std::string kind = v.kind == ValueAST::Call ? v.call->callee : v.text;
-    if ((v.kind != ValueAST::Call && v.kind != ValueAST::Name) ||
-        (kind != "sgd" && kind != "adam"))
+    if (v.kind != ValueAST::Call && v.kind != ValueAST::Name)
       return diag.error(v.loc, "optimizer must be sgd(...) or adam(...)");
+    if (kind != "sgd" && kind != "adam")
+      return diag.error(v.loc, "unknown optimizer '" + kind + "' (expected sgd(...) or adam(...))");
     std::vector<ArgAST> none;
     Options o(diag, kind, v.kind == ValueAST::Call ? v.call->args : none);
     std::string text = kind + "(";
@@ -643,8 +711,10 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
   auto maxLen = opts.getInt("max_len", 50, 1, s.getLoc());
   if (!opts.finish() || !maxLen)
     return false;
-  if (!vocabArg || vocabArg->value.kind != ValueAST::Name)
+  if (!vocabArg)
     return diag.error(s.getLoc(), "decoder needs option 'vocab' naming the output vocabulary");
+  if (vocabArg->value.kind != ValueAST::Name)
+    return diag.error(vocabArg->value.loc, "option 'vocab' of decoder must name a vocabulary");
   const Vocab *vocab = m.findVocab(vocabArg->value.text);
   if (!vocab)
     return diag.error(vocabArg->value.loc, "unknown vocabulary '" + vocabArg->value.text + "'");
@@ -672,6 +742,7 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
       n.initialState.push_back(*r);
     }
   }
+  Dim batch{"B", -1}, steps{s.name + "_T", -1};
   if (teacherArg) {
     auto r = evalValue(teacherArg->value, top, false);
     if (!r)
@@ -681,6 +752,14 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
       return diag.error(teacherArg->value.loc, "teacher must be the target token sequence "
                                                "tokens[B, T] of " + vocab->name);
     n.operands.push_back(*r);
+    // Teacher forcing runs one step per target token, so the scores line up
+    // with the target in a loss.
+    batch = t.shape[0];
+    steps = t.shape[1];
+  } else if (!n.initialState.empty()) {
+    const VType &st = m.typeOf(n.initialState.front());
+    if (st.shape.size() >= 2)
+      batch = st.shape[st.shape.size() - 2];
   }
   // The body runs once per output step, with `prev` the previous token.
   Scope body;
@@ -691,7 +770,7 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
   prev.loc = s.getLoc();
   VType pt;
   pt.kind = VType::Tokens;
-  pt.shape = {Dim{"B", -1}};
+  pt.shape = {batch};
   pt.vocab = vocab->name;
   pt.classes = vocab->size;
   prev.results.push_back(pt);
@@ -727,7 +806,7 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
   n.units = *maxLen;
   VType out;
   out.kind = VType::F32;
-  out.shape = {Dim{"B", -1}, Dim{s.name + "_T", -1}, Dim{"", vocab->size}};
+  out.shape = {batch, steps, Dim{"", vocab->size}};
   n.results.push_back(out);
   int id = addNode(std::move(n));
   top.names[s.name] = {{id, 0}, s.getLoc()};
@@ -744,6 +823,12 @@ std::optional<ValueRef> Sema::evalValue(const ValueAST &v, Scope &scope, bool in
       return e->first;
     if (vocabLocs.count(v.text)) {
       diag.error(v.loc, "'" + v.text + "' is a vocabulary, not a value");
+      return std::nullopt;
+    }
+    if (failedNames.count(v.text))
+      return std::nullopt; // its definition has been reported
+    if (v.text == "prev" && !inDecoder) {
+      diag.error(v.loc, "'prev' (the previous output token) is only defined inside a decoder body");
       return std::nullopt;
     }
     diag.error(v.loc, "undefined name '" + v.text + "'");
@@ -797,10 +882,16 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
                                    .Case("last", Layer::Last)
                                    .Default(std::nullopt);
   if (!layer) {
-    diag.error(call.loc, "unknown layer '" + call.callee +
-                             "' (expected onehot, embedding, rnn, lstm, gru, dense, softmax, "
-                             "concat, dropout, attention, last; inside a decoder also "
-                             "rnn_cell, lstm_cell, gru_cell)");
+    static const std::vector<std::string> layers = {
+        "onehot", "embedding", "rnn",       "lstm", "gru",      "dense",     "softmax",
+        "concat", "dropout",   "attention", "last", "rnn_cell", "lstm_cell", "gru_cell"};
+    if (auto guess = closest(call.callee, layers))
+      diag.error(call.loc, "unknown layer '" + call.callee + "'; did you mean '" + *guess + "'?");
+    else
+      diag.error(call.loc, "unknown layer '" + call.callee +
+                               "' (expected onehot, embedding, rnn, lstm, gru, dense, softmax, "
+                               "concat, dropout, attention, last; inside a decoder also "
+                               "rnn_cell, lstm_cell, gru_cell)");
     return std::nullopt;
   }
   Node n;
@@ -823,9 +914,13 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
   if (*layer == Layer::Attention)
     minOps = maxOps = 2;
   if (posArgs.size() < minOps || posArgs.size() > maxOps) {
-    std::string count = minOps == maxOps ? std::to_string(minOps) : "at least " + std::to_string(minOps);
-    diag.error(call.loc, L + " takes " + count + " input value(s), got " +
-                             std::to_string(posArgs.size()));
+    std::string count = minOps == maxOps          ? std::to_string(minOps)
+                        : posArgs.size() < minOps ? "at least " + std::to_string(minOps)
+                                                  : "at most " + std::to_string(maxOps);
+    // Point at the first extra input, or at the call when inputs are missing.
+    diag.error(posArgs.size() > maxOps ? posArgs[maxOps]->loc : call.loc,
+               L + " takes " + count + " input value" + (maxOps == 1 ? "" : "s") + ", got " +
+                   std::to_string(posArgs.size()));
     return std::nullopt;
   }
   std::vector<VType> opTypes;
@@ -900,8 +995,9 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
     std::optional<bool> bidi = false, retSeq = false, retState = false;
     std::optional<std::string> dir = "forward";
     std::optional<double> dropout = 0;
+    std::vector<SMLoc> initLocs; // of the initial_state values
     if (!isCell) {
-      layers = opts.getInt("layers", 1, 1, call.loc);
+      layers = opts.getInt("layers", 1, 1, call.loc, kMaxLayers);
       bidi = opts.getBool("bidirectional", false);
       dir = opts.getChoice("direction", "forward", {"forward", "reverse"});
       retSeq = opts.getBool("return_sequences", false);
@@ -937,6 +1033,7 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
           if (!r)
             return std::nullopt;
           n.initialState.push_back(*r);
+          initLocs.push_back(v->loc);
         }
       }
     }
@@ -983,8 +1080,8 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
                                                             st.shape.size() == 2 &&
                                                             st.shape[0] == expect[1] &&
                                                             st.shape[1] == expect[2]))) {
-        diag.error(call.loc, "initial state " + std::to_string(i) + " of " + L + " must be " +
-                                 shapeStr(expect) + " (like h_n), but it is " + st.str());
+        diag.error(initLocs[i], "initial state " + std::to_string(i) + " of " + L + " must be " +
+                                    shapeStr(expect) + " (like h_n), but it is " + st.str());
         return std::nullopt;
       }
     }
@@ -1020,14 +1117,21 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
     if (unitsArg->value.kind == ValueAST::Name) {
       const Vocab *v = m.findVocab(unitsArg->value.text);
       if (!v) {
-        diag.error(unitsArg->value.loc, "units must be a positive integer or a vocabulary name");
+        diag.error(unitsArg->value.loc,
+                   "unknown vocabulary '" + unitsArg->value.text +
+                       "' (option 'units' of dense must be a positive integer or a vocabulary "
+                       "name)");
         return std::nullopt;
       }
       n.units = v->size;
+    } else if (unitsArg->value.kind == ValueAST::Int && unitsArg->value.intValue > kMaxSize) {
+      diag.error(unitsArg->value.loc, "option 'units' of dense must be at most " + Twine(kMaxSize));
+      return std::nullopt;
     } else if (unitsArg->value.kind == ValueAST::Int && unitsArg->value.intValue > 0) {
       n.units = unitsArg->value.intValue;
     } else {
-      diag.error(unitsArg->value.loc, "units must be a positive integer or a vocabulary name");
+      diag.error(unitsArg->value.loc,
+                 "option 'units' of dense must be a positive integer or a vocabulary name");
       return std::nullopt;
     }
     if (!opts.finish() || !act || !bias || !needName())
@@ -1163,8 +1267,18 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
 }
 
 std::optional<Model> Sema::run(const ModuleAST &module) {
+  if (module.stmts.empty()) {
+    // Only blank lines and comments: point at the start of the file.
+    llvm::SourceMgr &sm = diag.getSourceMgr();
+    diag.error(SMLoc::getFromPointer(sm.getMemoryBuffer(sm.getMainFileID())->getBufferStart()),
+               "empty model file; it must start with 'model NAME'");
+    return std::nullopt;
+  }
   bool ok = true;
   const ModelStmt *modelStmt = nullptr;
+  // A misplaced 'model' is reported where it is, not also at the first statement.
+  bool hasModel =
+      llvm::any_of(module.stmts, [](const auto &st) { return llvm::isa<ModelStmt>(st.get()); });
   for (const auto &st : module.stmts) {
     if (auto *ms = llvm::dyn_cast<ModelStmt>(st.get())) {
       if (modelStmt) {
@@ -1182,26 +1296,39 @@ std::optional<Model> Sema::run(const ModuleAST &module) {
       m.loc = ms->getLoc();
       continue;
     }
-    if (!modelStmt && st == module.stmts.front()) {
-      diag.error(st->getLoc(), "a model file starts with 'model NAME'");
+    if (!hasModel && st == module.stmts.front()) {
+      diag.error(st->getLoc(), "a model file must start with 'model NAME'");
       ok = false;
     }
     bool r = true;
     switch (st->getKind()) {
     case StmtAST::Vocab: r = checkVocab(*llvm::cast<VocabStmt>(st.get())); break;
-    case StmtAST::Decl: r = checkDecl(*llvm::cast<DeclStmt>(st.get())); break;
-    case StmtAST::Binding: r = checkBinding(*llvm::cast<BindingStmt>(st.get()), top); break;
+    case StmtAST::Decl: {
+      auto *d = llvm::cast<DeclStmt>(st.get());
+      if (!(r = checkDecl(*d)) && !top.lookup(d->name))
+        failedNames.insert(d->name);
+      break;
+    }
+    case StmtAST::Binding: {
+      auto *b = llvm::cast<BindingStmt>(st.get());
+      if (!(r = checkBinding(*b, top)))
+        for (auto &[name, loc] : b->names)
+          if (!top.lookup(name))
+            failedNames.insert(name);
+      break;
+    }
     case StmtAST::Output: r = checkOutput(*llvm::cast<OutputStmt>(st.get())); break;
     case StmtAST::Loss: r = checkLoss(*llvm::cast<LossStmt>(st.get())); break;
     case StmtAST::Train: r = checkTrain(*llvm::cast<TrainStmt>(st.get())); break;
-    case StmtAST::Decoder: r = checkDecoder(*llvm::cast<DecoderStmt>(st.get())); break;
+    case StmtAST::Decoder: {
+      auto *d = llvm::cast<DecoderStmt>(st.get());
+      if (!(r = checkDecoder(*d)) && !top.lookup(d->name))
+        failedNames.insert(d->name);
+      break;
+    }
     default: break;
     }
     ok &= r;
-  }
-  if (module.stmts.empty()) {
-    diag.error(SMLoc(), "empty model file");
-    return std::nullopt;
   }
   if (ok && m.outputs.empty()) {
     diag.error(m.loc, "model '" + m.name + "' has no output; add 'output NAME = value'");

@@ -1,9 +1,9 @@
 /*
  * rnn_runtime.h - public interface of the rnnc runtime (librnnrt.a).
  *
- * Plain C11, usable from C and C++. Every symbol is prefixed rnnrt_ except the two symbols
- * that the compiled model object provides (rnnc_model_desc, rnnc_model_forward), whose names
- * are fixed by docs/runtime-abi.md.
+ * Plain C11, usable from C and C++. Every symbol is prefixed rnnrt_ except the symbols that
+ * the compiled model object provides (rnnc_model_desc, rnnc_model_forward and, for models that
+ * can generate, rnnc_model_step), whose names are fixed by docs/runtime-abi.md.
  *
  * Error convention: functions that can fail return 0 on success and -1 on failure, and fill
  * the caller's rnnrt_error with a one-line message that names the file (or "model
@@ -53,9 +53,19 @@ _Static_assert(offsetof(rnnrt_tensor, rank) == 8, "rnnrt_tensor.rank at offset 8
 _Static_assert(offsetof(rnnrt_tensor, sizes) == 16, "rnnrt_tensor.sizes at offset 16");
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define RNNRT_WEAK __attribute__((weak))
+#else
+#define RNNRT_WEAK
+#endif
+
 /* Provided by the compiled model object (not by the runtime). */
 extern const char rnnc_model_desc[];
 extern void rnnc_model_forward(rnnrt_tensor *args);
+/* Only in objects whose descriptor has a `step` line. Declared weak so that the runtime links
+ * with objects that lack it: its address is NULL then (check before calling). Slots: params,
+ * inputs, states in, outputs, states out (descriptor order within each group). */
+extern void rnnc_model_step(rnnrt_tensor *args) RNNRT_WEAK;
 
 /* ------------------------------------------------------------------------------------------
  * Errors and element types
@@ -140,16 +150,24 @@ typedef enum rnnrt_init_kind {
   RNNRT_INIT_ONES
 } rnnrt_init_kind;
 
-/* One input, target, output or param line. */
+/* What the scores of an output are (output lines: scores=probs|logits). */
+typedef enum rnnrt_scores_kind {
+  RNNRT_SCORES_UNKNOWN,   /* not stated */
+  RNNRT_SCORES_PROBS,     /* probabilities (a softmax) */
+  RNNRT_SCORES_LOGITS     /* unnormalised log-probabilities */
+} rnnrt_scores_kind;
+
+/* One input, target, output, param or state line. */
 typedef struct rnnrt_decl {
   char *name;
-  rnnrt_elem_kind kind;   /* outputs and params: F32 */
+  rnnrt_elem_kind kind;   /* outputs, params and states: F32 */
   int64_t rank;           /* 0 .. RNNRT_MAX_RANK */
   rnnrt_dim dims[RNNRT_MAX_RANK];
   int32_t vocab;          /* index into desc.vocabs, or -1 */
   int64_t classes;        /* targets of kind class: classes=<n>, else -1 */
   rnnrt_init_kind init;   /* params only */
   double init_arg;        /* bound / std */
+  rnnrt_scores_kind scores; /* outputs only */
   int line;               /* line number in the descriptor */
 } rnnrt_decl;
 
@@ -166,6 +184,8 @@ typedef struct rnnrt_model_desc {
   rnnrt_decl *targets;    int64_t n_targets;
   rnnrt_decl *outputs;    int64_t n_outputs;
   rnnrt_decl *params;     int64_t n_params;
+  int has_step;           /* a `step` line: the object defines rnnc_model_step */
+  rnnrt_decl *states;     int64_t n_states;  /* `state` lines (only after `step`) */
   rnnrt_kv *train;        int64_t n_train;   /* all `train` lines, in order */
   char **symbols;         int64_t n_symbols; /* distinct dimension symbols, first-use order */
   int64_t total_param_elems;

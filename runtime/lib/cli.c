@@ -1,7 +1,7 @@
 /* cli.c - the command-line program of a compiled model (rnnrt_main).
  *
  * Commands are dispatched through the `commands` table below; each has its own option table.
- * To add a command (train, grad, generate, bench, ...): write `static int cmd_x(cli *c)`, an
+ * To add a command (train, grad, bench, ...): write `static int cmd_x(cli *c)`, an
  * option table and a row in `commands`. Options are parsed by parse_options() so that every
  * command gets the same behaviour (--opt VALUE, --opt=VALUE, -o VALUE, repeated options,
  * unknown options, --help). */
@@ -57,7 +57,7 @@ typedef struct command {
   command_fn fn;
 } command;
 
-enum { OPT_HELP = 1, OPT_SEED, OPT_OUTPUT, OPT_WEIGHTS, OPT_INPUT, OPT_TEXT };
+enum { OPT_HELP = 1, OPT_SEED, OPT_OUTPUT, OPT_WEIGHTS, OPT_INPUT, OPT_TEXT, OPT_PRIME, OPT_STEPS, OPT_TEMPERATURE, OPT_TOP_K };
 
 static const opt_spec info_opts[] = {
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
@@ -82,6 +82,17 @@ static const opt_spec infer_opts[] = {
     {0, NULL, 0, NULL, false, NULL},
 };
 
+static const opt_spec generate_opts[] = {
+    {OPT_WEIGHTS, "weights", 'w', "FILE", false, "safetensors file with every parameter (F32)"},
+    {OPT_PRIME, "prime", 'p', "TEXT", false, "text to start from, in the model's chars/words vocab (required)"},
+    {OPT_STEPS, "steps", 'n', "N", false, "number of tokens to generate, a non-negative integer (required)"},
+    {OPT_TEMPERATURE, "temperature", 0, "T", false, "sampling temperature >= 0 (default 1; 0: most likely token)"},
+    {OPT_SEED, "seed", 's', "S", false, "random seed, a non-negative integer (default 0)"},
+    {OPT_TOP_K, "top-k", 0, "K", false, "sample only among the K most likely tokens (K >= 1)"},
+    {OPT_HELP, "help", 'h', NULL, false, "show this help"},
+    {0, NULL, 0, NULL, false, NULL},
+};
+
 static const opt_spec help_opts[] = {
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
@@ -90,6 +101,7 @@ static const opt_spec help_opts[] = {
 static int cmd_info(cli *c);
 static int cmd_init(cli *c);
 static int cmd_infer(cli *c);
+static int cmd_generate(cli *c);
 static int cmd_help(cli *c);
 
 static const command commands[] = {
@@ -108,9 +120,17 @@ static const command commands[] = {
      "With --text, outputs that score a vocabulary are printed as text (argmax of the last axis),\n"
      "one line per batch row; other outputs are printed as numbers.",
      infer_opts, true, cmd_infer},
+    {"generate", "-w WEIGHTS.safetensors --prime TEXT --steps N [--temperature T] [--seed S] [--top-k K]",
+     "continue a text with the model, one token at a time",
+     "Runs the model's step function on the prime text, then repeatedly picks the next token from\n"
+     "the scores of the last position and feeds it back with the recurrent states. Temperature 0\n"
+     "takes the most likely token; otherwise the token is drawn from softmax(logits / T), among the\n"
+     "K most likely with --top-k. Prints the prime, then each token as it is generated (the same\n"
+     "seed gives the same text). Needs a model compiled with a step function.",
+     generate_opts, true, cmd_generate},
     /* Future commands go here, e.g.
      *   {"train", "...", "train the model", ..., train_opts, true, cmd_train},
-     *   {"grad", ...}, {"generate", ...}, {"bench", ...}, */
+     *   {"grad", ...}, {"bench", ...}, */
     {"help", "[COMMAND]", "show this help, or the options of one command", NULL, help_opts, false, cmd_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -237,6 +257,29 @@ static const char *opt_get(const cli *c, int id) {
   return NULL;
 }
 
+/* Strict decimal integer in [0, max] (no sign, no space, no other base). */
+static bool parse_count(const char *s, uint64_t max, uint64_t *out) {
+  uint64_t v = 0;
+  if (!*s) return false;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return false;
+    unsigned dgt = (unsigned)(*p - '0');
+    if (v > (max - dgt) / 10) return false;
+    v = v * 10 + dgt;
+  }
+  *out = v;
+  return true;
+}
+
+/* --seed N (default 0): any uint64. Returns 0, or 1 after a usage error. */
+static int opt_seed(cli *c, uint64_t *seed) {
+  const char *s = opt_get(c, OPT_SEED);
+  *seed = 0;
+  if (s && !parse_count(s, UINT64_MAX, seed))
+    return usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", s);
+  return 0;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* text helpers                                                                               */
 
@@ -291,8 +334,9 @@ static const char *vocab_kind_str(rnnrt_vocab_kind k) {
 static void type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_output, char *buf, size_t size) {
   const rnnrt_vocab *v = x->vocab >= 0 ? &d->vocabs[x->vocab] : NULL;
   if (is_output) {
-    if (v) snprintf(buf, size, "f32 scores over %s (%lld)", v->name, (long long)v->size);
-    else snprintf(buf, size, "f32");
+    const char *sc = x->scores == RNNRT_SCORES_PROBS ? "probs" : x->scores == RNNRT_SCORES_LOGITS ? "logits" : NULL;
+    if (v) snprintf(buf, size, "f32 %s over %s (%lld)", sc ? sc : "scores", v->name, (long long)v->size);
+    else snprintf(buf, size, "f32%s%s", sc ? " " : "", sc ? sc : "");
     return;
   }
   switch (x->kind) {
@@ -307,22 +351,97 @@ static void type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_out
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* what `generate` needs of a model                                                           */
+
+typedef struct {
+  int64_t input;            /* the tokens input [B, T] */
+  int64_t output;           /* the first output [B, T, V] over the input's vocab */
+  const rnnrt_vocab *vocab; /* chars or words */
+  int32_t t_sym;            /* symbol of the time axis */
+} gen_plan;
+
+/* Same dimension in two declarations (same symbol, or same static size). */
+static bool same_dim(const rnnrt_dim *a, const rnnrt_dim *b) {
+  return a->sym >= 0 ? a->sym == b->sym : b->sym < 0 && a->size == b->size;
+}
+
+/* Whether `generate` can run the model; if not, writes why into `why` ("it has no step
+ * function", ...). */
+static bool plan_generation(const rnnrt_model_desc *d, gen_plan *p, char *why, size_t size) {
+  char shape[256];
+  if (!d->has_step) {
+    snprintf(why, size, "the model has no step function");
+    return false;
+  }
+  if (d->n_inputs != 1 || d->inputs[0].kind != RNNRT_KIND_TOKENS) {
+    snprintf(why, size, "generation needs exactly one input, of kind tokens (the model has %lld input%s%s)",
+             (long long)d->n_inputs, d->n_inputs == 1 ? " of kind " : "s",
+             d->n_inputs != 1 ? "" : d->inputs[0].kind == RNNRT_KIND_F32 ? "f32" : "lengths");
+    return false;
+  }
+  const rnnrt_decl *x = &d->inputs[0];
+  const rnnrt_vocab *v = &d->vocabs[x->vocab];
+  rnnrt_desc_format_dims(d, x, shape, sizeof shape);
+  if (v->kind == RNNRT_VOCAB_IDS) {
+    snprintf(why, size, "input '%s' uses vocab '%s' of kind ids (generation needs a chars or words vocab)", x->name,
+             v->name);
+    return false;
+  }
+  bool batch_ok = x->rank == 2 && (x->dims[0].sym >= 0 ? x->dims[0].sym != x->dims[1].sym : x->dims[0].size == 1);
+  if (!batch_ok || x->dims[1].sym < 0) {
+    snprintf(why, size, "input '%s' has shape %s (generation needs [B, T] with a symbolic T)", x->name, shape);
+    return false;
+  }
+  int64_t out = -1;
+  for (int64_t o = 0; o < d->n_outputs && out < 0; o++) {
+    const rnnrt_decl *y = &d->outputs[o];
+    if (y->rank == 3 && y->vocab == x->vocab && same_dim(&y->dims[0], &x->dims[0]) && same_dim(&y->dims[1], &x->dims[1]))
+      out = o;
+  }
+  if (out < 0) {
+    snprintf(why, size, "no output scores vocab '%s' at each position of input '%s' (generation needs an output [%s, %s, %lld] with vocab=%s)",
+             v->name, x->name, x->dims[0].sym >= 0 ? d->symbols[x->dims[0].sym] : "1", d->symbols[x->dims[1].sym],
+             (long long)v->size, v->name);
+    return false;
+  }
+  for (int64_t s = 0; s < d->n_states; s++)
+    for (int64_t k = 0; k < d->states[s].rank; k++) {
+      int32_t sym = d->states[s].dims[k].sym;
+      if (sym >= 0 && sym != x->dims[0].sym) {
+        rnnrt_desc_format_dims(d, &d->states[s], shape, sizeof shape);
+        snprintf(why, size, "state '%s' has shape %s, whose dimension %s is not the batch dimension", d->states[s].name,
+                 shape, d->symbols[sym]);
+        return false;
+      }
+    }
+  p->input = 0;
+  p->output = out;
+  p->vocab = v;
+  p->t_sym = x->dims[1].sym;
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* info                                                                                       */
 
 static int cmd_info(cli *c) {
   const rnnrt_model_desc *d = &c->desc;
-  char shape[256], type[256];
+  char shape[256], type[256], why[RNNRT_ERROR_MAX];
   int wname = 4, wshape = 5;
+  enum { G_IN, G_OUT, G_PARAM, G_STATE };
   const struct {
     const char *title;
     const rnnrt_decl *a;
     int64_t n;
-    bool out;
-  } groups[] = {{"inputs", d->inputs, d->n_inputs, false},
-                {"targets", d->targets, d->n_targets, false},
-                {"outputs", d->outputs, d->n_outputs, true},
-                {"parameters", d->params, d->n_params, false}};
-  for (size_t g = 0; g < 4; g++)
+    int kind;
+    bool shown;
+  } groups[] = {{"inputs", d->inputs, d->n_inputs, G_IN, true},
+                {"targets", d->targets, d->n_targets, G_IN, true},
+                {"outputs", d->outputs, d->n_outputs, G_OUT, true},
+                {"states", d->states, d->n_states, G_STATE, d->has_step},
+                {"parameters", d->params, d->n_params, G_PARAM, true}};
+  const size_t n_groups = sizeof groups / sizeof groups[0];
+  for (size_t g = 0; g < n_groups; g++)
     for (int64_t i = 0; i < groups[g].n; i++) {
       int l = (int)strlen(groups[g].a[i].name);
       if (l > wname) wname = l;
@@ -336,7 +455,8 @@ static int cmd_info(cli *c) {
     if (l > wcount) wcount = l;
   }
   printf("model %s\n", d->name);
-  for (size_t g = 0; g < 4; g++) {
+  for (size_t g = 0; g < n_groups; g++) {
+    if (!groups[g].shown) continue;
     printf("\n%s:", groups[g].title);
     if (groups[g].n == 0) {
       printf(" none\n");
@@ -346,15 +466,17 @@ static int cmd_info(cli *c) {
     for (int64_t i = 0; i < groups[g].n; i++) {
       const rnnrt_decl *x = &groups[g].a[i];
       rnnrt_desc_format_dims(d, x, shape, sizeof shape);
-      if (g == 3) {
+      if (groups[g].kind == G_PARAM) {
         char init[64];
         if (x->init == RNNRT_INIT_UNIFORM) snprintf(init, sizeof init, "uniform:%g", x->init_arg);
         else if (x->init == RNNRT_INIT_NORMAL) snprintf(init, sizeof init, "normal:%g", x->init_arg);
         else snprintf(init, sizeof init, "%s", x->init == RNNRT_INIT_ONES ? "ones" : "zeros");
         printf("  %-*s  %-*s  f32  %*lld  %s\n", wname, x->name, wshape, shape, wcount,
                (long long)rnnrt_decl_numel(x), init);
+      } else if (groups[g].kind == G_STATE) {
+        printf("  %-*s  %-*s  f32\n", wname, x->name, wshape, shape);
       } else {
-        type_str(d, x, groups[g].out, type, sizeof type);
+        type_str(d, x, groups[g].kind == G_OUT, type, sizeof type);
         printf("  %-*s  %-*s  %s\n", wname, x->name, wshape, shape, type);
       }
     }
@@ -387,6 +509,11 @@ static int cmd_info(cli *c) {
     }
     printf("\n");
   }
+  gen_plan plan;
+  if (plan_generation(d, &plan, why, sizeof why))
+    printf("\ngeneration: yes (from input '%s' and output '%s')\n", d->inputs[plan.input].name, d->outputs[plan.output].name);
+  else
+    printf("\ngeneration: no, %s\n", why);
   if (d->n_train) {
     printf("\ntraining:");
     for (int64_t i = 0; i < d->n_train; i++) printf(" %s=%s", d->train[i].key, d->train[i].value);
@@ -402,18 +529,9 @@ static int cmd_info(cli *c) {
 static int cmd_init(cli *c) {
   const rnnrt_model_desc *d = &c->desc;
   const char *out = opt_get(c, OPT_OUTPUT);
-  const char *seed_s = opt_get(c, OPT_SEED);
-  uint64_t seed = 0;
+  uint64_t seed;
   if (!out || !*out) return usage_error(c, "missing -o WEIGHTS.safetensors");
-  if (seed_s) {
-    char *end;
-    errno = 0;
-    if (!(seed_s[0] >= '0' && seed_s[0] <= '9')) return usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", seed_s);
-    unsigned long long v = strtoull(seed_s, &end, 10);
-    if (*end || errno == ERANGE)
-      return usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", seed_s);
-    seed = (uint64_t)v;
-  }
+  if (opt_seed(c, &seed) != 0) return 1;
   rnnrt_rng rng;
   rnnrt_rng_seed(&rng, seed);
   rnnrt_st_entry *e = calloc((size_t)d->n_params + 1, sizeof *e);
@@ -467,12 +585,13 @@ static int tok_entry_cmp(const void *a, const void *b) {
   return x->n < y->n ? -1 : x->n > y->n;
 }
 
-/* Tokenises --text with a chars or words vocab into a malloc'd int32 array. */
-static int tokenize_text(const rnnrt_vocab *v, const char *text, int32_t **ids_out, int64_t *n_out) {
+/* Tokenises text (of option `label`: --text, --prime) with a chars or words vocab into a
+ * malloc'd int32 array. */
+static int tokenize_text(const rnnrt_vocab *v, const char *label, const char *text, int32_t **ids_out, int64_t *n_out) {
   size_t len = strlen(text);
   *ids_out = NULL;
   *n_out = 0;
-  if (!rnnrt_utf8_valid((const unsigned char *)text, len)) return fail("--text: the text is not valid UTF-8");
+  if (!rnnrt_utf8_valid((const unsigned char *)text, len)) return fail("%s: the text is not valid UTF-8", label);
   tok_entry *index = malloc((size_t)v->size * sizeof *index);
   int32_t *ids = malloc((len + 1) * sizeof *ids);
   if (!index || !ids) {
@@ -501,7 +620,7 @@ static int tokenize_text(const rnnrt_vocab *v, const char *text, int32_t **ids_o
     if (!hit) {
       char esc[256];
       escape_to(esc, sizeof esc, text + i, l);
-      fail("--text: %s '%s' at position %lld is not in vocab '%s'", v->kind == RNNRT_VOCAB_CHARS ? "character" : "word",
+      fail("%s: %s '%s' at position %lld is not in vocab '%s'", label, v->kind == RNNRT_VOCAB_CHARS ? "character" : "word",
            esc, (long long)n, v->name);
       free(index);
       free(ids);
@@ -622,6 +741,26 @@ static int check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const
                     range);
       }
   }
+  return 0;
+}
+
+/* Sets t's rank and sizes to decl x's shape with its symbols bound. */
+static void bound_shape(const rnnrt_decl *x, const binding *b, rnnrt_tensor *t) {
+  t->rank = x->rank;
+  for (int64_t k = 0; k < x->rank; k++) t->sizes[k] = x->dims[k].sym >= 0 ? b->val[x->dims[k].sym] : x->dims[k].size;
+}
+
+/* Allocates a zero-filled f32 tensor of decl x's bound shape (an output or a state). */
+static int alloc_f32(const char *what, const rnnrt_decl *x, const binding *b, rnnrt_tensor *t) {
+  char shape[256];
+  int64_t bytes;
+  bound_shape(x, b, t);
+  int64_t n = rnnrt_shape_numel(x->rank, t->sizes);
+  rnnrt_format_shape(shape, sizeof shape, x->rank, t->sizes);
+  if (n < 0 || !rnnrt_mul_ok(n, 4, &bytes) || bytes > RNNRT_MAX_TENSOR_BYTES)
+    return fail("%s '%s' would have shape %s, which is absurdly large", what, x->name, shape);
+  t->data = rnnrt_alloc(bytes ? bytes : 4);
+  if (!t->data) return fail("out of memory allocating %s '%s' %s (%lld bytes)", what, x->name, shape, (long long)bytes);
   return 0;
 }
 
@@ -818,7 +957,7 @@ static int cmd_infer(cli *c) {
     }
     labels[ii] = eq + 1;
   }
-  if (text && tokenize_text(&d->vocabs[d->inputs[text_input].vocab], text, &ids, &n_ids) != 0) goto done;
+  if (text && tokenize_text(&d->vocabs[d->inputs[text_input].vocab], "--text", text, &ids, &n_ids) != 0) goto done;
   for (int64_t i = 0; i < d->n_inputs; i++) {
     if (labels[i]) continue;
     if (text && d->inputs[i].kind == RNNRT_KIND_LENGTHS) continue; /* filled from the text below */
@@ -890,23 +1029,8 @@ static int cmd_infer(cli *c) {
   if (check_lengths(c, &b, ins, labels) != 0) goto done;
 
   /* ---- outputs ---- */
-  for (int64_t o = 0; o < d->n_outputs; o++) {
-    const rnnrt_decl *x = &d->outputs[o];
-    outs[o].rank = x->rank;
-    for (int64_t k = 0; k < x->rank; k++) outs[o].sizes[k] = x->dims[k].sym >= 0 ? b.val[x->dims[k].sym] : x->dims[k].size;
-    int64_t n = rnnrt_shape_numel(x->rank, outs[o].sizes), bytes;
-    char shape[256];
-    rnnrt_format_shape(shape, sizeof shape, x->rank, outs[o].sizes);
-    if (n < 0 || !rnnrt_mul_ok(n, 4, &bytes) || bytes > RNNRT_MAX_TENSOR_BYTES) {
-      rc = fail("output '%s' would have shape %s, which is absurdly large", x->name, shape);
-      goto done;
-    }
-    outs[o].data = rnnrt_alloc(bytes ? bytes : 4);
-    if (!outs[o].data) {
-      rc = fail("out of memory allocating output '%s' %s (%lld bytes)", x->name, shape, (long long)bytes);
-      goto done;
-    }
-  }
+  for (int64_t o = 0; o < d->n_outputs; o++)
+    if (alloc_f32("output", &d->outputs[o], &b, &outs[o]) != 0) goto done;
 
   rnnc_model_forward(args);
 
@@ -930,6 +1054,272 @@ done:
   free(b.src);
   free(b.axis);
   free(ids);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* generate                                                                                   */
+
+typedef struct {
+  const char *weights;
+  const char *prime;
+  int64_t steps;
+  double temperature;     /* 0: argmax */
+  int64_t top_k;          /* 0: every token */
+  uint64_t seed;
+} gen_opts;
+
+typedef struct {
+  double logit;
+  double w;
+  int64_t id;
+} gen_cand;
+
+typedef struct {
+  cli *c;
+  gen_opts o;
+  gen_plan p;
+  rnnrt_tensor *args;     /* params | tokens input | states in | outputs | states out */
+  rnnrt_tensor *in, *s_in, *outs, *s_out;
+  binding b;
+  int64_t t;              /* time steps of the current call */
+  double *logits;         /* vocab size */
+  gen_cand *cands;        /* vocab size */
+  rnnrt_rng rng;
+  bool params_loaded;
+} gen_ctx;
+
+/* A plain finite decimal number >= 0 ("0", "0.8", "1e-3"; no sign, inf, nan, hex, spaces). */
+static bool parse_nonneg_real(const char *s, double *out) {
+  char *end;
+  if (!((*s >= '0' && *s <= '9') || *s == '.') || strspn(s, "0123456789.eE+-") != strlen(s)) return false;
+  double v = strtod(s, &end);
+  if (*end || !isfinite(v) || v < 0) return false;
+  *out = v;
+  return true;
+}
+
+/* Returns 0, or 1 after a usage error. */
+static int gen_parse_options(cli *c, gen_opts *o) {
+  const char *s;
+  uint64_t u;
+  memset(o, 0, sizeof *o);
+  o->temperature = 1.0;
+  o->weights = opt_get(c, OPT_WEIGHTS);
+  o->prime = opt_get(c, OPT_PRIME);
+  if (!o->weights && c->desc.n_params > 0) return usage_error(c, "missing -w WEIGHTS.safetensors");
+  if (!o->prime) return usage_error(c, "missing --prime TEXT");
+  if (!*o->prime) return usage_error(c, "--prime: empty text (generation starts from at least one token)");
+  if (!(s = opt_get(c, OPT_STEPS))) return usage_error(c, "missing --steps N");
+  if (!parse_count(s, INT64_MAX, &u)) return usage_error(c, "--steps: invalid value '%s' (expected a non-negative integer)", s);
+  o->steps = (int64_t)u;
+  if ((s = opt_get(c, OPT_TEMPERATURE)) && !parse_nonneg_real(s, &o->temperature))
+    return usage_error(c, "--temperature: invalid value '%s' (expected a finite number >= 0)", s);
+  if ((s = opt_get(c, OPT_TOP_K))) {
+    if (!parse_count(s, INT64_MAX, &u) || u < 1)
+      return usage_error(c, "--top-k: invalid value '%s' (expected an integer >= 1)", s);
+    o->top_k = (int64_t)u;
+  }
+  return opt_seed(c, &o->seed);
+}
+
+/* The prime text as the tokens input [1, T] (binds B = 1 and T). */
+static int gen_bind_prime(gen_ctx *g) {
+  int32_t *ids;
+  int64_t n;
+  if (tokenize_text(g->p.vocab, "--prime", g->o.prime, &ids, &n) != 0) return 1;
+  int64_t shape[2] = {1, n};
+  rnnrt_npy a;
+  memset(&a, 0, sizeof a);
+  a.dtype = RNNRT_DTYPE_I32;
+  a.rank = 2;
+  a.shape = shape;
+  a.numel = n;
+  a.data = ids;
+  int r = bind_input(g->c, g->p.input, "--prime", &a, &g->b, g->in);
+  free(a.data); /* NULL if ownership moved */
+  g->t = n;
+  return r;
+}
+
+/* Everything the loop needs, allocated once: params, prime, two sets of zero states (in and
+ * out, swapped after each call), outputs sized for the prime, scratch for the sampler. */
+static int gen_setup(gen_ctx *g) {
+  const rnnrt_model_desc *d = &g->c->desc;
+  int64_t n_args = d->n_params + 1 + 2 * d->n_states + d->n_outputs;
+  int64_t nsym = d->n_symbols + 1, v = g->p.vocab->size;
+  g->args = calloc((size_t)n_args, sizeof *g->args);
+  g->b = (binding){calloc((size_t)nsym, sizeof(int64_t)), calloc((size_t)nsym, sizeof(int64_t)),
+                   calloc((size_t)nsym, sizeof(int32_t))};
+  g->logits = malloc((size_t)v * sizeof *g->logits);
+  g->cands = malloc((size_t)v * sizeof *g->cands);
+  if (!g->args || !g->b.val || !g->b.src || !g->b.axis || !g->logits || !g->cands) return fail("out of memory");
+  g->in = g->args + d->n_params;
+  g->s_in = g->in + 1;
+  g->outs = g->s_in + d->n_states;
+  g->s_out = g->outs + d->n_outputs;
+  for (int64_t s = 0; s < d->n_symbols; s++) g->b.val[s] = -1;
+  if (gen_bind_prime(g) != 0) return 1;
+  if (d->n_params > 0) {
+    if (rnnrt_load_params(d, g->o.weights, g->args, &g->c->err) != 0) return fail_err(&g->c->err);
+    g->params_loaded = true;
+  }
+  for (int64_t s = 0; s < d->n_states; s++)
+    if (alloc_f32("state", &d->states[s], &g->b, &g->s_in[s]) != 0 ||
+        alloc_f32("state", &d->states[s], &g->b, &g->s_out[s]) != 0)
+      return 1;
+  for (int64_t o = 0; o < d->n_outputs; o++)
+    if (alloc_f32("output", &d->outputs[o], &g->b, &g->outs[o]) != 0) return 1;
+  rnnrt_rng_seed(&g->rng, g->o.seed);
+  return 0;
+}
+
+static void gen_free(gen_ctx *g) {
+  const rnnrt_model_desc *d = &g->c->desc;
+  if (g->args) {
+    if (g->params_loaded) rnnrt_tensors_free(g->args, d->n_params);
+    rnnrt_tensors_free(g->in, 1 + 2 * d->n_states + d->n_outputs);
+  }
+  free(g->args);
+  free(g->b.val);
+  free(g->b.src);
+  free(g->b.axis);
+  free(g->logits);
+  free(g->cands);
+}
+
+/* The scores of one position as logits: log(max(p, 1e-30)) for probabilities, the values
+ * themselves for logits. Unknown kinds count as probabilities when every value is in [0, 1]
+ * and they sum to 1 +- 1e-3. Returns false if a score is NaN. */
+static bool scores_to_logits(const float *p, int64_t n, rnnrt_scores_kind kind, double *out) {
+  double sum = 0;
+  bool unit = true;
+  for (int64_t i = 0; i < n; i++) {
+    if (isnan(p[i])) return false;
+    unit = unit && p[i] >= 0 && p[i] <= 1;
+    sum += p[i];
+  }
+  if (kind == RNNRT_SCORES_UNKNOWN) kind = unit && fabs(sum - 1.0) <= 1e-3 ? RNNRT_SCORES_PROBS : RNNRT_SCORES_LOGITS;
+  for (int64_t i = 0; i < n; i++) out[i] = kind == RNNRT_SCORES_PROBS ? log(fmax((double)p[i], 1e-30)) : (double)p[i];
+  return true;
+}
+
+/* Higher logit first, then lower token id. */
+static int gen_cand_cmp(const void *a, const void *b) {
+  const gen_cand *x = a, *y = b;
+  if (x->logit != y->logit) return x->logit > y->logit ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Argmax, the lowest id on ties. */
+static int64_t greedy_token(const double *logits, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/* Draws from softmax(logits / temperature) over the top_k best tokens (all if top_k is 0),
+ * with one uniform of the rng. */
+static int64_t sample_token(gen_ctx *g, const double *logits, int64_t n) {
+  gen_cand *cand = g->cands;
+  int64_t m = n;
+  for (int64_t i = 0; i < n; i++) cand[i] = (gen_cand){logits[i], 0, i};
+  if (g->o.top_k > 0 && g->o.top_k < n) {
+    qsort(cand, (size_t)n, sizeof *cand, gen_cand_cmp);
+    m = g->o.top_k;
+  }
+  double best = -INFINITY, total = 0, acc = 0;
+  for (int64_t i = 0; i < m; i++) best = fmax(best, cand[i].logit);
+  for (int64_t i = 0; i < m; i++) {
+    /* the best tokens weigh 1, even when their logit is infinite */
+    double z = cand[i].logit == best ? 0.0 : (cand[i].logit - best) / g->o.temperature;
+    cand[i].w = exp(z);
+    total += cand[i].w;
+  }
+  double u = rnnrt_rng_uniform(&g->rng) * total;
+  int64_t pick = -1;
+  for (int64_t i = 0; i < m; i++) {
+    if (cand[i].w <= 0) continue;
+    pick = cand[i].id; /* the last positive weight if rounding leaves u >= total */
+    acc += cand[i].w;
+    if (u < acc) break;
+  }
+  return pick;
+}
+
+/* The next token from the scores of the last position of the current call; false if a
+ * score is NaN. */
+static bool gen_next_token(gen_ctx *g, int64_t *tok) {
+  const rnnrt_decl *y = &g->c->desc.outputs[g->p.output];
+  int64_t v = g->p.vocab->size;
+  const float *last = (const float *)g->outs[g->p.output].data + (g->t - 1) * v;
+  if (!scores_to_logits(last, v, y->scores, g->logits)) return false;
+  *tok = g->o.temperature == 0 ? greedy_token(g->logits, v) : sample_token(g, g->logits, v);
+  return true;
+}
+
+/* Prints one token of the text (words: separated by spaces) and flushes it. */
+static int gen_put(const rnnrt_vocab *v, int32_t id, bool first) {
+  if (v->kind == RNNRT_VOCAB_WORDS && !first) fputc(' ', stdout);
+  fwrite(v->tokens[id], 1, v->token_lens[id], stdout);
+  if (fflush(stdout) != 0 || ferror(stdout)) return fail("cannot write to standard output");
+  return 0;
+}
+
+/* Next call: the token just generated as a [1, 1] input, the states of the previous call. */
+static void gen_feed(gen_ctx *g, int64_t tok) {
+  const rnnrt_model_desc *d = &g->c->desc;
+  for (int64_t s = 0; s < d->n_states; s++) {
+    void *tmp = g->s_in[s].data;
+    g->s_in[s].data = g->s_out[s].data;
+    g->s_out[s].data = tmp;
+  }
+  if (g->t != 1) {
+    g->t = 1;
+    g->b.val[g->p.t_sym] = 1;
+    bound_shape(&d->inputs[g->p.input], &g->b, g->in);
+    for (int64_t o = 0; o < d->n_outputs; o++) bound_shape(&d->outputs[o], &g->b, &g->outs[o]);
+  }
+  ((int32_t *)g->in->data)[0] = (int32_t)tok;
+}
+
+static int gen_loop(gen_ctx *g) {
+  const rnnrt_vocab *v = g->p.vocab;
+  const int32_t *prime = g->in->data;
+  for (int64_t i = 0; i < g->t; i++)
+    if (gen_put(v, prime[i], i == 0) != 0) return 1;
+  if (g->o.steps > 0) rnnc_model_step(g->args);
+  for (int64_t s = 0; s < g->o.steps; s++) {
+    int64_t tok;
+    if (!gen_next_token(g, &tok)) {
+      putchar('\n'); /* end the line of text printed so far, then the error */
+      fflush(stdout);
+      return fail("output '%s' holds a NaN score (generating token %lld)", g->c->desc.outputs[g->p.output].name,
+                  (long long)s + 1);
+    }
+    if (gen_put(v, (int32_t)tok, false) != 0) return 1;
+    if (s + 1 == g->o.steps) break;
+    gen_feed(g, tok);
+    rnnc_model_step(g->args);
+  }
+  putchar('\n');
+  if (fflush(stdout) != 0 || ferror(stdout)) return fail("cannot write to standard output");
+  return 0;
+}
+
+static int cmd_generate(cli *c) {
+  gen_ctx g;
+  char why[RNNRT_ERROR_MAX];
+  memset(&g, 0, sizeof g);
+  g.c = c;
+  if (gen_parse_options(c, &g.o) != 0) return 1;
+  if (!plan_generation(&c->desc, &g.p, why, sizeof why)) return fail("cannot generate: %s", why);
+  if (!rnnc_model_step)
+    return fail("internal error: the model descriptor has a 'step' line but the program does not define "
+                "rnnc_model_step");
+  int rc = gen_setup(&g) != 0 || gen_loop(&g) != 0 ? 1 : 0;
+  gen_free(&g);
   return rc;
 }
 

@@ -248,8 +248,8 @@ static int parse_vocab(ctx *c, int li) {
   return li;
 }
 
-typedef enum { G_INPUT, G_TARGET, G_OUTPUT, G_PARAM } group_t;
-static const char *group_name[] = {"input", "target", "output", "param"};
+typedef enum { G_INPUT, G_TARGET, G_OUTPUT, G_PARAM, G_STATE } group_t;
+static const char *group_name[] = {"input", "target", "output", "param", "state"};
 
 static rnnrt_decl *new_decl(ctx *c, group_t g) {
   rnnrt_model_desc *d = c->d;
@@ -259,6 +259,7 @@ static rnnrt_decl *new_decl(ctx *c, group_t g) {
     case G_INPUT: arr = &d->inputs; n = &d->n_inputs; break;
     case G_TARGET: arr = &d->targets; n = &d->n_targets; break;
     case G_OUTPUT: arr = &d->outputs; n = &d->n_outputs; break;
+    case G_STATE: arr = &d->states; n = &d->n_states; break;
     default: arr = &d->params; n = &d->n_params; break;
   }
   rnnrt_decl *na = realloc(*arr, (size_t)(*n + 1) * sizeof *na);
@@ -344,10 +345,12 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
     return 0;
   }
   /* attributes */
-  bool seen_vocab = false, seen_classes = false;
+  bool seen_vocab = false, seen_classes = false, seen_scores = false;
   for (; fi < l->nf; fi++) {
     const char *a = l->f[fi];
-    if (strncmp(a, "vocab=", 6) == 0) {
+    if (g == G_STATE && strchr(a, '=')) {
+      return lfail(c, l, "unknown attribute '%s' on state '%s' (states take none)", a, x->name);
+    } else if (strncmp(a, "vocab=", 6) == 0) {
       if (seen_vocab) return lfail(c, l, "duplicate attribute 'vocab='");
       seen_vocab = true;
       int vi = vocab_index(c->d, a + 6);
@@ -359,6 +362,12 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
       int64_t n;
       if (!parse_uint(a + 8, &n) || n < 1 || n > INT32_MAX) return lfail(c, l, "invalid classes count '%s'", a + 8);
       x->classes = n;
+    } else if (g == G_OUTPUT && strncmp(a, "scores=", 7) == 0) {
+      if (seen_scores) return lfail(c, l, "duplicate attribute 'scores='");
+      seen_scores = true;
+      if (strcmp(a + 7, "probs") == 0) x->scores = RNNRT_SCORES_PROBS;
+      else if (strcmp(a + 7, "logits") == 0) x->scores = RNNRT_SCORES_LOGITS;
+      else return lfail(c, l, "invalid scores kind '%s' (expected probs or logits)", a + 7);
     } else if (strchr(a, '=')) {
       return lfail(c, l, "unknown attribute '%s' on %s '%s'", a, gname, x->name);
     } else {
@@ -395,6 +404,40 @@ static int check_unique(ctx *c, const rnnrt_decl *a, int64_t n, const char *what
         return lfail(c, &tmp, "duplicate %s name '%s'", what, a[i].name);
       }
   return 0;
+}
+
+static bool input_defines(const rnnrt_model_desc *d, int32_t sym) {
+  for (int64_t i = 0; i < d->n_inputs; i++)
+    for (int64_t j = 0; j < d->inputs[i].rank; j++)
+      if (d->inputs[i].dims[j].sym == sym) return true;
+  return false;
+}
+
+/* Every symbolic dimension of decls a[0..n) appears in some input (so the runtime can bind it). */
+static int check_bound(ctx *c, const rnnrt_decl *a, int64_t n, const char *what) {
+  for (int64_t o = 0; o < n; o++)
+    for (int64_t k = 0; k < a[o].rank; k++) {
+      int32_t s = a[o].dims[k].sym;
+      if (s >= 0 && !input_defines(c->d, s)) {
+        line_t tmp = {a[o].line, NULL, NULL, 0};
+        return lfail(c, &tmp, "%s '%s' uses dimension '%s' that no input defines", what, a[o].name, c->d->symbols[s]);
+      }
+    }
+  return 0;
+}
+
+/* `step`: at most once, no arguments. */
+static int parse_step(ctx *c, line_t *l) {
+  if (c->d->has_step) return lfail(c, l, "second 'step' line");
+  if (l->nf != 1) return lfail(c, l, "'step' takes no arguments");
+  c->d->has_step = 1;
+  return 0;
+}
+
+/* `state <name> <rank> <dim>...`: only after `step`. */
+static int parse_state(ctx *c, line_t *l) {
+  if (!c->d->has_step) return lfail(c, l, "'state' line without a preceding 'step' line");
+  return parse_decl(c, l, G_STATE);
 }
 
 int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) {
@@ -486,6 +529,10 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
       if (parse_decl(&c, l, G_OUTPUT) != 0) goto done;
     } else if (strcmp(kw, "param") == 0) {
       if (parse_decl(&c, l, G_PARAM) != 0) goto done;
+    } else if (strcmp(kw, "step") == 0) {
+      if (parse_step(&c, l) != 0) goto done;
+    } else if (strcmp(kw, "state") == 0) {
+      if (parse_state(&c, l) != 0) goto done;
     } else if (strcmp(kw, "train") == 0) {
       if (l->nf < 2) {
         lfail(&c, l, "expected 'train <key>=<value>...'");
@@ -525,25 +572,12 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
     goto done;
   }
   if (check_unique(&c, out->inputs, out->n_inputs, "input") || check_unique(&c, out->targets, out->n_targets, "target") ||
-      check_unique(&c, out->outputs, out->n_outputs, "output") || check_unique(&c, out->params, out->n_params, "param"))
+      check_unique(&c, out->outputs, out->n_outputs, "output") || check_unique(&c, out->params, out->n_params, "param") ||
+      check_unique(&c, out->states, out->n_states, "state"))
     goto done;
-  /* every symbol of an output must be bound by some input */
-  for (int64_t o = 0; o < out->n_outputs; o++) {
-    const rnnrt_decl *x = &out->outputs[o];
-    for (int64_t k = 0; k < x->rank; k++) {
-      int32_t s = x->dims[k].sym;
-      if (s < 0) continue;
-      bool found = false;
-      for (int64_t i = 0; i < out->n_inputs && !found; i++)
-        for (int64_t j = 0; j < out->inputs[i].rank; j++)
-          if (out->inputs[i].dims[j].sym == s) found = true;
-      if (!found) {
-        line_t tmp = {x->line, NULL, NULL, 0};
-        lfail(&c, &tmp, "output '%s' uses dimension '%s' that no input defines", x->name, out->symbols[s]);
-        goto done;
-      }
-    }
-  }
+  /* every symbol of an output or a state must be bound by some input */
+  if (check_bound(&c, out->outputs, out->n_outputs, "output") || check_bound(&c, out->states, out->n_states, "state"))
+    goto done;
   rc = 0;
 done:
   for (int i = 0; i < c.n_lines; i++) {
@@ -576,6 +610,7 @@ void rnnrt_desc_free(rnnrt_model_desc *d) {
   free_decls(d->targets, d->n_targets);
   free_decls(d->outputs, d->n_outputs);
   free_decls(d->params, d->n_params);
+  free_decls(d->states, d->n_states);
   for (int64_t i = 0; i < d->n_train; i++) {
     free(d->train[i].key);
     free(d->train[i].value);
