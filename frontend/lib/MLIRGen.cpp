@@ -64,8 +64,23 @@ private:
     return body->addArgument(type, l);
   }
 
+  /// The functions generated from the same layer graph.
+  enum class Mode { Forward, Loss, Step };
+
   std::vector<Value> params(const Node &n);
   bool genNode(int id);
+  /// Starts function `name` (inputs as its first arguments; targets too for
+  /// the loss function).
+  mlir::func::FuncOp beginFunction(llvm::StringRef name, llvm::StringRef marker, Mode mode);
+  /// Sets the signature from the block arguments and `results`.
+  void finishFunction(mlir::func::FuncOp fn, llvm::ArrayRef<Value> results,
+                      llvm::ArrayRef<mlir::DictionaryAttr> resAttrs, mlir::Location l);
+  bool genForward();
+  bool genLoss();
+  bool genStep();
+  /// Why the model cannot have a step function (empty when it can).
+  std::string stepBlocker() const;
+  mlir::DictionaryAttr outputAttrs(const Output &o);
   Value get(ValueRef r) { return values[r.node][r.result]; }
 
   mlir::MLIRContext &ctx;
@@ -73,9 +88,13 @@ private:
   const Model &m;
   Diagnostics &diag;
   mlir::Block *body = nullptr;
+  mlir::Block *moduleBody = nullptr;
   llvm::SmallVector<mlir::DictionaryAttr> argAttrs;
   std::map<int, std::vector<Value>> values;
-  std::vector<bool> isTargetNode;
+  Mode mode = Mode::Forward;
+  /// Step function: state arguments and final states, per recurrent node.
+  std::map<int, std::vector<Value>> stepStateArgs;
+  llvm::SmallVector<std::pair<std::string, Value>> stepStateResults;
 };
 
 std::vector<Value> MLIRGenImpl::params(const Node &n) {
@@ -124,6 +143,9 @@ bool MLIRGenImpl::genNode(int id) {
   case Layer::Recurrent: {
     if (!n.initialState.empty())
       return unsupported(n.optionLocs.at("initial_state"), "initial_state");
+    std::vector<Value> initStates;
+    if (mode == Mode::Step)
+      initStates = stepStateArgs[id];
     auto w = params(n);
     rnn::CellKind cell = n.cell == CellKind::RNN    ? rnn::CellKind::rnn
                          : n.cell == CellKind::LSTM ? rnn::CellKind::lstm
@@ -139,8 +161,13 @@ bool MLIRGenImpl::genNode(int id) {
     stateTypes.assign(n.cell == CellKind::LSTM ? 2 : 1, stateTy);
     auto op = rnn::RecurrentOp::create(
         builder, l, outTy, stateTypes, ops[0], w, /*lengths=*/Value(),
-        /*initialStates=*/mlir::ValueRange{}, cell, dir, n.hidden, n.layers, n.returnSequences,
+        /*initialStates=*/initStates, cell, dir, n.hidden, n.layers, n.returnSequences,
         n.activation == Activation::Relu ? rnn::Activation::relu : rnn::Activation::tanh);
+    if (mode == Mode::Step) {
+      const char *names[] = {".h", ".c"};
+      for (auto [i, st] : llvm::enumerate(op.getFinalStates()))
+        stepStateResults.push_back({n.name + names[i], st});
+    }
     std::vector<Value> res = {op.getOutput()};
     if (n.returnState)
       for (Value s : op.getFinalStates())
@@ -194,9 +221,202 @@ bool MLIRGenImpl::genNode(int id) {
   return true;
 }
 
+mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::StringRef marker,
+                                              Mode fnMode) {
+  mode = fnMode;
+  values.clear();
+  argAttrs.clear();
+  stepStateArgs.clear();
+  stepStateResults.clear();
+  builder.setInsertionPointToEnd(moduleBody);
+  auto fn = mlir::func::FuncOp::create(builder, loc(m.loc), name, builder.getFunctionType({}, {}));
+  fn->setAttr(marker, builder.getUnitAttr());
+  body = fn.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+
+  static const char *kinds[] = {"tokens", "f32", "lengths", "class"};
+  auto declare = [&](int id, llvm::StringRef role) {
+    const Node &n = m.nodes[id];
+    const VType &t = n.results[0];
+    llvm::SmallVector<mlir::NamedAttribute> a = {
+        builder.getNamedAttr(role, builder.getStringAttr(n.name)),
+        builder.getNamedAttr(rnn::attrs::kKind, builder.getStringAttr(kinds[t.kind])),
+        builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(t))};
+    if (!t.vocab.empty())
+      a.push_back(builder.getNamedAttr(rnn::attrs::kVocab, builder.getStringAttr(t.vocab)));
+    values[id] = {addArg(tensorType(t), builder.getDictionaryAttr(a), loc(n.loc))};
+  };
+  for (int id : m.inputs)
+    declare(id, rnn::attrs::kInput);
+  if (mode == Mode::Loss)
+    for (const Target &tg : m.targets)
+      for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
+        if (m.nodes[id].layer == Layer::Input && m.nodes[id].name == tg.name &&
+            !llvm::is_contained(m.inputs, id))
+          declare(id, rnn::attrs::kTarget);
+  if (mode == Mode::Step) {
+    // One [layers*dirs, B, H] state per recurrent layer (two for an LSTM).
+    for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id) {
+      const Node &n = m.nodes[id];
+      if (n.layer != Layer::Recurrent)
+        continue;
+      const VType &in = m.typeOf(n.operands[0]);
+      VType st;
+      st.shape = {Dim{"", n.layers}, in.shape[0], Dim{"", n.hidden}};
+      const char *names[] = {".h", ".c"};
+      for (int k = 0; k < (n.cell == CellKind::LSTM ? 2 : 1); ++k) {
+        auto attrs = builder.getDictionaryAttr(
+            {builder.getNamedAttr(rnn::attrs::kState, builder.getStringAttr(n.name + names[k])),
+             builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(st))});
+        stepStateArgs[id].push_back(addArg(tensorType(st), attrs, loc(n.loc)));
+      }
+    }
+  }
+  return fn;
+}
+
+void MLIRGenImpl::finishFunction(mlir::func::FuncOp fn, llvm::ArrayRef<Value> results,
+                                 llvm::ArrayRef<mlir::DictionaryAttr> resAttrs,
+                                 mlir::Location l) {
+  mlir::func::ReturnOp::create(builder, l, results);
+  llvm::SmallVector<mlir::Type> argTypes(body->getArgumentTypes());
+  llvm::SmallVector<mlir::Type> resTypes;
+  for (Value v : results)
+    resTypes.push_back(v.getType());
+  fn.setFunctionType(builder.getFunctionType(argTypes, resTypes));
+  fn.setAllArgAttrs(argAttrs);
+  fn.setAllResultAttrs(resAttrs);
+}
+
+mlir::DictionaryAttr MLIRGenImpl::outputAttrs(const Output &o) {
+  const VType &t = m.typeOf(o.value);
+  llvm::SmallVector<mlir::NamedAttribute> a = {
+      builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr(o.name)),
+      builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(t))};
+  if (!o.vocab.empty()) {
+    a.push_back(builder.getNamedAttr(rnn::attrs::kVocab, builder.getStringAttr(o.vocab)));
+    bool probs = m.nodes[o.value.node].layer == Layer::Softmax;
+    a.push_back(builder.getNamedAttr(rnn::attrs::kScores,
+                                     builder.getStringAttr(probs ? "probs" : "logits")));
+  }
+  return builder.getDictionaryAttr(a);
+}
+
+bool MLIRGenImpl::genForward() {
+  auto fn = beginFunction(m.name, rnn::attrs::kEntry, Mode::Forward);
+  bool ok = true;
+  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
+    ok &= genNode(id);
+  if (!ok)
+    return false;
+  llvm::SmallVector<Value> results;
+  llvm::SmallVector<mlir::DictionaryAttr> resAttrs;
+  for (const Output &o : m.outputs) {
+    if (!values.count(o.value.node))
+      return diag.error(o.loc, "output '" + o.name + "' depends on a target, which is only "
+                                                     "known when training");
+    results.push_back(get(o.value));
+    resAttrs.push_back(outputAttrs(o));
+  }
+  finishFunction(fn, results, resAttrs, loc(m.outputs.front().loc));
+  return true;
+}
+
+bool MLIRGenImpl::genLoss() {
+  auto fn = beginFunction(m.name + "_loss", rnn::attrs::kLossEntry, Mode::Loss);
+  bool ok = true;
+  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
+    ok &= genNode(id);
+  if (!ok)
+    return false;
+  Value total;
+  for (const Loss &ls : m.losses) {
+    mlir::Location l = loc(ls.loc);
+    int tid = -1;
+    for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
+      if (m.nodes[id].layer == Layer::Input && m.nodes[id].name == ls.target &&
+          !llvm::is_contained(m.inputs, id))
+        tid = id;
+    if (!values.count(ls.pred.node) || tid < 0)
+      return unsupported(ls.loc, "this loss");
+    auto scalar = mlir::RankedTensorType::get({}, builder.getF32Type());
+    Value v = ls.kind == "mse"
+                  ? Value(rnn::MSEOp::create(builder, l, scalar, get(ls.pred), values[tid][0]))
+                  : Value(rnn::CrossEntropyOp::create(builder, l, scalar, get(ls.pred),
+                                                      values[tid][0]));
+    if (!total) {
+      total = v;
+      continue;
+    }
+    // Several losses add up.
+    Value a = mlir::tensor::ExtractOp::create(builder, l, total, mlir::ValueRange{});
+    Value c = mlir::tensor::ExtractOp::create(builder, l, v, mlir::ValueRange{});
+    Value sum = mlir::arith::AddFOp::create(builder, l, a, c);
+    total = mlir::tensor::FromElementsOp::create(builder, l, scalar, sum);
+  }
+  auto attrs = builder.getDictionaryAttr(
+      {builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr("loss")),
+       builder.getNamedAttr(rnn::attrs::kDims, builder.getArrayAttr({}))});
+  finishFunction(fn, {total}, {attrs}, loc(m.losses.front().loc));
+  return true;
+}
+
+std::string MLIRGenImpl::stepBlocker() const {
+  if (m.inputs.size() != 1)
+    return "it has several inputs";
+  const VType &in = m.nodes[m.inputs[0]].results[0];
+  const Vocab *v = in.kind == VType::Tokens ? m.findVocab(in.vocab) : nullptr;
+  if (!v || v->kind == Vocab::Ids || in.shape.size() != 2)
+    return "its input is not a sequence of tokens of a chars or words vocabulary";
+  bool scores = llvm::any_of(m.outputs, [&](const Output &o) {
+    return o.vocab == in.vocab && m.typeOf(o.value).shape.size() == 3;
+  });
+  if (!scores)
+    return "no output scores the input vocabulary at every step";
+  for (const Node &n : m.nodes) {
+    if (n.layer == Layer::Recurrent &&
+        (n.direction != Direction::Forward || !n.returnSequences || n.lengths))
+      return "a recurrent layer is not a plain forward sequence";
+    if (n.layer == Layer::Decoder || n.layer == Layer::Attention || n.layer == Layer::Last ||
+        n.layer == Layer::Cell)
+      return "it has a layer that looks beyond one step";
+  }
+  return "";
+}
+
+bool MLIRGenImpl::genStep() {
+  auto fn = beginFunction(m.name + "_step", rnn::attrs::kStepEntry, Mode::Step);
+  bool ok = true;
+  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
+    ok &= genNode(id);
+  if (!ok)
+    return false;
+  llvm::SmallVector<Value> results;
+  llvm::SmallVector<mlir::DictionaryAttr> resAttrs;
+  for (const Output &o : m.outputs) {
+    if (!values.count(o.value.node))
+      return true;
+    results.push_back(get(o.value));
+    resAttrs.push_back(outputAttrs(o));
+  }
+  for (auto &[name, v] : stepStateResults) {
+    auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
+    VType st;
+    st.shape = {Dim{"", t.getDimSize(0)}, m.nodes[m.inputs[0]].results[0].shape[0],
+                Dim{"", t.getDimSize(2)}};
+    results.push_back(v);
+    resAttrs.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr(rnn::attrs::kState, builder.getStringAttr(name)),
+         builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(st))}));
+  }
+  finishFunction(fn, results, resAttrs, loc(m.outputs.front().loc));
+  return true;
+}
+
 mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen() {
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc(m.loc));
-  builder.setInsertionPointToEnd(module->getBody());
+  moduleBody = module->getBody();
+  builder.setInsertionPointToEnd(moduleBody);
 
   // Module attributes: what the runtime descriptor needs beyond the signature.
   llvm::SmallVector<mlir::Attribute> vocabs;
@@ -239,57 +459,9 @@ mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen() {
     (*module)->setAttr(rnn::attrs::kTrain, builder.getStringAttr(text));
   }
 
-  auto fn = mlir::func::FuncOp::create(builder, loc(m.loc), m.name,
-                                       builder.getFunctionType({}, {}));
-  fn->setAttr(rnn::attrs::kEntry, builder.getUnitAttr());
-  body = fn.addEntryBlock();
-  builder.setInsertionPointToStart(body);
-
-  static const char *kinds[] = {"tokens", "f32", "lengths", "class"};
-  for (int id : m.inputs) {
-    const Node &n = m.nodes[id];
-    const VType &t = n.results[0];
-    llvm::SmallVector<mlir::NamedAttribute> a = {
-        builder.getNamedAttr(rnn::attrs::kInput, builder.getStringAttr(n.name)),
-        builder.getNamedAttr(rnn::attrs::kKind, builder.getStringAttr(kinds[t.kind])),
-        builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(t))};
-    if (!t.vocab.empty())
-      a.push_back(builder.getNamedAttr(rnn::attrs::kVocab, builder.getStringAttr(t.vocab)));
-    values[id] = {addArg(tensorType(t), builder.getDictionaryAttr(a), loc(n.loc))};
-  }
-
-  bool ok = true;
-  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
-    ok &= genNode(id);
-  if (!ok)
+  if (!genForward() || (!m.losses.empty() && !genLoss()) ||
+      (stepBlocker().empty() && !genStep()))
     return nullptr;
-
-  llvm::SmallVector<Value> results;
-  llvm::SmallVector<mlir::DictionaryAttr> resAttrs;
-  for (const Output &o : m.outputs) {
-    if (!values.count(o.value.node)) {
-      diag.error(o.loc, "output '" + o.name + "' depends on a target, which is only known "
-                                             "when training");
-      return nullptr;
-    }
-    results.push_back(get(o.value));
-    const VType &t = m.typeOf(o.value);
-    llvm::SmallVector<mlir::NamedAttribute> a = {
-        builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr(o.name)),
-        builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(t))};
-    if (!o.vocab.empty())
-      a.push_back(builder.getNamedAttr(rnn::attrs::kVocab, builder.getStringAttr(o.vocab)));
-    resAttrs.push_back(builder.getDictionaryAttr(a));
-  }
-  mlir::func::ReturnOp::create(builder, loc(m.outputs.front().loc), results);
-
-  llvm::SmallVector<mlir::Type> argTypes(body->getArgumentTypes());
-  llvm::SmallVector<mlir::Type> resTypes;
-  for (Value v : results)
-    resTypes.push_back(v.getType());
-  fn.setFunctionType(builder.getFunctionType(argTypes, resTypes));
-  fn.setAllArgAttrs(argAttrs);
-  fn.setAllResultAttrs(resAttrs);
 
   if (mlir::failed(mlir::verify(*module))) {
     diag.error(m.loc, "internal error: generated IR does not verify");

@@ -3,7 +3,8 @@
  *
  * Plain C11, usable from C and C++. Every symbol is prefixed rnnrt_ except the symbols that
  * the compiled model object provides (rnnc_model_desc, rnnc_model_forward and, for models that
- * can generate, rnnc_model_step), whose names are fixed by docs/runtime-abi.md.
+ * can generate, rnnc_model_step, for models with a loss, rnnc_model_grad), whose names are
+ * fixed by docs/runtime-abi.md.
  *
  * Error convention: functions that can fail return 0 on success and -1 on failure, and fill
  * the caller's rnnrt_error with a one-line message that names the file (or "model
@@ -66,6 +67,10 @@ extern void rnnc_model_forward(rnnrt_tensor *args);
  * with objects that lack it: its address is NULL then (check before calling). Slots: params,
  * inputs, states in, outputs, states out (descriptor order within each group). */
 extern void rnnc_model_step(rnnrt_tensor *args) RNNRT_WEAK;
+/* Only in objects whose descriptor has a `grad` line (the model has a loss); weak like
+ * rnnc_model_step. Slots: params, inputs, targets, the loss (rank 0), then one gradient per
+ * parameter (same shape), descriptor order within each group. */
+extern void rnnc_model_grad(rnnrt_tensor *args) RNNRT_WEAK;
 
 /* ------------------------------------------------------------------------------------------
  * Errors and element types
@@ -185,6 +190,7 @@ typedef struct rnnrt_model_desc {
   rnnrt_decl *outputs;    int64_t n_outputs;
   rnnrt_decl *params;     int64_t n_params;
   int has_step;           /* a `step` line: the object defines rnnc_model_step */
+  int has_grad;           /* a `grad` line: the object defines rnnc_model_grad */
   rnnrt_decl *states;     int64_t n_states;  /* `state` lines (only after `step`) */
   rnnrt_kv *train;        int64_t n_train;   /* all `train` lines, in order */
   char **symbols;         int64_t n_symbols; /* distinct dimension symbols, first-use order */

@@ -434,6 +434,14 @@ static int parse_step(ctx *c, line_t *l) {
   return 0;
 }
 
+/* `grad`: at most once, no arguments. */
+static int parse_grad(ctx *c, line_t *l) {
+  if (c->d->has_grad) return lfail(c, l, "second 'grad' line");
+  if (l->nf != 1) return lfail(c, l, "'grad' takes no arguments");
+  c->d->has_grad = 1;
+  return 0;
+}
+
 /* `state <name> <rank> <dim>...`: only after `step`. */
 static int parse_state(ctx *c, line_t *l) {
   if (!c->d->has_step) return lfail(c, l, "'state' line without a preceding 'step' line");
@@ -528,9 +536,15 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
     } else if (strcmp(kw, "output") == 0) {
       if (parse_decl(&c, l, G_OUTPUT) != 0) goto done;
     } else if (strcmp(kw, "param") == 0) {
+      if (out->has_grad) {
+        lfail(&c, l, "'param' line after the 'grad' line (grad follows every param)");
+        goto done;
+      }
       if (parse_decl(&c, l, G_PARAM) != 0) goto done;
     } else if (strcmp(kw, "step") == 0) {
       if (parse_step(&c, l) != 0) goto done;
+    } else if (strcmp(kw, "grad") == 0) {
+      if (parse_grad(&c, l) != 0) goto done;
     } else if (strcmp(kw, "state") == 0) {
       if (parse_state(&c, l) != 0) goto done;
     } else if (strcmp(kw, "train") == 0) {
@@ -578,6 +592,20 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
   /* every symbol of an output or a state must be bound by some input */
   if (check_bound(&c, out->outputs, out->n_outputs, "output") || check_bound(&c, out->states, out->n_states, "state"))
     goto done;
+  /* the gradient function takes the targets: their symbols come from the inputs too, and
+   * class ids need a class count to be range-checked */
+  if (out->has_grad) {
+    if (check_bound(&c, out->targets, out->n_targets, "target")) goto done;
+    for (int64_t t = 0; t < out->n_targets; t++) {
+      const rnnrt_decl *x = &out->targets[t];
+      if (x->kind == RNNRT_KIND_CLASS && x->classes < 0 && x->vocab < 0) {
+        line_t tmp = {x->line, NULL, NULL, 0};
+        lfail(&c, &tmp, "target '%s' of kind class needs classes=<n> or vocab=<v> (the model has a 'grad' line)",
+              x->name);
+        goto done;
+      }
+    }
+  }
   rc = 0;
 done:
   for (int i = 0; i < c.n_lines; i++) {

@@ -57,7 +57,7 @@ void printDims(raw_ostream &os, RankedTensorType type, DictionaryAttr attrs) {
 
 /// Names of the ABI values of a function, in slot order.
 struct Signature {
-  SmallVector<std::string> params, inputs, states, outputs;
+  SmallVector<std::string> params, inputs, states, outputs, targets;
 };
 
 /// The slot of every argument and every result of an entry function in the
@@ -139,6 +139,45 @@ Slots assignSlots(func::FuncOp fn, const Signature &sig) {
   return slots;
 }
 
+/// Checks the gradient function's signature (params, inputs and targets; the
+/// loss, then one gradient per parameter) and assigns its slots: params,
+/// inputs, targets, loss, then the gradients in parameter order.
+FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig) {
+  auto index = [](ArrayRef<std::string> list, StringRef name) -> int {
+    auto it = llvm::find(list, name);
+    return it == list.end() ? -1 : static_cast<int>(it - list.begin());
+  };
+  unsigned nP = sig.params.size(), nI = sig.inputs.size(), nT = sig.targets.size();
+  Slots slots;
+  for (unsigned i = 0; i < grad.getNumArguments(); ++i) {
+    DictionaryAttr d = grad.getArgAttrDict(i);
+    int k;
+    if (StringRef n = strAttr(d, attrs::kParam); !n.empty() && (k = index(sig.params, n)) >= 0)
+      slots.args.push_back(k);
+    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty() && (k = index(sig.inputs, n)) >= 0)
+      slots.args.push_back(nP + k);
+    else if (StringRef n = strAttr(d, attrs::kTarget); !n.empty() && (k = index(sig.targets, n)) >= 0)
+      slots.args.push_back(nP + nI + k);
+    else
+      return grad.emitOpError() << "argument #" << i
+                                << " is not a parameter, input or target of the model",
+             failure();
+  }
+  for (unsigned r = 0; r < grad.getNumResults(); ++r) {
+    StringRef n = strAttr(grad.getResultAttrDict(r), attrs::kOutput);
+    int k = index(sig.params, n);
+    if (r == 0 && n == "loss")
+      slots.results.push_back(nP + nI + nT);
+    else if (r > 0 && k >= 0)
+      slots.results.push_back(nP + nI + nT + 1 + k);
+    else
+      return grad.emitOpError() << "result #" << r
+                                << " must be the loss (first), then parameter gradients",
+             failure();
+  }
+  return slots;
+}
+
 /// Finds the argument or result of `fn` named `name` under attribute `key`.
 std::pair<Type, DictionaryAttr> findDecl(func::FuncOp fn, StringRef key, StringRef name) {
   for (unsigned i = 0; i < fn.getNumArguments(); ++i)
@@ -153,7 +192,7 @@ std::pair<Type, DictionaryAttr> findDecl(func::FuncOp fn, StringRef key, StringR
 /// Builds the descriptor text from the module's attributes and the signatures
 /// of the forward function (and the step function, if any).
 FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::FuncOp step,
-                                       const Signature &sig) {
+                                       bool hasGrad, const Signature &sig) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "rnnc-model 1\n";
@@ -218,6 +257,8 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
     StringRef init = strAttr(d, attrs::kInit);
     os << ' ' << (init.empty() ? "zeros" : init) << '\n';
   }
+  if (hasGrad)
+    os << "grad\n";
   if (step) {
     os << "step\n";
     for (const std::string &name : sig.states) {
@@ -343,7 +384,9 @@ struct RNNExportEntryPass
     ModuleOp module = getOperation();
     FailureOr<func::FuncOp> fn = findMarked(module, attrs::kEntry);
     FailureOr<func::FuncOp> step = findMarked(module, attrs::kStepEntry);
-    if (failed(fn) || failed(step))
+    FailureOr<func::FuncOp> grad = findMarked(module, attrs::kGradEntry);
+    FailureOr<func::FuncOp> loss = findMarked(module, attrs::kLossEntry);
+    if (failed(fn) || failed(step) || failed(grad) || failed(loss))
       return signalPassFailure();
     if (!*fn) {
       module.emitError("no function is marked rnn.entry");
@@ -354,7 +397,13 @@ struct RNNExportEntryPass
     if (failed(readSignature(*fn, sig, /*isStep=*/false)) ||
         (*step && failed(readSignature(*step, sig, /*isStep=*/true))))
       return signalPassFailure();
-    FailureOr<std::string> desc = buildDescriptor(module, *fn, *step, sig);
+    if (auto targets = module->getAttrOfType<ArrayAttr>(attrs::kTargets))
+      for (Attribute a : targets)
+        sig.targets.push_back(strAttr(cast<DictionaryAttr>(a), "name").str());
+    FailureOr<Slots> gSlots = *grad ? gradSlots(*grad, sig) : FailureOr<Slots>(Slots());
+    if (failed(gSlots))
+      return signalPassFailure();
+    FailureOr<std::string> desc = buildDescriptor(module, *fn, *step, bool(*grad), sig);
     if (failed(desc))
       return signalPassFailure();
     Slots fnSlots = assignSlots(*fn, Signature{sig.params, sig.inputs, {}, sig.outputs});
@@ -375,6 +424,13 @@ struct RNNExportEntryPass
       emitEntry(b, *step, "rnnc_model_step", stepSlots);
       makeInternal(*step);
     }
+    if (*grad) {
+      emitEntry(b, *grad, "rnnc_model_grad", *gSlots);
+      makeInternal(*grad);
+    }
+    // The loss function itself is only the source of the gradient function.
+    if (*loss)
+      makeInternal(*loss);
   }
 };
 

@@ -42,6 +42,33 @@ def ConvertRNNToLinalgPass : Pass<"convert-rnn-to-linalg", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RNNBPTTPass : Pass<"rnn-bptt", "::mlir::ModuleOp"> {
+  let summary = "Back-propagation through time: derive the gradient function of a loss";
+  let description = [{
+    For each function marked `rnn.loss_entry` (arguments: parameters, inputs
+    and targets; result: the scalar loss) at the cell level, builds
+    `<name>_grad`, marked `rnn.grad_entry`, returning the loss and the
+    gradient of every parameter (in argument order).
+
+    Reverse-mode differentiation over the function: an activity analysis
+    marks what depends on the parameters; each op's adjoint rule emits the
+    `rnn.*_grad` ops. Every active `rnn.recurrence` is rewritten to also emit
+    its incoming states as sequences: these are the saved activations (one
+    `[B, T, H]` buffer per state). Its adjoint is a recurrence running the
+    other way in time that recomputes each step from `x_t` and the saved
+    `s_{t-1}`, back-propagates through the step, carries the state adjoints,
+    and accumulates the adjoints of loop-invariant values (the weights) as
+    carried state.
+
+    Guarantees: the loss function is unchanged; the gradient function's
+    results equal the loss and d loss / d param (checked against PyTorch).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
   let summary = "Emit the runtime ABI: the model descriptor and the C entry point";
   let description = [{

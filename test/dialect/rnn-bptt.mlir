@@ -1,0 +1,81 @@
+// RUN: rnn-opt %s -rnn-bptt -split-input-file -verify-diagnostics | FileCheck %s
+
+// An LSTM language model's loss at the cell level. The gradient function
+// saves the forward loop's incoming states (two extra sequence results), runs
+// the adjoint loop backwards in time, and returns the loss and one gradient
+// per parameter in argument order.
+// CHECK-LABEL: func.func @lm(
+// CHECK-SAME: attributes {rnn.loss_entry}
+// CHECK-LABEL: func.func @lm_grad(
+// CHECK-SAME: -> (tensor<f32> {rnn.output = "loss"}, tensor<32x5xf32> {rnn.output = "wih"}, tensor<32x8xf32> {rnn.output = "whh"}, tensor<5x8xf32> {rnn.output = "wo"})
+// CHECK-SAME: attributes {rnn.grad_entry}
+// Forward: the per-step outputs, then the saved h and c of every step, then the finals.
+// CHECK: %[[FWD:.*]]:5 = rnn.recurrence(%[[X:.*]]) init(%{{.*}}, %{{.*}}) : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>)
+// CHECK: ^bb0(%{{.*}}: tensor<?x5xf32>, %[[H:.*]]: tensor<?x8xf32>, %[[C:.*]]: tensor<?x8xf32>):
+// CHECK: rnn.yield %[[HN:.*]], %[[H]], %[[C]], %[[HN]], %{{.*}}
+// CHECK: %[[LOGITS:.*]] = rnn.dense none %[[FWD]]#0
+// CHECK: %[[LOSS:.*]] = rnn.cross_entropy %[[LOGITS]]
+// Backward: the loss adjoint 1.0 into cross-entropy, then the head.
+// CHECK: %[[ONE:.*]] = arith.constant dense<1.000000e+00> : tensor<f32>
+// CHECK: %[[DLOG:.*]] = rnn.cross_entropy_grad %[[LOGITS]], %{{.*}}, %[[ONE]]
+// CHECK: %[[DX:.*]], %[[DWO:.*]], %{{.*}} = rnn.dense_grad %[[DLOG]], %[[FWD]]#0, %{{.*}}
+// The adjoint recurrence runs in reverse over x, the saved states and d(outputs);
+// it carries dh, dc and the two recurrent weights' accumulators.
+// CHECK: %[[BWD:.*]]:4 = rnn.recurrence reverse(%[[X]], %[[FWD]]#1, %[[FWD]]#2, %[[DX]]) init(
+// CHECK: ^bb0(%[[XT:.*]]: tensor<?x5xf32>, %[[HP:.*]]: tensor<?x8xf32>, %[[CP:.*]]: tensor<?x8xf32>, %[[DY:.*]]: tensor<?x8xf32>, %[[DH:.*]]: tensor<?x8xf32>, %[[DC:.*]]: tensor<?x8xf32>, %[[AIH:.*]]: tensor<32x5xf32>, %[[AHH:.*]]: tensor<32x8xf32>):
+// Recompute the step from x_t and the saved state ...
+// CHECK:   %[[GX:.*]] = rnn.dense none %[[XT]]
+// CHECK:   %[[GH:.*]] = rnn.dense none %[[HP]]
+// CHECK:   rnn.lstm_gates %[[GX]], %[[GH]], %[[CP]]
+// ... then back-propagate through it.
+// CHECK:   linalg.add ins(%[[DY]], %[[DH]]
+// CHECK:   %[[DG:.*]], %[[DCP:.*]] = rnn.lstm_gates_grad %[[GX]], %[[GH]], %[[CP]], %{{.*}}, %[[DC]]
+// CHECK:   %[[DHP:.*]], %[[DWHH:.*]], %{{.*}} = rnn.dense_grad %[[DG]], %[[HP]]
+// CHECK:   %{{.*}}, %[[DWIH:.*]], %{{.*}} = rnn.dense_grad %[[DG]], %[[XT]]
+// CHECK:   %[[NIH:.*]] = linalg.add ins(%[[AIH]], %[[DWIH]]
+// CHECK:   %[[NHH:.*]] = linalg.add ins(%[[AHH]], %[[DWHH]]
+// CHECK:   rnn.yield %[[DHP]], %[[DCP]], %[[NIH]], %[[NHH]]
+// CHECK: return %[[LOSS]], %[[BWD]]#2, %[[BWD]]#3, %[[DWO]]
+func.func @lm(%x: tensor<?x?x5xf32> {rnn.input = "x"}, %y: tensor<?x?xi32> {rnn.target = "y"},
+              %wih: tensor<32x5xf32> {rnn.param = "wih"}, %whh: tensor<32x8xf32> {rnn.param = "whh"},
+              %wo: tensor<5x8xf32> {rnn.param = "wo"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %b = tensor.dim %x, %c0 : tensor<?x?x5xf32>
+  %e = tensor.empty(%b) : tensor<?x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<?x8xf32>) -> tensor<?x8xf32>
+  %ys, %h, %c = rnn.recurrence(%x) init(%z, %z)
+      : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  ^bb0(%xt: tensor<?x5xf32>, %ht: tensor<?x8xf32>, %ct: tensor<?x8xf32>):
+    %gx = rnn.dense none %xt, %wih : (tensor<?x5xf32>, tensor<32x5xf32>) -> tensor<?x32xf32>
+    %gh = rnn.dense none %ht, %whh : (tensor<?x8xf32>, tensor<32x8xf32>) -> tensor<?x32xf32>
+    %h2, %c2 = rnn.lstm_gates %gx, %gh, %ct : tensor<?x32xf32>, tensor<?x8xf32>
+    rnn.yield %h2, %h2, %c2 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  }
+  %logits = rnn.dense none %ys, %wo : (tensor<?x?x8xf32>, tensor<5x8xf32>) -> tensor<?x?x5xf32>
+  %l = rnn.cross_entropy %logits, %y : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op rnn-bptt: the loss does not depend on any parameter}}
+func.func @no_params(%x: tensor<?x5xf32> {rnn.input = "x"}, %y: tensor<?x5xf32> {rnn.target = "y"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %l = rnn.mse %x, %y : tensor<?x5xf32>, tensor<?x5xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+func.func @padded(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %n: tensor<?xi32> {rnn.input = "n"}, %y: tensor<?x4xf32> {rnn.target = "y"},
+                  %w: tensor<4x4xf32> {rnn.param = "w"}, %h0: tensor<?x4xf32> {rnn.input = "h0"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  // expected-error @+1 {{'rnn.recurrence' op rnn-bptt: padded batches (lengths) are not supported yet}}
+  %h = rnn.recurrence(%x) init(%h0) lengths(%n) : (tensor<?x?x4xf32>, tensor<?x4xf32>, tensor<?xi32>) -> tensor<?x4xf32> {
+  ^bb0(%xt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    %g = rnn.dense none %ht, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %xt, %g : tensor<?x4xf32>
+    rnn.yield %h2 : tensor<?x4xf32>
+  }
+  %l = rnn.mse %h, %y : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
