@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""Runs the compiled sentiment program on the committed held-out sentences (a padded batch,
+<pad> = 0) and compares it with the PyTorch model of examples/sentiment/train_torch.py
+(pack_padded_sequence) loaded from the same weights. Also checks that extra padding columns
+do not change the result (mask_zero).
+
+    sentiment_check.py EXE EXAMPLE_DIR WORKDIR
+
+Prints the max abs error of the probabilities against PyTorch and the accuracy of each."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+exe, exdir, work = sys.argv[1:4]
+sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
+sys.path.insert(0, exdir)
+import train_torch as ex  # noqa: E402
+
+os.makedirs(work, exist_ok=True)
+weights = os.path.join(exdir, "sentiment.safetensors")
+vx, vy = np.load(os.path.join(exdir, "val_x.npy")), np.load(os.path.join(exdir, "val_y.npy"))
+
+
+def infer(x, name):
+    xin, out = os.path.join(work, name + ".x.npy"), os.path.join(work, name + ".probs.npy")
+    np.save(xin, x)
+    subprocess.run([exe, "infer", "-w", weights, "--input", "x=" + xin, "-o", out], check=True)
+    return np.load(out)
+
+
+got = infer(vx, "val")
+padded = infer(np.pad(vx, ((0, 0), (0, 5))), "padded")     # 5 more <pad> columns
+
+torch.set_num_threads(1)
+model = ex.load_model(weights, ex.read_lines(os.path.join(exdir, "words.txt")))
+with torch.no_grad():
+    ref = torch.softmax(model(torch.from_numpy(vx).long()), -1).numpy()
+assert got.shape == ref.shape == padded.shape, (got.shape, ref.shape, padded.shape)
+err = float(max(np.abs(got - ref).max(), np.abs(padded - ref).max()))
+print(f"shape {list(got.shape)}")
+print(f"max abs err {err:.3g} <= 1e-05: {'ok' if err <= 1e-5 else 'FAIL'}")
+print(f"rnnc accuracy {ex.accuracy(got, vy):.4f}")
+print(f"torch accuracy {ex.accuracy(ref, vy):.4f}")
+sys.exit(0 if err <= 1e-5 else 1)
