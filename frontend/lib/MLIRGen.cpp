@@ -78,6 +78,16 @@ private:
   bool genForward();
   bool genLoss();
   bool genStep();
+  /// True for the nodes of a decoder body (generated inside the loop).
+  bool inDecoderBody(int id) const;
+  /// Generates a decoder as an rnn.decode loop.
+  bool genDecoder(int id);
+  /// The embedding (with mask_zero) whose padding reaches `v` through
+  /// per-step layers, or -1.
+  int maskSource(ValueRef v) const;
+  /// The lengths a layer runs with: its `lengths=` input, or the lengths
+  /// derived from mask_zero padding upstream; null for full sequences.
+  Value lengthsFor(const Node &n);
   /// Why the model cannot have a step function (empty when it can).
   std::string stepBlocker() const;
   mlir::DictionaryAttr outputAttrs(const Output &o);
@@ -92,6 +102,10 @@ private:
   llvm::SmallVector<mlir::DictionaryAttr> argAttrs;
   std::map<int, std::vector<Value>> values;
   Mode mode = Mode::Forward;
+  /// Set while a decoder generates its body inside its loop.
+  bool generatingBody = false;
+  /// Lengths derived from mask_zero padding, per embedding node.
+  std::map<int, Value> maskLengths;
   /// Step function: state arguments and final states, per recurrent node.
   std::map<int, std::vector<Value>> stepStateArgs;
   llvm::SmallVector<std::pair<std::string, Value>> stepStateResults;
@@ -109,19 +123,164 @@ std::vector<Value> MLIRGenImpl::params(const Node &n) {
   return out;
 }
 
+bool MLIRGenImpl::inDecoderBody(int id) const {
+  for (int d = id + 1; d < static_cast<int>(m.nodes.size()); ++d)
+    if (m.nodes[d].layer == Layer::Decoder && m.nodes[d].decoderPrev >= 0 &&
+        id >= m.nodes[d].decoderPrev)
+      return true;
+  return false;
+}
+
+bool MLIRGenImpl::genDecoder(int id) {
+  const Node &n = m.nodes[id];
+  mlir::Location l = loc(n.loc);
+  auto f32 = builder.getF32Type();
+  // Initial states: [B, H], or the last slice of an h_n-like [N, B, H].
+  llvm::SmallVector<Value> init;
+  for (ValueRef r : n.initialState) {
+    if (!values.count(r.node))
+      return true;
+    Value st = get(r);
+    auto t = mlir::cast<mlir::RankedTensorType>(st.getType());
+    if (t.getRank() == 3) {
+      llvm::SmallVector<mlir::OpFoldResult> offs = {builder.getIndexAttr(t.getDimSize(0) - 1),
+                                                    builder.getIndexAttr(0),
+                                                    builder.getIndexAttr(0)};
+      llvm::SmallVector<mlir::OpFoldResult> sizes = {
+          builder.getIndexAttr(1), mlir::tensor::getMixedSize(builder, l, st, 1),
+          builder.getIndexAttr(t.getDimSize(2))};
+      llvm::SmallVector<mlir::OpFoldResult> strides(3, builder.getIndexAttr(1));
+      st = mlir::tensor::ExtractSliceOp::create(
+          builder, l, mlir::RankedTensorType::get({t.getDimSize(1), t.getDimSize(2)}, f32), st,
+          offs, sizes, strides);
+    }
+    init.push_back(st);
+  }
+  // The cells of the body and how many states each carries.
+  llvm::SmallVector<int> cells;
+  unsigned numStates = 0;
+  for (int c = n.decoderPrev + 1; c < id; ++c)
+    if (m.nodes[c].layer == Layer::Cell) {
+      cells.push_back(c);
+      numStates += m.nodes[c].cell == CellKind::LSTM ? 2 : 1;
+    }
+  if (init.size() != numStates)
+    return diag.error(n.optionLocs.count("init") ? n.optionLocs.at("init") : n.loc,
+                      "decoder init= gives " + std::to_string(init.size()) +
+                          " state(s), but its cells carry " + std::to_string(numStates));
+  for (auto [k, st] : llvm::enumerate(init)) {
+    (void)k;
+    if (mlir::cast<mlir::RankedTensorType>(st.getType()).getRank() != 2)
+      return diag.error(n.loc, "decoder init= states must be [B, H]");
+  }
+  Value teacher;
+  if (mode == Mode::Loss && n.operands.size() > 1 && values.count(n.operands[1].node))
+    teacher = get(n.operands[1]);
+
+  const VType &outT = n.results[0];
+  int64_t vocabSize = outT.shape.back().size;
+  auto stateTy0 = mlir::cast<mlir::RankedTensorType>(init.front().getType());
+  auto scoresTy = mlir::RankedTensorType::get(
+      {stateTy0.getDimSize(0), teacher ? mlir::ShapedType::kDynamic : n.units, vocabSize}, f32);
+  llvm::SmallVector<mlir::Type> resultTypes = {scoresTy};
+  for (Value st : init)
+    resultTypes.push_back(st.getType());
+  auto op = rnn::DecodeOp::create(builder, l, resultTypes, init, teacher, n.startToken,
+                                  n.endToken, n.units);
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  mlir::Block *blk = builder.createBlock(&op.getBody());
+  auto tokTy = mlir::RankedTensorType::get({stateTy0.getDimSize(0)}, builder.getI32Type());
+  values[n.decoderPrev] = {blk->addArgument(tokTy, l)};
+  llvm::SmallVector<Value> stateArgs;
+  for (Value st : init)
+    stateArgs.push_back(blk->addArgument(st.getType(), l));
+
+  // The body's layers, in order; each cell reads and replaces its states.
+  llvm::SmallVector<Value> nextStates;
+  unsigned stateIdx = 0;
+  for (int c = n.decoderPrev + 1; c < id; ++c) {
+    const Node &cn = m.nodes[c];
+    if (cn.layer != Layer::Cell) {
+      generatingBody = true;
+      bool ok = genNode(c);
+      generatingBody = false;
+      if (!ok)
+        return false;
+      continue;
+    }
+    mlir::Location cl = loc(cn.loc);
+    auto w = params(cn);
+    Value x = get(cn.operands[0]);
+    int64_t gates = (cn.cell == CellKind::RNN ? 1 : cn.cell == CellKind::LSTM ? 4 : 3) * cn.hidden;
+    auto hTy = mlir::cast<mlir::RankedTensorType>(stateArgs[stateIdx].getType());
+    auto gTy = mlir::RankedTensorType::get({hTy.getDimSize(0), gates}, f32);
+    Value h = stateArgs[stateIdx];
+    Value gx = rnn::DenseOp::create(builder, cl, gTy, x, w[0], w[2], rnn::Activation::none);
+    Value gh = rnn::DenseOp::create(builder, cl, gTy, h, w[1], w[3], rnn::Activation::none);
+    if (cn.cell == CellKind::LSTM) {
+      auto g = rnn::LSTMGatesOp::create(builder, cl, gx, gh, stateArgs[stateIdx + 1]);
+      nextStates.append({g.getHNext(), g.getCNext()});
+      values[c] = {g.getHNext()};
+      stateIdx += 2;
+    } else {
+      Value h2 = cn.cell == CellKind::GRU
+                     ? Value(rnn::GRUGatesOp::create(builder, cl, gx, gh, h))
+                     : Value(rnn::RNNGatesOp::create(
+                           builder, cl, hTy, gx, gh,
+                           cn.activation == Activation::Relu ? rnn::Activation::relu
+                                                             : rnn::Activation::tanh));
+      nextStates.push_back(h2);
+      values[c] = {h2};
+      stateIdx += 1;
+    }
+  }
+  llvm::SmallVector<Value> yields = {get(n.operands[0])};
+  yields.append(nextStates);
+  rnn::YieldOp::create(builder, l, yields);
+  values[id] = {op.getResult(0)};
+  return true;
+}
+
+int MLIRGenImpl::maskSource(ValueRef v) const {
+  const Node &n = m.nodes[v.node];
+  switch (n.layer) {
+  case Layer::Embedding:
+    return n.maskZero ? v.node : -1;
+  case Layer::Dense:
+  case Layer::Dropout:
+  case Layer::Softmax:
+    return n.results[0].shape.size() == 3 ? maskSource(n.operands[0]) : -1;
+  case Layer::Recurrent:
+    return v.result == 0 && n.returnSequences ? maskSource(n.operands[0]) : -1;
+  case Layer::Concat:
+    for (ValueRef op : n.operands)
+      if (int src = maskSource(op); src >= 0)
+        return src;
+    return -1;
+  default:
+    return -1;
+  }
+}
+
+Value MLIRGenImpl::lengthsFor(const Node &n) {
+  if (n.lengths)
+    return values.count(n.lengths->node) ? get(*n.lengths) : Value();
+  if (n.operands.empty())
+    return Value();
+  int src = maskSource(n.operands[0]);
+  return src >= 0 && maskLengths.count(src) ? maskLengths[src] : Value();
+}
+
 bool MLIRGenImpl::genNode(int id) {
   const Node &n = m.nodes[id];
   mlir::Location l = loc(n.loc);
-  // A decoder's body reads `prev`, which has no value here, so report the
-  // decoder itself before its operands would make it look skippable.
+  if (!generatingBody && inDecoderBody(id))
+    return true; // generated inside its decoder's loop
   if (n.layer == Layer::Decoder)
-    return unsupported(n.loc, "an encoder-decoder (decoder loop)");
+    return genDecoder(id);
   for (ValueRef r : n.operands)
     if (!values.count(r.node))
       return true; // depends on a value without code (a target): skipped
-  if (n.lengths)
-    return unsupported(n.optionLocs.count("lengths") ? n.optionLocs.at("lengths") : n.loc,
-                       "a padded batch (lengths)");
   std::vector<Value> ops;
   for (ValueRef r : n.operands)
     ops.push_back(get(r));
@@ -134,18 +293,39 @@ bool MLIRGenImpl::genNode(int id) {
     values[id] = {rnn::OneHotOp::create(builder, l, resultTy(0), ops[0])};
     return true;
   case Layer::Embedding: {
-    if (n.maskZero)
-      return unsupported(n.optionLocs.at("mask_zero"), "mask_zero (padded batches)");
     auto w = params(n);
     values[id] = {rnn::EmbeddingOp::create(builder, l, resultTy(0), ops[0], w[0])};
+    // mask_zero: token 0 pads each example after its last token; the layers
+    // that read this sequence see each example's own length.
+    auto tokTy = mlir::cast<mlir::RankedTensorType>(ops[0].getType());
+    if (n.maskZero && tokTy.getRank() == 2)
+      maskLengths[id] = rnn::SequenceLengthsOp::create(
+          builder, l, mlir::RankedTensorType::get({tokTy.getDimSize(0)}, builder.getI32Type()),
+          ops[0], /*padding=*/0);
     return true;
   }
   case Layer::Recurrent: {
-    if (!n.initialState.empty())
-      return unsupported(n.optionLocs.at("initial_state"), "initial_state");
     std::vector<Value> initStates;
     if (mode == Mode::Step)
       initStates = stepStateArgs[id];
+    for (ValueRef r : n.initialState) {
+      if (!values.count(r.node))
+        return true;
+      Value st = get(r);
+      // A [B, H] state of a one-layer, one-direction layer is h_0[0].
+      auto stTy = mlir::cast<mlir::RankedTensorType>(st.getType());
+      if (stTy.getRank() == 2) {
+        llvm::SmallVector<mlir::OpFoldResult> outShape = {
+            builder.getIndexAttr(1), mlir::tensor::getMixedSize(builder, l, st, 0),
+            builder.getIndexAttr(stTy.getDimSize(1))};
+        auto ty3 = mlir::RankedTensorType::get({1, stTy.getDimSize(0), stTy.getDimSize(1)},
+                                               stTy.getElementType());
+        st = mlir::tensor::ExpandShapeOp::create(
+            builder, l, ty3, st, llvm::ArrayRef<mlir::ReassociationIndices>{{0, 1}, {2}},
+            outShape);
+      }
+      initStates.push_back(st);
+    }
     auto w = params(n);
     rnn::CellKind cell = n.cell == CellKind::RNN    ? rnn::CellKind::rnn
                          : n.cell == CellKind::LSTM ? rnn::CellKind::lstm
@@ -160,7 +340,7 @@ bool MLIRGenImpl::genNode(int id) {
         {n.layers * dirs, outTy.getDimSize(0), n.hidden}, builder.getF32Type());
     stateTypes.assign(n.cell == CellKind::LSTM ? 2 : 1, stateTy);
     auto op = rnn::RecurrentOp::create(
-        builder, l, outTy, stateTypes, ops[0], w, /*lengths=*/Value(),
+        builder, l, outTy, stateTypes, ops[0], w, lengthsFor(n),
         /*initialStates=*/initStates, cell, dir, n.hidden, n.layers, n.returnSequences,
         n.activation == Activation::Relu ? rnn::Activation::relu : rnn::Activation::tanh);
     if (mode == Mode::Step) {
@@ -195,26 +375,26 @@ bool MLIRGenImpl::genNode(int id) {
     values[id] = {mlir::tensor::ConcatOp::create(builder, l, resultTy(0),
                                                  resultTy(0).getRank() - 1, ops)};
     return true;
-  case Layer::Last: {
-    // x[:, T-1, :] as a rank-reduced slice.
-    auto inTy = mlir::cast<mlir::RankedTensorType>(ops[0].getType());
-    Value t = mlir::tensor::DimOp::create(builder, l, ops[0], 1);
-    Value one = mlir::arith::ConstantIndexOp::create(builder, l, 1);
-    Value last = mlir::arith::SubIOp::create(builder, l, t, one);
-    llvm::SmallVector<mlir::OpFoldResult> offs = {builder.getIndexAttr(0), last,
-                                                  builder.getIndexAttr(0)};
-    llvm::SmallVector<mlir::OpFoldResult> sizes = {
-        mlir::tensor::getMixedSize(builder, l, ops[0], 0), builder.getIndexAttr(1),
-        builder.getIndexAttr(inTy.getDimSize(2))};
-    llvm::SmallVector<mlir::OpFoldResult> strides(3, builder.getIndexAttr(1));
-    values[id] = {mlir::tensor::ExtractSliceOp::create(builder, l, resultTy(0), ops[0], offs,
-                                                       sizes, strides)};
+  case Layer::Last:
+    values[id] = {rnn::LastStepOp::create(builder, l, resultTy(0), ops[0], lengthsFor(n))};
+    return true;
+  case Layer::Attention: {
+    auto w = params(n);
+    rnn::AttentionKind kind = n.attention == "general"    ? rnn::AttentionKind::general
+                              : n.attention == "additive" ? rnn::AttentionKind::additive
+                                                          : rnn::AttentionKind::dot;
+    Value lengths;
+    if (n.lengths)
+      lengths = values.count(n.lengths->node) ? get(*n.lengths) : Value();
+    else if (int src = maskSource(n.operands[1]); src >= 0 && maskLengths.count(src))
+      lengths = maskLengths[src];
+    auto op = rnn::AttentionOp::create(builder, l, resultTy(0), resultTy(1), ops[0], ops[1],
+                                       lengths, w, kind);
+    values[id] = {op.getContextVector(), op.getScores()};
     return true;
   }
-  case Layer::Attention:
-    return unsupported(n.loc, "attention");
   case Layer::Cell:
-    return unsupported(n.loc, "a decoder cell");
+    llvm_unreachable("cells are generated inside their decoder");
   case Layer::Decoder:
     llvm_unreachable("reported above");
   }
@@ -228,6 +408,7 @@ mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::String
   argAttrs.clear();
   stepStateArgs.clear();
   stepStateResults.clear();
+  maskLengths.clear();
   builder.setInsertionPointToEnd(moduleBody);
   auto fn = mlir::func::FuncOp::create(builder, loc(m.loc), name, builder.getFunctionType({}, {}));
   fn->setAttr(marker, builder.getUnitAttr());
@@ -289,7 +470,13 @@ void MLIRGenImpl::finishFunction(mlir::func::FuncOp fn, llvm::ArrayRef<Value> re
 }
 
 mlir::DictionaryAttr MLIRGenImpl::outputAttrs(const Output &o) {
-  const VType &t = m.typeOf(o.value);
+  // Static sizes of the generated value win over the declared symbols (a
+  // greedy decoder runs max_len steps, whatever its teacher's length).
+  VType t = m.typeOf(o.value);
+  auto actual = mlir::cast<mlir::RankedTensorType>(get(o.value).getType());
+  for (auto [i, d] : llvm::enumerate(t.shape))
+    if (!actual.isDynamicDim(i))
+      d = Dim{"", actual.getDimSize(i)};
   llvm::SmallVector<mlir::NamedAttribute> a = {
       builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr(o.name)),
       builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(t))};
@@ -339,6 +526,8 @@ bool MLIRGenImpl::genLoss() {
         tid = id;
     if (!values.count(ls.pred.node) || tid < 0)
       return unsupported(ls.loc, "this loss");
+    if (ls.weightsLoc.isValid())
+      return unsupported(ls.weightsLoc, "per-step loss weights (weights=)");
     auto scalar = mlir::RankedTensorType::get({}, builder.getF32Type());
     Value v = ls.kind == "mse"
                   ? Value(rnn::MSEOp::create(builder, l, scalar, get(ls.pred), values[tid][0]))

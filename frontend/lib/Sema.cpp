@@ -13,6 +13,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -599,7 +600,8 @@ bool Sema::checkLoss(const LossStmt &s) {
       return diag.error(pos[1]->value.loc, "target '" + tgt->name + "' (" + tgt->type.str() +
                                                ") does not fit the prediction " + p.str());
   }
-  m.losses.push_back({c.callee, *pred, tgt->name, s.getLoc()});
+  m.losses.push_back({c.callee, *pred, tgt->name, s.getLoc(),
+                      weights ? weights->nameLoc : SMLoc()});
   return true;
 }
 
@@ -718,16 +720,30 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
   const Vocab *vocab = m.findVocab(vocabArg->value.text);
   if (!vocab)
     return diag.error(vocabArg->value.loc, "unknown vocabulary '" + vocabArg->value.text + "'");
-  for (const ArgAST *tokArg : {startArg, endArg}) {
+  int64_t tokenIds[2] = {0, 0};
+  for (auto [k, tokArg] : llvm::enumerate(std::array<const ArgAST *, 2>{startArg, endArg})) {
     if (!tokArg)
       return diag.error(s.getLoc(), "decoder needs options 'start' and 'end' (tokens of " +
                                         vocab->name + ")");
-    if (tokArg->value.kind != ValueAST::String ||
-        (vocab->kind != Vocab::Ids &&
-         !llvm::is_contained(vocab->tokens, tokArg->value.text)))
+    bool ok = tokArg->value.kind == ValueAST::String;
+    if (ok && vocab->kind == Vocab::Ids) {
+      // An ids vocabulary names its tokens by number: start="1".
+      ok = !StringRef(tokArg->value.text).getAsInteger(10, tokenIds[k]) && tokenIds[k] >= 0 &&
+           tokenIds[k] < vocab->size;
+    } else if (ok) {
+      auto it = llvm::find(vocab->tokens, tokArg->value.text);
+      ok = it != vocab->tokens.end();
+      tokenIds[k] = it - vocab->tokens.begin();
+    }
+    if (!ok)
       return diag.error(tokArg->value.loc, "'" + tokArg->name + "' must be a token of vocab '" +
-                                               vocab->name + "'");
+                                               vocab->name + "'" +
+                                               (vocab->kind == Vocab::Ids
+                                                    ? " (an id below " + std::to_string(vocab->size) + ")"
+                                                    : std::string()));
   }
+  n.startToken = tokenIds[0];
+  n.endToken = tokenIds[1];
   if (initArg) {
     std::vector<const ValueAST *> items;
     if (initArg->value.kind == ValueAST::List)
@@ -775,6 +791,7 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
   pt.classes = vocab->size;
   prev.results.push_back(pt);
   int prevId = addNode(std::move(prev));
+  n.decoderPrev = prevId;
   body.names["prev"] = {{prevId, 0}, s.getLoc()};
   const NextStmt *next = nullptr;
   for (const auto &st : s.body) {

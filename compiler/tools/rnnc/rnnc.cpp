@@ -122,6 +122,8 @@ int compile(const char *argv0) {
   registerDialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Diagnostics point at the .rnn source; the op dump is noise for users.
+  context.printOpOnDiagnostic(false);
   // Diagnostics from passes point into the .rnn file with a caret.
   mlir::SourceMgrDiagnosticHandler mlirDiag(srcMgr, &context);
 

@@ -14,6 +14,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -126,6 +128,9 @@ public:
   }
 
   Value adjointOf(Value v) const { return adj.lookup(v); }
+
+  /// The first op met without an adjoint rule (training is then unsupported).
+  Operation *unsupported = nullptr;
 
   Value adjointOrZero(Location loc, Value v) {
     Value d = adjointOf(v);
@@ -273,16 +278,15 @@ LogicalResult Differentiator::visit(Operation *op) {
       })
       .Case<RecurrenceOp>([&](RecurrenceOp o) { return visitRecurrence(o); })
       .Case<linalg::FillOp, tensor::EmptyOp, tensor::DimOp, arith::ConstantOp, OneHotOp,
-            SequenceLengthsOp>([](Operation *) { return success(); })
+            SequenceLengthsOp, StepMaskOp>([](Operation *) { return success(); })
       .Default([&](Operation *other) {
-        return other->emitOpError("rnn-bptt: no adjoint rule for this op yet");
+        unsupported = other;
+        return failure();
       });
 }
 
 LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
   Location loc = rec.getLoc();
-  if (rec.getLengths())
-    return rec.emitOpError("rnn-bptt: padded batches (lengths) are not supported yet");
   auto it = saved.find(rec);
   if (it == saved.end())
     return rec.emitOpError("rnn-bptt: internal error: states were not saved");
@@ -320,6 +324,13 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
   SmallVector<Value> bwdInputs(rec.getInputs().begin(), rec.getInputs().end());
   bwdInputs.append(savedSeqs.begin(), savedSeqs.end());
   bwdInputs.append(dOuts);
+  // Padded batches: a 0/1 mask of the valid steps, read one step at a time.
+  Value lengths = rec.getLengths();
+  if (lengths) {
+    auto xTy = cast<RankedTensorType>(rec.getInputs().front().getType());
+    auto maskTy = RankedTensorType::get({xTy.getDimSize(0), xTy.getDimSize(1)}, b.getF32Type());
+    bwdInputs.push_back(StepMaskOp::create(b, loc, maskTy, lengths, rec.getInputs().front()));
+  }
   SmallVector<Value> bwdInit(dFinals);
   for (Value v : invariants)
     bwdInit.push_back(zerosLike(b, loc, v));
@@ -346,6 +357,13 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
     shape.erase(shape.begin() + 1);
     dyt.push_back(body->addArgument(RankedTensorType::get(shape, t.getElementType()), loc));
   }
+  Value maskT;
+  if (lengths)
+    maskT = body->addArgument(RankedTensorType::get({cast<RankedTensorType>(
+                                                         rec.getInputs().front().getType())
+                                                         .getDimSize(0)},
+                                                    b.getF32Type()),
+                              loc);
   for (Value f : dFinals)
     ds.push_back(body->addArgument(f.getType(), loc));
   for (Value v : invariants)
@@ -371,19 +389,30 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
     for (Value r : op->getResults())
       local.active.insert(r);
 
+  // On padded steps the forward step did not run: no adjoint enters it.
+  auto onValid = [&](Value v) {
+    return maskT ? Value(SelectRowsOp::create(b, loc, maskT, v, zerosLike(b, loc, v))) : v;
+  };
   Differentiator step(b, local, saved);
+  auto propagateUnsupported = llvm::make_scope_exit([&] {
+    if (step.unsupported)
+      unsupported = step.unsupported;
+  });
   for (auto [d, o] : llvm::zip(dyt, dOutIdx))
-    step.accumulate(loc, mapped(o), d);
+    step.accumulate(loc, mapped(o), onValid(d));
   for (unsigned i = 0; i < numState; ++i)
-    step.accumulate(loc, mapped(numOut + numState + i), ds[i]);
+    step.accumulate(loc, mapped(numOut + numState + i), onValid(ds[i]));
   if (failed(step.backprop(cloned)))
     return failure();
 
   SmallVector<Value> yields;
   for (unsigned k : activeIn)
     yields.push_back(step.adjointOrZero(loc, xt[k]));
-  for (Value s : sPrev)
-    yields.push_back(step.adjointOrZero(loc, s));
+  for (auto [s, d] : llvm::zip(sPrev, ds)) {
+    // A padded step kept its state: the adjoint passes through unchanged.
+    Value dPrev = step.adjointOrZero(loc, s);
+    yields.push_back(maskT ? Value(SelectRowsOp::create(b, loc, maskT, dPrev, d)) : dPrev);
+  }
   for (auto [a, v] : llvm::zip(acc, invariants)) {
     Value d = step.adjointOf(v);
     yields.push_back(d ? addTensors(b, loc, a, d) : a);
@@ -500,8 +529,16 @@ struct RNNBPTTPass : rnn::impl::RNNBPTTPassBase<RNNBPTTPass> {
     diff.accumulate(loc, loss, arith::ConstantOp::create(b, loc, one));
     if (!activity.isActive(loss))
       return lossFn.emitOpError("rnn-bptt: the loss does not depend on any parameter");
-    if (failed(diff.backprop(forward)))
-      return failure();
+    if (failed(diff.backprop(forward))) {
+      if (!diff.unsupported)
+        return failure();
+      // A model the pass cannot differentiate yet still runs inference.
+      diff.unsupported->emitWarning()
+          << "training is not supported yet for '" << diff.unsupported->getName()
+          << "': the program can run inference but not compute gradients";
+      grad.erase();
+      return success();
+    }
 
     SmallVector<Value> results = {loss};
     SmallVector<DictionaryAttr> resAttrs = {

@@ -85,6 +85,10 @@ struct Node {
   std::string attention; ///< dot | general | additive
   std::optional<ValueRef> lengths;
   std::vector<ValueRef> initialState;
+  /// Decoder: its `prev` node (the body is the nodes after it, before the
+  /// decoder node) and the ids of its start and end tokens.
+  int decoderPrev = -1;
+  int64_t startToken = 0, endToken = 0;
   /// Where each given option was written, for later diagnostics.
   std::map<std::string, llvm::SMLoc> optionLocs;
 };
@@ -107,6 +111,7 @@ struct Loss {
   ValueRef pred;
   std::string target;
   llvm::SMLoc loc;
+  llvm::SMLoc weightsLoc; ///< where `weights=` was given (per-step weights), if at all
 };
 
 struct Model {

@@ -174,6 +174,37 @@ def RNN_AttentionOp : RNN_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def RNN_StepMaskOp : RNN_Op<"step_mask", [Pure]> {
+  let summary = "1 where a step is inside its example's length, else 0";
+  let description = [{
+    `mask[b, t] = t < lengths[b] ? 1 : 0` (f32), with `T` the time axis of
+    `like` (`[B, T, ...]`). Back-propagation through time feeds it to its
+    adjoint recurrence to skip padded steps.
+
+    ```mlir
+    %m = rnn.step_mask %n, %xs : (tensor<?xi32>, tensor<?x?x4xf32>) -> tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins I32RankedTensor:$lengths, RankedTensorOf<[F32, I32]>:$like);
+  let results = (outs F32RankedTensor:$mask);
+  let assemblyFormat = "$lengths `,` $like attr-dict `:` functional-type(operands, results)";
+}
+
+def RNN_SelectRowsOp : RNN_Op<"select_rows", [Pure, AllTypesMatch<["a", "b", "result"]>]> {
+  let summary = "row-wise select by a 0/1 mask";
+  let description = [{
+    Row `i` of the result is row `i` of `a` where `mask[i] > 0.5`, else row
+    `i` of `b`.
+
+    ```mlir
+    %r = rnn.select_rows %m, %a, %b : tensor<?xf32>, tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$mask, F32RankedTensor:$a, F32RankedTensor:$b);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = "$mask `,` $a `,` $b attr-dict `:` type($mask) `,` type($a)";
+}
+
 def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
   let summary = "a recurrent layer: RNN (tanh/relu), LSTM or GRU, stacked and/or bidirectional";
   let description = [{

@@ -60,6 +60,9 @@ def RNNBPTTPass : Pass<"rnn-bptt", "::mlir::ModuleOp"> {
     and accumulates the adjoints of loop-invariant values (the weights) as
     carried state.
 
+    An op without an adjoint rule yet (e.g. `rnn.decode`) gets a located
+    warning and no gradient function: the program can infer but not train.
+
     Guarantees: the loss function is unchanged; the gradient function's
     results equal the loss and d loss / d param (checked against PyTorch).
   }];

@@ -146,6 +146,62 @@ struct LastStepOpLowering : OpConversionPattern<LastStepOp> {
   }
 };
 
+/// mask[b, t] = t < lengths[b].
+struct StepMaskOpLowering : OpConversionPattern<StepMaskOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(StepMaskOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto ty = cast<RankedTensorType>(op.getType());
+    Value like = adaptor.getLike();
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < 2; ++i)
+      if (ty.isDynamicDim(i))
+        dyn.push_back(tensor::DimOp::create(rewriter, loc, like, i));
+    Value out = tensor::EmptyOp::create(rewriter, loc, ty, dyn);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, ty, adaptor.getLengths(), out,
+        ArrayRef<AffineMap>{AffineMap::get(2, 0, getAffineDimExpr(0, ctx)),
+                            AffineMap::getMultiDimIdentityMap(2, ctx)},
+        parallel(2), [](OpBuilder &b, Location l, ValueRange a) {
+          Value t = arith::IndexCastOp::create(b, l, b.getI32Type(), linalg::IndexOp::create(b, l, 1));
+          Value in = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, t, a[0]);
+          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+          Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, in, one, zero)});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// result[i, ...] = mask[i] > 0.5 ? a[i, ...] : b[i, ...].
+struct SelectRowsOpLowering : OpConversionPattern<SelectRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SelectRowsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto ty = cast<RankedTensorType>(op.getType());
+    unsigned rank = ty.getRank();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, ty, ValueRange{adaptor.getMask(), adaptor.getA(), adaptor.getB()},
+        emptyLike(rewriter, loc, ty, adaptor.getA()),
+        ArrayRef<AffineMap>{AffineMap::get(rank, 0, getAffineDimExpr(0, ctx)), id, id, id},
+        parallel(rank), [](OpBuilder &b, Location l, ValueRange a) {
+          Value half = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.5f));
+          Value on = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, a[0], half);
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, on, a[1], a[2])});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
 /// act(input @ weight^T + bias) over the last axis, any input rank.
 struct DenseOpLowering : OpConversionPattern<DenseOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -263,5 +319,5 @@ struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
 } // namespace
 
 void mlir::rnn::populateLayerOpsToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
+  patterns.add<StepMaskOpLowering, SelectRowsOpLowering, OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
 }
