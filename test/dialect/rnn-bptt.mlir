@@ -67,9 +67,17 @@ func.func @no_params(%x: tensor<?x5xf32> {rnn.input = "x"}, %y: tensor<?x5xf32> 
 
 // -----
 
+// Padded batch: the adjoint loop reads a 0/1 step mask; on padded steps no
+// adjoint enters the step and the state adjoint passes through.
+// CHECK-LABEL: func.func @padded_grad
+// CHECK: %[[M:.*]] = rnn.step_mask %{{.*}}, %{{.*}} : (tensor<?xi32>, tensor<?x?x4xf32>) -> tensor<?x?xf32>
+// CHECK: rnn.recurrence reverse(%{{.*}}, %{{.*}}, %[[M]]) init(
+// CHECK: ^bb0(%{{.*}}: tensor<?x4xf32>, %{{.*}}: tensor<?x4xf32>, %[[MT:.*]]: tensor<?xf32>, %[[DS:.*]]: tensor<?x4xf32>, %{{.*}}: tensor<4x4xf32>):
+// CHECK:   rnn.select_rows %[[MT]], %[[DS]], %{{.*}} : tensor<?xf32>, tensor<?x4xf32>
+// CHECK:   %[[KEEP:.*]] = rnn.select_rows %[[MT]], %{{.*}}, %[[DS]] : tensor<?xf32>, tensor<?x4xf32>
+// CHECK:   rnn.yield %[[KEEP]]
 func.func @padded(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %n: tensor<?xi32> {rnn.input = "n"}, %y: tensor<?x4xf32> {rnn.target = "y"},
                   %w: tensor<4x4xf32> {rnn.param = "w"}, %h0: tensor<?x4xf32> {rnn.input = "h0"}) -> tensor<f32> attributes {rnn.loss_entry} {
-  // expected-error @+1 {{'rnn.recurrence' op rnn-bptt: padded batches (lengths) are not supported yet}}
   %h = rnn.recurrence(%x) init(%h0) lengths(%n) : (tensor<?x?x4xf32>, tensor<?x4xf32>, tensor<?xi32>) -> tensor<?x4xf32> {
   ^bb0(%xt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
     %g = rnn.dense none %ht, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
