@@ -10,6 +10,10 @@ bool Diagnostics::error(llvm::SMLoc loc, const llvm::Twine &msg,
   return false;
 }
 
+void Diagnostics::warning(llvm::SMLoc loc, const llvm::Twine &msg) {
+  srcMgr.PrintMessage(loc, llvm::SourceMgr::DK_Warning, msg);
+}
+
 void Diagnostics::note(llvm::SMLoc loc, const llvm::Twine &msg) {
   srcMgr.PrintMessage(loc, llvm::SourceMgr::DK_Note, msg);
 }

@@ -168,10 +168,20 @@ bool MLIRGenImpl::genDecoder(int id) {
     return diag.error(n.optionLocs.count("init") ? n.optionLocs.at("init") : n.loc,
                       "decoder init= gives " + std::to_string(init.size()) +
                           " state(s), but its cells carry " + std::to_string(numStates));
-  for (auto [k, st] : llvm::enumerate(init)) {
-    (void)k;
-    if (mlir::cast<mlir::RankedTensorType>(st.getType()).getRank() != 2)
-      return diag.error(n.loc, "decoder init= states must be [B, H]");
+  {
+    unsigned k = 0;
+    for (int c : cells) {
+      const Node &cn = m.nodes[c];
+      for (int s = 0; s < (cn.cell == CellKind::LSTM ? 2 : 1); ++s, ++k) {
+        auto t = mlir::cast<mlir::RankedTensorType>(init[k].getType());
+        if (t.getRank() != 2 || t.getDimSize(1) != cn.hidden)
+          return diag.error(n.optionLocs.count("init") ? n.optionLocs.at("init") : n.loc,
+                            "decoder init= state " + std::to_string(k) + " has " +
+                                std::to_string(t.getDimSize(t.getRank() - 1)) +
+                                " features, but cell '" + cn.name + "' has hidden=" +
+                                std::to_string(cn.hidden));
+      }
+    }
   }
   Value teacher;
   if (mode == Mode::Loss && n.operands.size() > 1 && values.count(n.operands[1].node))
@@ -510,6 +520,11 @@ bool MLIRGenImpl::genForward() {
 }
 
 bool MLIRGenImpl::genLoss() {
+  for (const Node &n : m.nodes)
+    if ((n.layer == Layer::Dropout || (n.layer == Layer::Recurrent && n.layers > 1)) &&
+        n.rate > 0)
+      diag.warning(n.loc, "dropout is not applied in training yet: the gradient is that of "
+                          "the network without dropout");
   auto fn = beginFunction(m.name + "_loss", rnn::attrs::kLossEntry, Mode::Loss);
   bool ok = true;
   for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
@@ -566,6 +581,8 @@ std::string MLIRGenImpl::stepBlocker() const {
     if (n.layer == Layer::Recurrent &&
         (n.direction != Direction::Forward || !n.returnSequences || n.lengths))
       return "a recurrent layer is not a plain forward sequence";
+    if (n.layer == Layer::Recurrent && !n.initialState.empty())
+      return "a recurrent layer starts from a computed state";
     if (n.layer == Layer::Decoder || n.layer == Layer::Attention || n.layer == Layer::Last ||
         n.layer == Layer::Cell)
       return "it has a layer that looks beyond one step";

@@ -6,7 +6,7 @@
  * command gets the same behaviour (--opt VALUE, --opt=VALUE, -o VALUE, repeated options,
  * unknown options, --help). */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,45 +19,6 @@
 
 /* ---------------------------------------------------------------------------------------- */
 /* options                                                                                    */
-
-typedef struct opt_spec {
-  int id;
-  const char *lng;   /* without "--" */
-  char shrt;         /* 0 if none */
-  const char *arg;   /* metavariable, NULL for flags */
-  bool repeat;
-  const char *help;
-} opt_spec;
-
-typedef struct opt_val {
-  int id;
-  const char *value;
-  const char *spelled; /* as written on the command line, for messages */
-} opt_val;
-
-struct command;
-typedef struct cli {
-  const char *prog;
-  const struct command *cmd;
-  opt_val *opts;
-  int n_opts;
-  rnnrt_model_desc desc;
-  rnnrt_error err;
-} cli;
-
-typedef int (*command_fn)(cli *c);
-
-typedef struct command {
-  const char *name;
-  const char *synopsis;   /* usage lines after "PROG NAME", '\n'-separated */
-  const char *summary;    /* one line, for the command list */
-  const char *details;    /* paragraph for 'help NAME', may be NULL */
-  const opt_spec *opts;   /* terminated by id 0 */
-  bool needs_desc;
-  command_fn fn;
-} command;
-
-enum { OPT_HELP = 1, OPT_SEED, OPT_OUTPUT, OPT_WEIGHTS, OPT_INPUT, OPT_TEXT, OPT_PRIME, OPT_STEPS, OPT_TEMPERATURE, OPT_TOP_K };
 
 static const opt_spec info_opts[] = {
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
@@ -128,9 +89,29 @@ static const command commands[] = {
      "K most likely with --top-k. Prints the prime, then each token as it is generated (the same\n"
      "seed gives the same text). Needs a model compiled with a step function.",
      generate_opts, true, cmd_generate},
-    /* Future commands go here, e.g.
-     *   {"train", "...", "train the model", ..., train_opts, true, cmd_train},
-     *   {"grad", ...}, {"bench", ...}, */
+    {"grad", "-w WEIGHTS.safetensors --input NAME=FILE.npy... --target NAME=FILE.npy... -o GRADS.safetensors",
+     "compute the loss and the gradient of every parameter",
+     "Loads the weights, the inputs and the targets (checked like 'infer' checks inputs), runs the\n"
+     "model's gradient function once and writes a safetensors file with the loss (shape [], F32)\n"
+     "and the gradient of every parameter under the parameter's name. Needs a model with a loss.",
+     cli_grad_opts, true, cli_cmd_grad},
+    {"train",
+     "-w WEIGHTS.safetensors --input NAME=FILE.npy... --target NAME=FILE.npy... -o OUT.safetensors\n"
+     "-w WEIGHTS.safetensors --text CORPUS.txt [--seq-len N] -o OUT.safetensors\n"
+     "-w WEIGHTS.safetensors --csv SERIES.csv --window N [--column K] -o OUT.safetensors\n"
+     "--resume CHECKPOINT.safetensors ... -o OUT.safetensors",
+     "train the model (settings from its train line, overridable)",
+     "Minimises the model's loss with SGD or Adam (PyTorch's update rules) over the examples (axis 0\n"
+     "of every input and target), shuffled every epoch with --seed; the last partial batch is used.\n"
+     "A --validation fraction is held out from the end of the data and evaluated after every epoch\n"
+     "(accuracy and perplexity for token targets, accuracy for classes, RMSE for mse). Defaults come\n"
+     "from the model's train line. --text trains next-token prediction on windows of --seq-len tokens\n"
+     "of a text file; --csv predicts the next value of a series from --window previous values.\n"
+     "Writes OUT (the weights), OUT.metrics.csv (or --metrics), OUT.loss.svg and a checkpoint\n"
+     "(--checkpoint, default OUT.ckpt.safetensors: weights, optimizer state, counters) every epoch\n"
+     "or every --checkpoint-every steps and at the end; --resume continues from one exactly.\n"
+     "Ctrl-C stops after the current step, writes the checkpoint and exits with status 130.",
+     cli_train_opts, true, cli_cmd_train},
     {"help", "[COMMAND]", "show this help, or the options of one command", NULL, help_opts, false, cmd_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -167,6 +148,7 @@ static void print_command_help(FILE *out, const char *prog, const command *cmd) 
   fprintf(out, "\noptions:\n");
   for (const opt_spec *o = cmd->opts; o->id; o++) {
     char left[64];
+    if (!o->help) continue; /* hidden */
     if (o->shrt)
       snprintf(left, sizeof left, "-%c, --%s%s%s", o->shrt, o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
     else
@@ -176,8 +158,8 @@ static void print_command_help(FILE *out, const char *prog, const command *cmd) 
 }
 
 /* Usage error: "error: ..." then a one-line hint. Returns 1. */
-static int usage_error(cli *c, const char *fmt, ...) RNNRT_PRINTF(2, 3);
-static int usage_error(cli *c, const char *fmt, ...) {
+int cli_usage_error(cli *c, const char *fmt, ...) RNNRT_PRINTF(2, 3);
+int cli_usage_error(cli *c, const char *fmt, ...) {
   va_list ap;
   char raw[RNNRT_ERROR_MAX], msg[RNNRT_ERROR_MAX];
   va_start(ap, fmt);
@@ -193,8 +175,8 @@ static int usage_error(cli *c, const char *fmt, ...) {
   return 1;
 }
 
-static int fail(const char *fmt, ...) RNNRT_PRINTF(1, 2);
-static int fail(const char *fmt, ...) {
+int cli_fail(const char *fmt, ...) RNNRT_PRINTF(1, 2);
+int cli_fail(const char *fmt, ...) {
   va_list ap;
   char raw[RNNRT_ERROR_MAX], msg[RNNRT_ERROR_MAX];
   va_start(ap, fmt);
@@ -205,13 +187,13 @@ static int fail(const char *fmt, ...) {
   return 1;
 }
 
-static int fail_err(const rnnrt_error *e) { return fail("%s", e->msg); }
+int cli_fail_err(const rnnrt_error *e) { return cli_fail("%s", e->msg); }
 
 /* Returns 0 ok, 1 error (reported), 2 help printed. */
 static int parse_options(cli *c, int argc, char **argv) {
   const opt_spec *specs = c->cmd->opts;
   c->opts = calloc((size_t)argc + 1, sizeof *c->opts);
-  if (!c->opts) return fail("out of memory");
+  if (!c->opts) return cli_fail("out of memory");
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const opt_spec *o = NULL;
@@ -221,44 +203,44 @@ static int parse_options(cli *c, int argc, char **argv) {
       size_t n = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
       for (const opt_spec *s = specs; s->id; s++)
         if (strlen(s->lng) == n && strncmp(s->lng, a + 2, n) == 0) o = s;
-      if (!o) return usage_error(c, "unknown option '%.*s'", (int)(n + 2), a);
+      if (!o) return cli_usage_error(c, "unknown option '%.*s'", (int)(n + 2), a);
       if (eq) {
-        if (!o->arg) return usage_error(c, "option '--%s' takes no value", o->lng);
+        if (!o->arg) return cli_usage_error(c, "option '--%s' takes no value", o->lng);
         value = eq + 1;
       }
     } else if (a[0] == '-' && a[1] && a[1] != '-' && !a[2]) {
       for (const opt_spec *s = specs; s->id; s++)
         if (s->shrt == a[1]) o = s;
-      if (!o) return usage_error(c, "unknown option '%s'", a);
+      if (!o) return cli_usage_error(c, "unknown option '%s'", a);
     } else if (a[0] == '-' && a[1]) {
-      return usage_error(c, "unknown option '%s'", a);
+      return cli_usage_error(c, "unknown option '%s'", a);
     } else {
-      return usage_error(c, "unexpected argument '%s'", a);
+      return cli_usage_error(c, "unexpected argument '%s'", a);
     }
     if (o->id == OPT_HELP) {
       print_command_help(stdout, c->prog, c->cmd);
       return 2;
     }
     if (o->arg && !value) {
-      if (i + 1 >= argc) return usage_error(c, "option '%s' needs a value (%s)", a, o->arg);
+      if (i + 1 >= argc) return cli_usage_error(c, "option '%s' needs a value (%s)", a, o->arg);
       value = argv[++i];
     }
     if (!o->repeat)
       for (int k = 0; k < c->n_opts; k++)
-        if (c->opts[k].id == o->id) return usage_error(c, "option '--%s' given more than once", o->lng);
+        if (c->opts[k].id == o->id) return cli_usage_error(c, "option '--%s' given more than once", o->lng);
     c->opts[c->n_opts++] = (opt_val){o->id, value, a};
   }
   return 0;
 }
 
-static const char *opt_get(const cli *c, int id) {
+const char *cli_opt_get(const cli *c, int id) {
   for (int k = 0; k < c->n_opts; k++)
     if (c->opts[k].id == id) return c->opts[k].value ? c->opts[k].value : "";
   return NULL;
 }
 
 /* Strict decimal integer in [0, max] (no sign, no space, no other base). */
-static bool parse_count(const char *s, uint64_t max, uint64_t *out) {
+bool cli_parse_count(const char *s, uint64_t max, uint64_t *out) {
   uint64_t v = 0;
   if (!*s) return false;
   for (const char *p = s; *p; p++) {
@@ -273,10 +255,10 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out) {
 
 /* --seed N (default 0): any uint64. Returns 0, or 1 after a usage error. */
 static int opt_seed(cli *c, uint64_t *seed) {
-  const char *s = opt_get(c, OPT_SEED);
+  const char *s = cli_opt_get(c, OPT_SEED);
   *seed = 0;
-  if (s && !parse_count(s, UINT64_MAX, seed))
-    return usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", s);
+  if (s && !cli_parse_count(s, UINT64_MAX, seed))
+    return cli_usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", s);
   return 0;
 }
 
@@ -312,7 +294,7 @@ static void put_escaped(FILE *out, const char *s, size_t n) {
 }
 
 /* Escaped copy into a buffer (for error messages). */
-static void escape_to(char *buf, size_t size, const char *s, size_t n) {
+void cli_escape_to(char *buf, size_t size, const char *s, size_t n) {
   char *mem = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&mem, &len);
@@ -331,7 +313,7 @@ static const char *vocab_kind_str(rnnrt_vocab_kind k) {
 }
 
 /* "f32", "i32 tokens of V (5)", "i32 lengths", "i32 class (10 classes)", "f32 scores over V (5)" */
-static void type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_output, char *buf, size_t size) {
+void cli_type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_output, char *buf, size_t size) {
   const rnnrt_vocab *v = x->vocab >= 0 ? &d->vocabs[x->vocab] : NULL;
   if (is_output) {
     const char *sc = x->scores == RNNRT_SCORES_PROBS ? "probs" : x->scores == RNNRT_SCORES_LOGITS ? "logits" : NULL;
@@ -361,7 +343,7 @@ typedef struct {
 } gen_plan;
 
 /* Same dimension in two declarations (same symbol, or same static size). */
-static bool same_dim(const rnnrt_dim *a, const rnnrt_dim *b) {
+bool cli_same_dim(const rnnrt_dim *a, const rnnrt_dim *b) {
   return a->sym >= 0 ? a->sym == b->sym : b->sym < 0 && a->size == b->size;
 }
 
@@ -395,7 +377,7 @@ static bool plan_generation(const rnnrt_model_desc *d, gen_plan *p, char *why, s
   int64_t out = -1;
   for (int64_t o = 0; o < d->n_outputs && out < 0; o++) {
     const rnnrt_decl *y = &d->outputs[o];
-    if (y->rank == 3 && y->vocab == x->vocab && same_dim(&y->dims[0], &x->dims[0]) && same_dim(&y->dims[1], &x->dims[1]))
+    if (y->rank == 3 && y->vocab == x->vocab && cli_same_dim(&y->dims[0], &x->dims[0]) && cli_same_dim(&y->dims[1], &x->dims[1]))
       out = o;
   }
   if (out < 0) {
@@ -476,7 +458,7 @@ static int cmd_info(cli *c) {
       } else if (groups[g].kind == G_STATE) {
         printf("  %-*s  %-*s  f32\n", wname, x->name, wshape, shape);
       } else {
-        type_str(d, x, groups[g].kind == G_OUT, type, sizeof type);
+        cli_type_str(d, x, groups[g].kind == G_OUT, type, sizeof type);
         printf("  %-*s  %-*s  %s\n", wname, x->name, wshape, shape, type);
       }
     }
@@ -498,7 +480,7 @@ static int cmd_info(cli *c) {
     col += printf(":");
     for (int64_t t = 0; t < v->size; t++) {
       char tok[256];
-      escape_to(tok, sizeof tok, v->tokens[t], v->token_lens[t]);
+      cli_escape_to(tok, sizeof tok, v->tokens[t], v->token_lens[t]);
       int w = (int)strlen(tok) + 3;
       if (col + w > 96) {
         printf("\n   ");
@@ -519,7 +501,7 @@ static int cmd_info(cli *c) {
     for (int64_t i = 0; i < d->n_train; i++) printf(" %s=%s", d->train[i].key, d->train[i].value);
     printf("\n");
   }
-  if (fflush(stdout) != 0 || ferror(stdout)) return fail("cannot write to standard output");
+  if (fflush(stdout) != 0 || ferror(stdout)) return cli_fail("cannot write to standard output");
   return 0;
 }
 
@@ -528,9 +510,9 @@ static int cmd_info(cli *c) {
 
 static int cmd_init(cli *c) {
   const rnnrt_model_desc *d = &c->desc;
-  const char *out = opt_get(c, OPT_OUTPUT);
+  const char *out = cli_opt_get(c, OPT_OUTPUT);
   uint64_t seed;
-  if (!out || !*out) return usage_error(c, "missing -o WEIGHTS.safetensors");
+  if (!out || !*out) return cli_usage_error(c, "missing -o WEIGHTS.safetensors");
   if (opt_seed(c, &seed) != 0) return 1;
   rnnrt_rng rng;
   rnnrt_rng_seed(&rng, seed);
@@ -539,7 +521,7 @@ static int cmd_init(cli *c) {
   float **bufs = calloc((size_t)d->n_params + 1, sizeof *bufs);
   int rc = 1;
   if (!e || !shapes || !bufs) {
-    fail("out of memory");
+    cli_fail("out of memory");
     goto done;
   }
   for (int64_t i = 0; i < d->n_params; i++) {
@@ -547,7 +529,7 @@ static int cmd_init(cli *c) {
     int64_t n = rnnrt_decl_numel(p);
     float *buf = bufs[i] = rnnrt_alloc(n ? n * 4 : 4);
     if (!buf) {
-      fail("out of memory creating parameter '%s' (%lld values)", p->name, (long long)n);
+      cli_fail("out of memory creating parameter '%s' (%lld values)", p->name, (long long)n);
       goto done;
     }
     rnnrt_rng_fill(&rng, p->init, p->init_arg, buf, n);
@@ -555,7 +537,7 @@ static int cmd_init(cli *c) {
     e[i] = (rnnrt_st_entry){p->name, RNNRT_DTYPE_F32, p->rank, shapes[i], buf};
   }
   if (rnnrt_st_write(out, e, (size_t)d->n_params, &c->err) != 0) {
-    fail_err(&c->err);
+    cli_fail_err(&c->err);
     goto done;
   }
   rc = 0;
@@ -587,17 +569,17 @@ static int tok_entry_cmp(const void *a, const void *b) {
 
 /* Tokenises text (of option `label`: --text, --prime) with a chars or words vocab into a
  * malloc'd int32 array. */
-static int tokenize_text(const rnnrt_vocab *v, const char *label, const char *text, int32_t **ids_out, int64_t *n_out) {
+int cli_tokenize_text(const rnnrt_vocab *v, const char *label, const char *text, int32_t **ids_out, int64_t *n_out) {
   size_t len = strlen(text);
   *ids_out = NULL;
   *n_out = 0;
-  if (!rnnrt_utf8_valid((const unsigned char *)text, len)) return fail("%s: the text is not valid UTF-8", label);
+  if (!rnnrt_utf8_valid((const unsigned char *)text, len)) return cli_fail("%s: the text is not valid UTF-8", label);
   tok_entry *index = malloc((size_t)v->size * sizeof *index);
   int32_t *ids = malloc((len + 1) * sizeof *ids);
   if (!index || !ids) {
     free(index);
     free(ids);
-    return fail("out of memory");
+    return cli_fail("out of memory");
   }
   for (int64_t t = 0; t < v->size; t++) index[t] = (tok_entry){v->tokens[t], v->token_lens[t], (int32_t)t};
   qsort(index, (size_t)v->size, sizeof *index, tok_entry_cmp);
@@ -619,8 +601,8 @@ static int tokenize_text(const rnnrt_vocab *v, const char *label, const char *te
     tok_entry *hit = bsearch(&key, index, (size_t)v->size, sizeof *index, tok_entry_cmp);
     if (!hit) {
       char esc[256];
-      escape_to(esc, sizeof esc, text + i, l);
-      fail("%s: %s '%s' at position %lld is not in vocab '%s'", label, v->kind == RNNRT_VOCAB_CHARS ? "character" : "word",
+      cli_escape_to(esc, sizeof esc, text + i, l);
+      cli_fail("%s: %s '%s' at position %lld is not in vocab '%s'", label, v->kind == RNNRT_VOCAB_CHARS ? "character" : "word",
            esc, (long long)n, v->name);
       free(index);
       free(ids);
@@ -635,7 +617,7 @@ static int tokenize_text(const rnnrt_vocab *v, const char *label, const char *te
   return 0;
 }
 
-static void format_index(char *buf, size_t size, int64_t flat, int64_t rank, const int64_t *shape) {
+void cli_format_index(char *buf, size_t size, int64_t flat, int64_t rank, const int64_t *shape) {
   int64_t idx[RNNRT_MAX_RANK > 64 ? RNNRT_MAX_RANK : 64];
   for (int64_t k = rank - 1; k >= 0; k--) {
     idx[k] = shape[k] ? flat % shape[k] : 0;
@@ -644,72 +626,101 @@ static void format_index(char *buf, size_t size, int64_t flat, int64_t rank, con
   rnnrt_format_shape(buf, size, rank, idx);
 }
 
-typedef struct {
-  int64_t *val;    /* per symbol, -1 unbound */
-  int64_t *src;    /* input index that bound it */
-  int32_t *axis;
-} binding;
+int cli_binding_init(const rnnrt_model_desc *d, binding *b) {
+  size_t n = (size_t)d->n_symbols + 1;
+  b->val = calloc(n, sizeof *b->val);
+  b->src = calloc(n, sizeof *b->src);
+  b->axis = calloc(n, sizeof *b->axis);
+  if (!b->val || !b->src || !b->axis) {
+    cli_binding_free(b);
+    return cli_fail("out of memory");
+  }
+  for (int64_t s = 0; s < d->n_symbols; s++) b->val[s] = -1;
+  return 0;
+}
 
-/* Checks an array against input decl `ii` and converts it into t (takes ownership of a->data
- * when no conversion is needed). */
-static int bind_input(cli *c, int64_t ii, const char *label, rnnrt_npy *a, binding *b, rnnrt_tensor *t) {
+void cli_binding_free(binding *b) {
+  free(b->val);
+  free(b->src);
+  free(b->axis);
+  b->val = b->src = NULL;
+  b->axis = NULL;
+}
+
+/* Input ii, or target ii - n_inputs, and what it is called in messages. */
+static const rnnrt_decl *array_decl(const rnnrt_model_desc *d, int64_t ii, const char **what) {
+  bool is_target = ii >= d->n_inputs;
+  *what = is_target ? "target" : "input";
+  return is_target ? &d->targets[ii - d->n_inputs] : &d->inputs[ii];
+}
+
+/* Checks an array against input (or target) `ii` and converts it into t (takes ownership of
+ * a->data when no conversion is needed). */
+int cli_bind_array(cli *c, int64_t ii, const char *label, rnnrt_npy *a, binding *b, rnnrt_tensor *t) {
   const rnnrt_model_desc *d = &c->desc;
-  const rnnrt_decl *x = &d->inputs[ii];
+  const char *what, *what2;
+  const rnnrt_decl *x = array_decl(d, ii, &what);
   char want[256], got[256];
   rnnrt_desc_format_dims(d, x, want, sizeof want);
   bool is_int = x->kind != RNNRT_KIND_F32;
   if (!is_int && a->dtype != RNNRT_DTYPE_F32)
-    return fail("%s: input '%s' has dtype %s, expected <f4 (f32)", label, x->name,
-                a->dtype == RNNRT_DTYPE_I32 ? "<i4" : "<i8");
+    return cli_fail("%s: %s '%s' has dtype %s, expected <f4 (f32)", label, what, x->name,
+                    a->dtype == RNNRT_DTYPE_I32 ? "<i4" : "<i8");
   if (is_int && a->dtype == RNNRT_DTYPE_F32)
-    return fail("%s: input '%s' has dtype <f4, expected <i4 or <i8 (%s)", label, x->name,
-                x->kind == RNNRT_KIND_TOKENS ? "token ids" : "lengths");
+    return cli_fail("%s: %s '%s' has dtype <f4, expected <i4 or <i8 (%s)", label, what, x->name,
+                    x->kind == RNNRT_KIND_TOKENS ? "token ids" : x->kind == RNNRT_KIND_CLASS ? "class ids" : "lengths");
   if (a->rank != x->rank)
-    return fail("%s: input '%s' has %lld dimension%s, expected %lld (%s)", label, x->name, (long long)a->rank,
-                a->rank == 1 ? "" : "s", (long long)x->rank, want);
+    return cli_fail("%s: %s '%s' has %lld dimension%s, expected %lld (%s)", label, what, x->name, (long long)a->rank,
+                    a->rank == 1 ? "" : "s", (long long)x->rank, want);
   for (int64_t k = 0; k < x->rank; k++) {
     const rnnrt_dim *dm = &x->dims[k];
     int64_t s = a->shape[k];
     rnnrt_format_shape(got, sizeof got, a->rank, a->shape);
     if (dm->sym < 0) {
-      if (s != dm->size) return fail("%s: input '%s' has shape %s, expected %s", label, x->name, got, want);
+      if (s != dm->size) return cli_fail("%s: %s '%s' has shape %s, expected %s", label, what, x->name, got, want);
       continue;
     }
     const char *sym = d->symbols[dm->sym];
-    if (s == 0) return fail("%s: input '%s' is empty along axis %lld (%s)", label, x->name, (long long)k, sym);
+    if (s == 0) return cli_fail("%s: %s '%s' is empty along axis %lld (%s)", label, what, x->name, (long long)k, sym);
     if (b->val[dm->sym] < 0) {
       b->val[dm->sym] = s;
       b->src[dm->sym] = ii;
       b->axis[dm->sym] = (int32_t)k;
     } else if (b->val[dm->sym] != s) {
-      return fail("%s: input '%s' has size %lld along axis %lld (%s), but %s = %lld from axis %d of input '%s'", label,
-                  x->name, (long long)s, (long long)k, sym, sym, (long long)b->val[dm->sym], b->axis[dm->sym],
-                  d->inputs[b->src[dm->sym]].name);
+      const rnnrt_decl *y = array_decl(d, b->src[dm->sym], &what2);
+      return cli_fail("%s: %s '%s' has size %lld along axis %lld (%s), but %s = %lld from axis %d of %s '%s'", label,
+                      what, x->name, (long long)s, (long long)k, sym, sym, (long long)b->val[dm->sym], b->axis[dm->sym],
+                      what2, y->name);
     }
   }
   t->rank = x->rank;
   for (int64_t k = 0; k < x->rank; k++) t->sizes[k] = a->shape[k];
-  if (x->kind == RNNRT_KIND_TOKENS) {
-    const rnnrt_vocab *v = &d->vocabs[x->vocab];
+  if (x->kind == RNNRT_KIND_TOKENS || x->kind == RNNRT_KIND_CLASS) {
+    const rnnrt_vocab *v = x->vocab >= 0 ? &d->vocabs[x->vocab] : NULL;
+    int64_t limit = x->kind == RNNRT_KIND_CLASS && x->classes > 0 ? x->classes : v ? v->size : INT32_MAX + (int64_t)1;
     for (int64_t i = 0; i < a->numel; i++) {
       int64_t id = a->dtype == RNNRT_DTYPE_I32 ? ((int32_t *)a->data)[i] : ((int64_t *)a->data)[i];
-      if (id < 0 || id >= v->size) {
-        format_index(got, sizeof got, i, a->rank, a->shape);
-        return fail("%s: input '%s' holds token id %lld at index %s, outside vocab '%s' (size %lld)", label, x->name,
-                    (long long)id, got, v->name, (long long)v->size);
+      if (id < 0 || id >= limit) {
+        cli_format_index(got, sizeof got, i, a->rank, a->shape);
+        if (x->kind == RNNRT_KIND_TOKENS)
+          return cli_fail("%s: %s '%s' holds token id %lld at index %s, outside vocab '%s' (size %lld)", label, what,
+                          x->name, (long long)id, got, v->name, (long long)v->size);
+        return cli_fail("%s: %s '%s' holds class id %lld at index %s, outside [0, %lld)", label, what, x->name,
+                        (long long)id, got, (long long)limit);
       }
     }
   }
   if (a->dtype == RNNRT_DTYPE_I64) {
     int64_t n = a->numel ? a->numel : 1;
     int32_t *conv = rnnrt_alloc(n * 4);
-    if (!conv) return fail("%s: out of memory", label);
+    if (!conv) return cli_fail("%s: out of memory", label);
     for (int64_t i = 0; i < a->numel; i++) {
       int64_t v = ((int64_t *)a->data)[i];
       if (v < INT32_MIN || v > INT32_MAX) {
         free(conv);
-        format_index(got, sizeof got, i, a->rank, a->shape);
-        return fail("%s: input '%s' holds %lld at index %s, which does not fit int32", label, x->name, (long long)v, got);
+        cli_format_index(got, sizeof got, i, a->rank, a->shape);
+        return cli_fail("%s: %s '%s' holds %lld at index %s, which does not fit int32", label, what, x->name,
+                        (long long)v, got);
       }
       conv[i] = (int32_t)v;
     }
@@ -722,7 +733,7 @@ static int bind_input(cli *c, int64_t ii, const char *label, rnnrt_npy *a, bindi
 }
 
 /* Range check of lengths inputs once every symbol is bound: 1 <= len <= T (if symbol T exists). */
-static int check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const char *const *labels) {
+int cli_check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const char *const *labels) {
   const rnnrt_model_desc *d = &c->desc;
   int64_t tmax = -1;
   for (int64_t s = 0; s < d->n_symbols; s++)
@@ -734,10 +745,10 @@ static int check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const
     for (int64_t k = 0; k < n; k++)
       if (v[k] < 1 || (tmax > 0 && v[k] > tmax)) {
         char idx[256], range[64];
-        format_index(idx, sizeof idx, k, in[i].rank, in[i].sizes);
+        cli_format_index(idx, sizeof idx, k, in[i].rank, in[i].sizes);
         if (tmax > 0) snprintf(range, sizeof range, "[1, T] (T = %lld)", (long long)tmax);
         else snprintf(range, sizeof range, ">= 1");
-        return fail("%s: input '%s' holds length %d at index %s, expected %s", labels[i], d->inputs[i].name, v[k], idx,
+        return cli_fail("%s: input '%s' holds length %d at index %s, expected %s", labels[i], d->inputs[i].name, v[k], idx,
                     range);
       }
   }
@@ -745,26 +756,26 @@ static int check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const
 }
 
 /* Sets t's rank and sizes to decl x's shape with its symbols bound. */
-static void bound_shape(const rnnrt_decl *x, const binding *b, rnnrt_tensor *t) {
+void cli_bound_shape(const rnnrt_decl *x, const binding *b, rnnrt_tensor *t) {
   t->rank = x->rank;
   for (int64_t k = 0; k < x->rank; k++) t->sizes[k] = x->dims[k].sym >= 0 ? b->val[x->dims[k].sym] : x->dims[k].size;
 }
 
 /* Allocates a zero-filled f32 tensor of decl x's bound shape (an output or a state). */
-static int alloc_f32(const char *what, const rnnrt_decl *x, const binding *b, rnnrt_tensor *t) {
+int cli_alloc_f32(const char *what, const rnnrt_decl *x, const binding *b, rnnrt_tensor *t) {
   char shape[256];
   int64_t bytes;
-  bound_shape(x, b, t);
+  cli_bound_shape(x, b, t);
   int64_t n = rnnrt_shape_numel(x->rank, t->sizes);
   rnnrt_format_shape(shape, sizeof shape, x->rank, t->sizes);
   if (n < 0 || !rnnrt_mul_ok(n, 4, &bytes) || bytes > RNNRT_MAX_TENSOR_BYTES)
-    return fail("%s '%s' would have shape %s, which is absurdly large", what, x->name, shape);
+    return cli_fail("%s '%s' would have shape %s, which is absurdly large", what, x->name, shape);
   t->data = rnnrt_alloc(bytes ? bytes : 4);
-  if (!t->data) return fail("out of memory allocating %s '%s' %s (%lld bytes)", what, x->name, shape, (long long)bytes);
+  if (!t->data) return cli_fail("out of memory allocating %s '%s' %s (%lld bytes)", what, x->name, shape, (long long)bytes);
   return 0;
 }
 
-static bool is_directory(const char *path) {
+bool cli_is_directory(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
@@ -783,12 +794,12 @@ static char *join_path(const char *dir, const char *name, const char *ext) {
  * here is removed if empty), so a failed command leaves no output behind. */
 static int write_outputs(cli *c, const char *out, const rnnrt_tensor *outs) {
   const rnnrt_model_desc *d = &c->desc;
-  bool as_dir = d->n_outputs > 1 || is_directory(out);
+  bool as_dir = d->n_outputs > 1 || cli_is_directory(out);
   bool created_dir = false;
-  if (as_dir && !is_directory(out)) {
-    if (mkdir(out, 0777) != 0 && !(errno == EEXIST && is_directory(out))) {
-      if (errno == EEXIST) return fail("%s: exists and is not a directory (the model has %lld outputs)", out, (long long)d->n_outputs);
-      return fail("%s: cannot create directory: %s", out, strerror(errno));
+  if (as_dir && !cli_is_directory(out)) {
+    if (mkdir(out, 0777) != 0 && !(errno == EEXIST && cli_is_directory(out))) {
+      if (errno == EEXIST) return cli_fail("%s: exists and is not a directory (the model has %lld outputs)", out, (long long)d->n_outputs);
+      return cli_fail("%s: cannot create directory: %s", out, strerror(errno));
     }
     created_dir = true;
   }
@@ -797,26 +808,26 @@ static int write_outputs(cli *c, const char *out, const rnnrt_tensor *outs) {
   int64_t renamed = 0;
   int rc = 1;
   if (!files || !paths) {
-    fail("out of memory");
+    cli_fail("out of memory");
     goto done;
   }
   /* all temp files first, renamed only once every one is complete */
   for (int64_t i = 0; i < d->n_outputs; i++) {
     paths[i] = as_dir ? join_path(out, d->outputs[i].name, ".npy") : rnnrt_strdup(out);
     if (!paths[i]) {
-      fail("out of memory");
+      cli_fail("out of memory");
       goto done;
     }
     if (rnnrt_afile_open(&files[i], paths[i], &c->err) != 0 ||
         rnnrt_npy_emit(&files[i], RNNRT_DTYPE_F32, outs[i].rank, outs[i].sizes, outs[i].data, &c->err) != 0 ||
         rnnrt_afile_finish(&files[i], &c->err) != 0) {
-      fail_err(&c->err);
+      cli_fail_err(&c->err);
       goto done;
     }
   }
   for (int64_t i = 0; i < d->n_outputs; i++, renamed++)
     if (rnnrt_afile_rename(&files[i], &c->err) != 0) {
-      fail_err(&c->err);
+      cli_fail_err(&c->err);
       goto done;
     }
   rc = 0;
@@ -831,7 +842,7 @@ done:
   return rc;
 }
 
-static int64_t argmax(const float *p, int64_t n) {
+int64_t cli_argmax(const float *p, int64_t n) {
   int64_t best = 0;
   for (int64_t i = 1; i < n; i++)
     if (p[i] > p[best] || (isnan(p[best]) && !isnan(p[i]))) best = i;
@@ -860,7 +871,7 @@ static void print_outputs(cli *c, const rnnrt_tensor *outs, int64_t text_input) 
         const rnnrt_vocab *v = &d->vocabs[x->vocab];
         int64_t npos = row_len / v->size;
         for (int64_t p = 0; p < npos; p++) {
-          int64_t id = argmax(row + p * v->size, v->size);
+          int64_t id = cli_argmax(row + p * v->size, v->size);
           if (v->kind == RNNRT_VOCAB_CHARS) fwrite(v->tokens[id], 1, v->token_lens[id], stdout);
           else if (v->kind == RNNRT_VOCAB_WORDS) printf("%s%s", p ? " " : "", v->tokens[id]);
           else printf("%s%lld", p ? " " : "", (long long)id);
@@ -875,9 +886,9 @@ static void print_outputs(cli *c, const rnnrt_tensor *outs, int64_t text_input) 
 
 static int cmd_infer(cli *c) {
   const rnnrt_model_desc *d = &c->desc;
-  const char *weights = opt_get(c, OPT_WEIGHTS);
-  const char *out = opt_get(c, OPT_OUTPUT);
-  const char *text = opt_get(c, OPT_TEXT);
+  const char *weights = cli_opt_get(c, OPT_WEIGHTS);
+  const char *out = cli_opt_get(c, OPT_OUTPUT);
+  const char *text = cli_opt_get(c, OPT_TEXT);
   int64_t n_args = d->n_params + d->n_inputs + d->n_outputs;
   rnnrt_tensor *args = calloc((size_t)n_args, sizeof *args);
   const char **labels = calloc((size_t)d->n_inputs + 1, sizeof *labels);
@@ -888,7 +899,7 @@ static int cmd_infer(cli *c) {
   int rc = 1;
   bool params_loaded = false;
   if (!args || !labels || !b.val || !b.src || !b.axis) {
-    fail("out of memory");
+    cli_fail("out of memory");
     goto done;
   }
   rnnrt_tensor *ins = args + d->n_params, *outs = args + d->n_params + d->n_inputs;
@@ -896,15 +907,15 @@ static int cmd_infer(cli *c) {
 
   /* ---- options ---- */
   if (out && !*out) {
-    rc = usage_error(c, "-o: empty path");
+    rc = cli_usage_error(c, "-o: empty path");
     goto done;
   }
   if (!out && !text) {
-    rc = usage_error(c, "missing -o OUT (or --text)");
+    rc = cli_usage_error(c, "missing -o OUT (or --text)");
     goto done;
   }
   if (!weights && d->n_params > 0) {
-    rc = usage_error(c, "missing -w WEIGHTS.safetensors");
+    rc = cli_usage_error(c, "missing -w WEIGHTS.safetensors");
     goto done;
   }
   if (text) {
@@ -915,17 +926,17 @@ static int cmd_infer(cli *c) {
         text_input = i;
       }
     if (n_tok != 1) {
-      rc = fail("--text needs a model with exactly one tokens input (this model has %lld)", (long long)n_tok);
+      rc = cli_fail("--text needs a model with exactly one tokens input (this model has %lld)", (long long)n_tok);
       goto done;
     }
     const rnnrt_decl *x = &d->inputs[text_input];
     const rnnrt_vocab *v = &d->vocabs[x->vocab];
     if (v->kind == RNNRT_VOCAB_IDS) {
-      rc = fail("--text: input '%s' uses vocab '%s' of kind ids (text needs a chars or words vocab)", x->name, v->name);
+      rc = cli_fail("--text: input '%s' uses vocab '%s' of kind ids (text needs a chars or words vocab)", x->name, v->name);
       goto done;
     }
     if (x->rank != 1 && x->rank != 2) {
-      rc = fail("--text: input '%s' has rank %lld (text needs rank 1 [T] or 2 [B, T])", x->name, (long long)x->rank);
+      rc = cli_fail("--text: input '%s' has rank %lld (text needs rank 1 [T] or 2 [B, T])", x->name, (long long)x->rank);
       goto done;
     }
     labels[text_input] = "--text";
@@ -935,7 +946,7 @@ static int cmd_infer(cli *c) {
     const char *spec = c->opts[k].value;
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || !eq[1]) {
-      rc = usage_error(c, "--input '%s': expected NAME=FILE.npy", spec);
+      rc = cli_usage_error(c, "--input '%s': expected NAME=FILE.npy", spec);
       goto done;
     }
     size_t nl = (size_t)(eq - spec);
@@ -948,30 +959,30 @@ static int cmd_infer(cli *c) {
         size_t used = strlen(names);
         snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", d->inputs[i].name);
       }
-      rc = fail("--input: the model has no input '%.*s' (its inputs: %s)", (int)nl, spec, d->n_inputs ? names : "none");
+      rc = cli_fail("--input: the model has no input '%.*s' (its inputs: %s)", (int)nl, spec, d->n_inputs ? names : "none");
       goto done;
     }
     if (labels[ii]) {
-      rc = fail("--input: input '%s' given twice%s", d->inputs[ii].name, ii == text_input ? " (also by --text)" : "");
+      rc = cli_fail("--input: input '%s' given twice%s", d->inputs[ii].name, ii == text_input ? " (also by --text)" : "");
       goto done;
     }
     labels[ii] = eq + 1;
   }
-  if (text && tokenize_text(&d->vocabs[d->inputs[text_input].vocab], "--text", text, &ids, &n_ids) != 0) goto done;
+  if (text && cli_tokenize_text(&d->vocabs[d->inputs[text_input].vocab], "--text", text, &ids, &n_ids) != 0) goto done;
   for (int64_t i = 0; i < d->n_inputs; i++) {
     if (labels[i]) continue;
     if (text && d->inputs[i].kind == RNNRT_KIND_LENGTHS) continue; /* filled from the text below */
     char want[256], type[256];
     rnnrt_desc_format_dims(d, &d->inputs[i], want, sizeof want);
-    type_str(d, &d->inputs[i], false, type, sizeof type);
-    rc = usage_error(c, "missing --input %s=FILE.npy (%s %s)", d->inputs[i].name, want, type);
+    cli_type_str(d, &d->inputs[i], false, type, sizeof type);
+    rc = cli_usage_error(c, "missing --input %s=FILE.npy (%s %s)", d->inputs[i].name, want, type);
     goto done;
   }
 
   /* ---- weights ---- */
   if (d->n_params > 0) {
     if (rnnrt_load_params(d, weights, args, &c->err) != 0) {
-      fail_err(&c->err);
+      cli_fail_err(&c->err);
       goto done;
     }
     params_loaded = true;
@@ -989,16 +1000,16 @@ static int cmd_infer(cli *c) {
       a.shape = a.rank == 2 ? shape : shape + 1;
       a.numel = n_ids;
       a.data = ids;
-      int r = bind_input(c, i, "--text", &a, &b, &ins[i]);
+      int r = cli_bind_array(c, i, "--text", &a, &b, &ins[i]);
       ids = a.data; /* NULL if ownership moved */
       if (r != 0) goto done;
       continue;
     }
     if (rnnrt_npy_read(labels[i], &a, &c->err) != 0) {
-      fail_err(&c->err);
+      cli_fail_err(&c->err);
       goto done;
     }
-    int r = bind_input(c, i, labels[i], &a, &b, &ins[i]);
+    int r = cli_bind_array(c, i, labels[i], &a, &b, &ins[i]);
     rnnrt_npy_free(&a);
     if (r != 0) goto done;
   }
@@ -1010,7 +1021,7 @@ static int cmd_infer(cli *c) {
     for (int64_t k = 0; k < x->rank; k++) {
       int32_t s = x->dims[k].sym;
       if (s >= 0 && b.val[s] < 0) {
-        rc = usage_error(c, "missing --input %s=FILE.npy (its dimension %s is not known from --text)", x->name,
+        rc = cli_usage_error(c, "missing --input %s=FILE.npy (its dimension %s is not known from --text)", x->name,
                          d->symbols[s]);
         goto done;
       }
@@ -1019,18 +1030,18 @@ static int cmd_infer(cli *c) {
     int64_t n = rnnrt_shape_numel(x->rank, ins[i].sizes);
     int32_t *v = n >= 0 && n <= (1 << 24) ? rnnrt_alloc(n ? n * 4 : 4) : NULL;
     if (!v) {
-      rc = fail("out of memory");
+      rc = cli_fail("out of memory");
       goto done;
     }
     for (int64_t k = 0; k < n; k++) v[k] = (int32_t)n_ids;
     ins[i].data = v;
     labels[i] = "--text";
   }
-  if (check_lengths(c, &b, ins, labels) != 0) goto done;
+  if (cli_check_lengths(c, &b, ins, labels) != 0) goto done;
 
   /* ---- outputs ---- */
   for (int64_t o = 0; o < d->n_outputs; o++)
-    if (alloc_f32("output", &d->outputs[o], &b, &outs[o]) != 0) goto done;
+    if (cli_alloc_f32("output", &d->outputs[o], &b, &outs[o]) != 0) goto done;
 
   rnnc_model_forward(args);
 
@@ -1038,7 +1049,7 @@ static int cmd_infer(cli *c) {
   if (text) {
     print_outputs(c, outs, text_input);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-      fail("cannot write to standard output");
+      cli_fail("cannot write to standard output");
       goto done;
     }
   }
@@ -1090,7 +1101,7 @@ typedef struct {
 } gen_ctx;
 
 /* A plain finite decimal number >= 0 ("0", "0.8", "1e-3"; no sign, inf, nan, hex, spaces). */
-static bool parse_nonneg_real(const char *s, double *out) {
+bool cli_parse_nonneg_real(const char *s, double *out) {
   char *end;
   if (!((*s >= '0' && *s <= '9') || *s == '.') || strspn(s, "0123456789.eE+-") != strlen(s)) return false;
   double v = strtod(s, &end);
@@ -1105,19 +1116,19 @@ static int gen_parse_options(cli *c, gen_opts *o) {
   uint64_t u;
   memset(o, 0, sizeof *o);
   o->temperature = 1.0;
-  o->weights = opt_get(c, OPT_WEIGHTS);
-  o->prime = opt_get(c, OPT_PRIME);
-  if (!o->weights && c->desc.n_params > 0) return usage_error(c, "missing -w WEIGHTS.safetensors");
-  if (!o->prime) return usage_error(c, "missing --prime TEXT");
-  if (!*o->prime) return usage_error(c, "--prime: empty text (generation starts from at least one token)");
-  if (!(s = opt_get(c, OPT_STEPS))) return usage_error(c, "missing --steps N");
-  if (!parse_count(s, INT64_MAX, &u)) return usage_error(c, "--steps: invalid value '%s' (expected a non-negative integer)", s);
+  o->weights = cli_opt_get(c, OPT_WEIGHTS);
+  o->prime = cli_opt_get(c, OPT_PRIME);
+  if (!o->weights && c->desc.n_params > 0) return cli_usage_error(c, "missing -w WEIGHTS.safetensors");
+  if (!o->prime) return cli_usage_error(c, "missing --prime TEXT");
+  if (!*o->prime) return cli_usage_error(c, "--prime: empty text (generation starts from at least one token)");
+  if (!(s = cli_opt_get(c, OPT_STEPS))) return cli_usage_error(c, "missing --steps N");
+  if (!cli_parse_count(s, INT64_MAX, &u)) return cli_usage_error(c, "--steps: invalid value '%s' (expected a non-negative integer)", s);
   o->steps = (int64_t)u;
-  if ((s = opt_get(c, OPT_TEMPERATURE)) && !parse_nonneg_real(s, &o->temperature))
-    return usage_error(c, "--temperature: invalid value '%s' (expected a finite number >= 0)", s);
-  if ((s = opt_get(c, OPT_TOP_K))) {
-    if (!parse_count(s, INT64_MAX, &u) || u < 1)
-      return usage_error(c, "--top-k: invalid value '%s' (expected an integer >= 1)", s);
+  if ((s = cli_opt_get(c, OPT_TEMPERATURE)) && !cli_parse_nonneg_real(s, &o->temperature))
+    return cli_usage_error(c, "--temperature: invalid value '%s' (expected a finite number >= 0)", s);
+  if ((s = cli_opt_get(c, OPT_TOP_K))) {
+    if (!cli_parse_count(s, INT64_MAX, &u) || u < 1)
+      return cli_usage_error(c, "--top-k: invalid value '%s' (expected an integer >= 1)", s);
     o->top_k = (int64_t)u;
   }
   return opt_seed(c, &o->seed);
@@ -1127,7 +1138,7 @@ static int gen_parse_options(cli *c, gen_opts *o) {
 static int gen_bind_prime(gen_ctx *g) {
   int32_t *ids;
   int64_t n;
-  if (tokenize_text(g->p.vocab, "--prime", g->o.prime, &ids, &n) != 0) return 1;
+  if (cli_tokenize_text(g->p.vocab, "--prime", g->o.prime, &ids, &n) != 0) return 1;
   int64_t shape[2] = {1, n};
   rnnrt_npy a;
   memset(&a, 0, sizeof a);
@@ -1136,7 +1147,7 @@ static int gen_bind_prime(gen_ctx *g) {
   a.shape = shape;
   a.numel = n;
   a.data = ids;
-  int r = bind_input(g->c, g->p.input, "--prime", &a, &g->b, g->in);
+  int r = cli_bind_array(g->c, g->p.input, "--prime", &a, &g->b, g->in);
   free(a.data); /* NULL if ownership moved */
   g->t = n;
   return r;
@@ -1153,7 +1164,7 @@ static int gen_setup(gen_ctx *g) {
                    calloc((size_t)nsym, sizeof(int32_t))};
   g->logits = malloc((size_t)v * sizeof *g->logits);
   g->cands = malloc((size_t)v * sizeof *g->cands);
-  if (!g->args || !g->b.val || !g->b.src || !g->b.axis || !g->logits || !g->cands) return fail("out of memory");
+  if (!g->args || !g->b.val || !g->b.src || !g->b.axis || !g->logits || !g->cands) return cli_fail("out of memory");
   g->in = g->args + d->n_params;
   g->s_in = g->in + 1;
   g->outs = g->s_in + d->n_states;
@@ -1161,15 +1172,15 @@ static int gen_setup(gen_ctx *g) {
   for (int64_t s = 0; s < d->n_symbols; s++) g->b.val[s] = -1;
   if (gen_bind_prime(g) != 0) return 1;
   if (d->n_params > 0) {
-    if (rnnrt_load_params(d, g->o.weights, g->args, &g->c->err) != 0) return fail_err(&g->c->err);
+    if (rnnrt_load_params(d, g->o.weights, g->args, &g->c->err) != 0) return cli_fail_err(&g->c->err);
     g->params_loaded = true;
   }
   for (int64_t s = 0; s < d->n_states; s++)
-    if (alloc_f32("state", &d->states[s], &g->b, &g->s_in[s]) != 0 ||
-        alloc_f32("state", &d->states[s], &g->b, &g->s_out[s]) != 0)
+    if (cli_alloc_f32("state", &d->states[s], &g->b, &g->s_in[s]) != 0 ||
+        cli_alloc_f32("state", &d->states[s], &g->b, &g->s_out[s]) != 0)
       return 1;
   for (int64_t o = 0; o < d->n_outputs; o++)
-    if (alloc_f32("output", &d->outputs[o], &g->b, &g->outs[o]) != 0) return 1;
+    if (cli_alloc_f32("output", &d->outputs[o], &g->b, &g->outs[o]) != 0) return 1;
   rnnrt_rng_seed(&g->rng, g->o.seed);
   return 0;
 }
@@ -1263,7 +1274,7 @@ static bool gen_next_token(gen_ctx *g, int64_t *tok) {
 static int gen_put(const rnnrt_vocab *v, int32_t id, bool first) {
   if (v->kind == RNNRT_VOCAB_WORDS && !first) fputc(' ', stdout);
   fwrite(v->tokens[id], 1, v->token_lens[id], stdout);
-  if (fflush(stdout) != 0 || ferror(stdout)) return fail("cannot write to standard output");
+  if (fflush(stdout) != 0 || ferror(stdout)) return cli_fail("cannot write to standard output");
   return 0;
 }
 
@@ -1278,8 +1289,8 @@ static void gen_feed(gen_ctx *g, int64_t tok) {
   if (g->t != 1) {
     g->t = 1;
     g->b.val[g->p.t_sym] = 1;
-    bound_shape(&d->inputs[g->p.input], &g->b, g->in);
-    for (int64_t o = 0; o < d->n_outputs; o++) bound_shape(&d->outputs[o], &g->b, &g->outs[o]);
+    cli_bound_shape(&d->inputs[g->p.input], &g->b, g->in);
+    for (int64_t o = 0; o < d->n_outputs; o++) cli_bound_shape(&d->outputs[o], &g->b, &g->outs[o]);
   }
   ((int32_t *)g->in->data)[0] = (int32_t)tok;
 }
@@ -1295,7 +1306,7 @@ static int gen_loop(gen_ctx *g) {
     if (!gen_next_token(g, &tok)) {
       putchar('\n'); /* end the line of text printed so far, then the error */
       fflush(stdout);
-      return fail("output '%s' holds a NaN score (generating token %lld)", g->c->desc.outputs[g->p.output].name,
+      return cli_fail("output '%s' holds a NaN score (generating token %lld)", g->c->desc.outputs[g->p.output].name,
                   (long long)s + 1);
     }
     if (gen_put(v, (int32_t)tok, false) != 0) return 1;
@@ -1304,7 +1315,7 @@ static int gen_loop(gen_ctx *g) {
     rnnc_model_step(g->args);
   }
   putchar('\n');
-  if (fflush(stdout) != 0 || ferror(stdout)) return fail("cannot write to standard output");
+  if (fflush(stdout) != 0 || ferror(stdout)) return cli_fail("cannot write to standard output");
   return 0;
 }
 
@@ -1314,9 +1325,9 @@ static int cmd_generate(cli *c) {
   memset(&g, 0, sizeof g);
   g.c = c;
   if (gen_parse_options(c, &g.o) != 0) return 1;
-  if (!plan_generation(&c->desc, &g.p, why, sizeof why)) return fail("cannot generate: %s", why);
+  if (!plan_generation(&c->desc, &g.p, why, sizeof why)) return cli_fail("cannot generate: %s", why);
   if (!rnnc_model_step)
-    return fail("internal error: the model descriptor has a 'step' line but the program does not define "
+    return cli_fail("internal error: the model descriptor has a 'step' line but the program does not define "
                 "rnnc_model_step");
   int rc = gen_setup(&g) != 0 || gen_loop(&g) != 0 ? 1 : 0;
   gen_free(&g);
@@ -1333,7 +1344,7 @@ static int cmd_help(cli *c) {
 
 /* help/usage output: an error writing it is an error like any other. */
 static int finish_stdout(int rc) {
-  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) rc = fail("cannot write to standard output");
+  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) rc = cli_fail("cannot write to standard output");
   return rc;
 }
 
@@ -1358,23 +1369,23 @@ int rnnrt_main(int argc, char **argv) {
     const command *cmd = find_command(argv[2]);
     if (argc > 3 || !cmd) {
       c.cmd = find_command("help");
-      if (argc > 3) return usage_error(&c, "unexpected argument '%s'", argv[3]);
-      return usage_error(&c, "unknown command '%s'", argv[2]);
+      if (argc > 3) return cli_usage_error(&c, "unexpected argument '%s'", argv[3]);
+      return cli_usage_error(&c, "unknown command '%s'", argv[2]);
     }
     print_command_help(stdout, c.prog, cmd);
     return finish_stdout(0);
   }
   c.cmd = find_command(name);
   if (!c.cmd) {
-    if (name[0] == '-') return usage_error(&c, "unknown option '%s'", name);
-    return usage_error(&c, "unknown command '%s'", name);
+    if (name[0] == '-') return cli_usage_error(&c, "unknown option '%s'", name);
+    return cli_usage_error(&c, "unknown command '%s'", name);
   }
   int pr = parse_options(&c, argc - 2, argv + 2);
   int rc;
   if (pr != 0) {
     rc = pr == 2 ? 0 : 1;
   } else if (c.cmd->needs_desc && rnnrt_desc_parse(rnnc_model_desc, &c.desc, &c.err) != 0) {
-    rc = fail_err(&c.err);
+    rc = cli_fail_err(&c.err);
   } else {
     rc = c.cmd->fn(&c);
   }

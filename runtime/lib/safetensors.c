@@ -216,11 +216,26 @@ static void sb_json_string(strbuf *b, const char *s) {
 }
 
 int rnnrt_st_write(const char *path, const rnnrt_st_entry *e, size_t n, rnnrt_error *err) {
+  return rnnrt_st_write_meta(path, e, n, NULL, 0, err);
+}
+
+int rnnrt_st_write_meta(const char *path, const rnnrt_st_entry *e, size_t n, const char *const *meta, size_t n_meta,
+                        rnnrt_error *err) {
   strbuf h = {0};
   int64_t off = 0;
   int64_t *nbytes = n ? calloc(n, sizeof *nbytes) : NULL;
   if (n && !nbytes) return rnnrt_fail(err, "%s: out of memory", path);
   sb_str(&h, "{");
+  if (n_meta) {
+    sb_str(&h, "\"__metadata__\":{");
+    for (size_t i = 0; i < n_meta; i++) {
+      if (i) sb_str(&h, ",");
+      sb_json_string(&h, meta[2 * i]);
+      sb_str(&h, ":");
+      sb_json_string(&h, meta[2 * i + 1]);
+    }
+    sb_str(&h, n ? "}," : "}");
+  }
   for (size_t i = 0; i < n; i++) {
     size_t esz = rnnrt_dtype_size(e[i].dtype);
     int64_t numel = rnnrt_shape_numel(e[i].rank, e[i].shape), bytes;

@@ -262,8 +262,10 @@ LogicalResult Differentiator::visit(Operation *op) {
         return success();
       })
       .Case<LastStepOp>([&](LastStepOp o) -> LogicalResult {
-        if (o.getLengths())
-          return o.emitOpError("rnn-bptt: the last step of a padded batch is not supported yet");
+        if (o.getLengths()) {
+          unsupported = o; // the adjoint of a per-example gather: not yet
+          return failure();
+        }
         Value x = o.getInput();
         Value steps = tensor::DimOp::create(b, loc, x, 1);
         Value last = arith::SubIOp::create(b, loc, steps, arith::ConstantIndexOp::create(b, loc, 1));

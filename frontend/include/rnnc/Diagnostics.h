@@ -23,6 +23,8 @@ public:
   /// `return diag.error(loc, "...")`.
   bool error(llvm::SMLoc loc, const llvm::Twine &msg,
              llvm::ArrayRef<llvm::SMRange> ranges = {});
+  /// Reports a warning at `loc` (does not count as an error).
+  void warning(llvm::SMLoc loc, const llvm::Twine &msg);
   /// Attaches a note to the last error.
   void note(llvm::SMLoc loc, const llvm::Twine &msg);
 
