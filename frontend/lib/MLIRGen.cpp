@@ -91,6 +91,9 @@ private:
   /// Why the model cannot have a step function (empty when it can).
   std::string stepBlocker() const;
   mlir::DictionaryAttr outputAttrs(const Output &o);
+  /// ABI attributes of input `id` beyond its type: `rnn.max` for lengths,
+  /// `rnn.padding` for token ids padded for mask_zero.
+  llvm::SmallVector<mlir::NamedAttribute> inputExtras(int id);
   Value get(ValueRef r) { return values[r.node][r.result]; }
 
   mlir::MLIRContext &ctx;
@@ -426,7 +429,8 @@ mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::String
   builder.setInsertionPointToStart(body);
 
   static const char *kinds[] = {"tokens", "f32", "lengths", "class"};
-  auto declare = [&](int id, llvm::StringRef role) {
+  auto declare = [&](int id, llvm::StringRef role,
+                     llvm::ArrayRef<mlir::NamedAttribute> extra = {}) {
     const Node &n = m.nodes[id];
     const VType &t = n.results[0];
     llvm::SmallVector<mlir::NamedAttribute> a = {
@@ -435,10 +439,11 @@ mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::String
         builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(t))};
     if (!t.vocab.empty())
       a.push_back(builder.getNamedAttr(rnn::attrs::kVocab, builder.getStringAttr(t.vocab)));
+    a.append(extra.begin(), extra.end());
     values[id] = {addArg(tensorType(t), builder.getDictionaryAttr(a), loc(n.loc))};
   };
   for (int id : m.inputs)
-    declare(id, rnn::attrs::kInput);
+    declare(id, rnn::attrs::kInput, inputExtras(id));
   if (mode == Mode::Loss)
     for (const Target &tg : m.targets)
       for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
@@ -495,8 +500,41 @@ mlir::DictionaryAttr MLIRGenImpl::outputAttrs(const Output &o) {
     bool probs = m.nodes[o.value.node].layer == Layer::Softmax;
     a.push_back(builder.getNamedAttr(rnn::attrs::kScores,
                                      builder.getStringAttr(probs ? "probs" : "logits")));
+    // A decoder's scores: the text printer stops at its end token.
+    ValueRef v = o.value;
+    while (m.nodes[v.node].layer == Layer::Softmax || m.nodes[v.node].layer == Layer::Dropout)
+      v = m.nodes[v.node].operands[0];
+    if (m.nodes[v.node].layer == Layer::Decoder)
+      a.push_back(builder.getNamedAttr(rnn::attrs::kEnd,
+                                       builder.getI64IntegerAttr(m.nodes[v.node].endToken)));
   }
   return builder.getDictionaryAttr(a);
+}
+
+llvm::SmallVector<mlir::NamedAttribute> MLIRGenImpl::inputExtras(int id) {
+  llvm::SmallVector<mlir::NamedAttribute> extra;
+  const VType &t = m.nodes[id].results[0];
+  // A lengths input counts the steps of the time axis of what it measures.
+  if (t.kind == VType::Lengths) {
+    for (const Node &n : m.nodes) {
+      if (!n.lengths || n.lengths->node != id || n.operands.empty())
+        continue;
+      const VType &seq = m.typeOf(n.operands[n.layer == Layer::Attention ? 1 : 0]);
+      if (seq.shape.size() >= 2 && !seq.shape[1].isStatic()) {
+        extra.push_back(builder.getNamedAttr(rnn::attrs::kMax,
+                                             builder.getStringAttr(seq.shape[1].sym)));
+        break;
+      }
+    }
+  }
+  // Token ids padded with 0 for an embedding with mask_zero.
+  if (t.kind == VType::Tokens)
+    for (const Node &n : m.nodes)
+      if (n.layer == Layer::Embedding && n.maskZero && n.operands[0].node == id) {
+        extra.push_back(builder.getNamedAttr(rnn::attrs::kPadding, builder.getI64IntegerAttr(0)));
+        break;
+      }
+  return extra;
 }
 
 bool MLIRGenImpl::genForward() {

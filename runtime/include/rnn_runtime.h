@@ -173,6 +173,12 @@ typedef struct rnnrt_decl {
   rnnrt_init_kind init;   /* params only */
   double init_arg;        /* bound / std */
   rnnrt_scores_kind scores; /* outputs only */
+  int64_t end;            /* outputs: end=<id>, the end token of a decoder's scores [B, steps, V]
+                             (an id of the output's vocab); else -1 */
+  int32_t max_sym;        /* lengths inputs: max=<sym>, the symbol (index into desc.symbols) of
+                             the axis whose steps the lengths count; else -1 */
+  int64_t padding;        /* tokens inputs: padding=<id>, the token that pads each example
+                             after its last token (an id of the input's vocab); else -1 */
   int line;               /* line number in the descriptor */
 } rnnrt_decl;
 

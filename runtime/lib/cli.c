@@ -79,7 +79,8 @@ static const command commands[] = {
      "Loads the weights and the inputs, checks them against the model, runs it and writes each\n"
      "output as a float32 .npy (with several outputs, -o names a directory: OUT/NAME.npy).\n"
      "With --text, outputs that score a vocabulary are printed as text (argmax of the last axis),\n"
-     "one line per batch row; other outputs are printed as numbers.",
+     "one line per batch row (a decoder's output up to its end token); other outputs are printed as\n"
+     "numbers.",
      infer_opts, true, cmd_infer},
     {"generate", "-w WEIGHTS.safetensors --prime TEXT --steps N [--temperature T] [--seed S] [--top-k K]",
      "continue a text with the model, one token at a time",
@@ -312,19 +313,48 @@ static const char *vocab_kind_str(rnnrt_vocab_kind k) {
   return k == RNNRT_VOCAB_CHARS ? "chars" : k == RNNRT_VOCAB_WORDS ? "words" : "ids";
 }
 
-/* "f32", "i32 tokens of V (5)", "i32 lengths", "i32 class (10 classes)", "f32 scores over V (5)" */
+/* " (\"</s>\")" for a token of a chars/words vocab, "" for ids (for type strings). */
+static void token_note(const rnnrt_vocab *v, int64_t id, char *buf, size_t size) {
+  char esc[128];
+  if (v->kind == RNNRT_VOCAB_IDS) {
+    snprintf(buf, size, "%s", "");
+    return;
+  }
+  cli_escape_to(esc, sizeof esc, v->tokens[id], v->token_lens[id]);
+  snprintf(buf, size, " (\"%s\")", esc);
+}
+
+/* "f32", "i32 tokens of V (5)", "i32 lengths", "i32 class (10 classes)", "f32 scores over V (5)",
+ * with the optional keys: "i32 tokens of V (5), padded with 0 (\"_\")", "i32 lengths of axis S",
+ * "f32 probs over V (5), ending at 1 (\"$\")" */
 void cli_type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_output, char *buf, size_t size) {
   const rnnrt_vocab *v = x->vocab >= 0 ? &d->vocabs[x->vocab] : NULL;
+  char note[160];
   if (is_output) {
     const char *sc = x->scores == RNNRT_SCORES_PROBS ? "probs" : x->scores == RNNRT_SCORES_LOGITS ? "logits" : NULL;
-    if (v) snprintf(buf, size, "f32 %s over %s (%lld)", sc ? sc : "scores", v->name, (long long)v->size);
+    if (v && x->end >= 0) {
+      token_note(v, x->end, note, sizeof note);
+      snprintf(buf, size, "f32 %s over %s (%lld), ending at %lld%s", sc ? sc : "scores", v->name, (long long)v->size,
+               (long long)x->end, note);
+    } else if (v) snprintf(buf, size, "f32 %s over %s (%lld)", sc ? sc : "scores", v->name, (long long)v->size);
     else snprintf(buf, size, "f32%s%s", sc ? " " : "", sc ? sc : "");
     return;
   }
   switch (x->kind) {
     case RNNRT_KIND_F32: snprintf(buf, size, "f32"); break;
-    case RNNRT_KIND_TOKENS: snprintf(buf, size, "i32 tokens of %s (%lld)", v->name, (long long)v->size); break;
-    case RNNRT_KIND_LENGTHS: snprintf(buf, size, "i32 lengths"); break;
+    case RNNRT_KIND_TOKENS:
+      if (x->padding >= 0) {
+        token_note(v, x->padding, note, sizeof note);
+        snprintf(buf, size, "i32 tokens of %s (%lld), padded with %lld%s", v->name, (long long)v->size,
+                 (long long)x->padding, note);
+      } else {
+        snprintf(buf, size, "i32 tokens of %s (%lld)", v->name, (long long)v->size);
+      }
+      break;
+    case RNNRT_KIND_LENGTHS:
+      if (x->max_sym >= 0) snprintf(buf, size, "i32 lengths of axis %s", d->symbols[x->max_sym]);
+      else snprintf(buf, size, "i32 lengths");
+      break;
     default:
       if (v) snprintf(buf, size, "i32 class of %s (%lld)", v->name, (long long)v->size);
       else if (x->classes > 0) snprintf(buf, size, "i32 class (%lld classes)", (long long)x->classes);
@@ -710,6 +740,21 @@ int cli_bind_array(cli *c, int64_t ii, const char *label, rnnrt_npy *a, binding 
       }
     }
   }
+  /* padding=: every example (axis 0 of an input of rank >= 2, else the whole array) holds a
+   * token other than the padding, or its length (one past its last other token) would be 0 */
+  if (x->kind == RNNRT_KIND_TOKENS && x->padding >= 0 && a->numel > 0) {
+    int64_t n_ex = a->rank >= 2 ? a->shape[0] : 1, per = a->numel / n_ex;
+    for (int64_t e = 0; e < n_ex; e++) {
+      bool all = true;
+      for (int64_t j = e * per; j < (e + 1) * per && all; j++) {
+        int64_t id = a->dtype == RNNRT_DTYPE_I32 ? ((int32_t *)a->data)[j] : ((int64_t *)a->data)[j];
+        all = id == x->padding;
+      }
+      if (all)
+        return cli_fail("%s: example %lld of %s '%s' is all padding (token %lld): its length would be 0", label,
+                        (long long)e, what, x->name, (long long)x->padding);
+    }
+  }
   if (a->dtype == RNNRT_DTYPE_I64) {
     int64_t n = a->numel ? a->numel : 1;
     int32_t *conv = rnnrt_alloc(n * 4);
@@ -732,24 +777,29 @@ int cli_bind_array(cli *c, int64_t ii, const char *label, rnnrt_npy *a, binding 
   return 0;
 }
 
-/* Range check of lengths inputs once every symbol is bound: 1 <= len <= T (if symbol T exists). */
+/* Range check of lengths inputs once every symbol is bound: 1 <= len, and len <= the size of
+ * the axis named by max= (bound by a non-lengths input; the descriptor guarantees one). */
 int cli_check_lengths(cli *c, const binding *b, const rnnrt_tensor *in, const char *const *labels) {
   const rnnrt_model_desc *d = &c->desc;
-  int64_t tmax = -1;
-  for (int64_t s = 0; s < d->n_symbols; s++)
-    if (strcmp(d->symbols[s], "T") == 0) tmax = b->val[s];
   for (int64_t i = 0; i < d->n_inputs; i++) {
-    if (d->inputs[i].kind != RNNRT_KIND_LENGTHS) continue;
+    const rnnrt_decl *x = &d->inputs[i];
+    if (x->kind != RNNRT_KIND_LENGTHS) continue;
+    int64_t hi = x->max_sym >= 0 ? b->val[x->max_sym] : -1;
+    const rnnrt_decl *src = NULL; /* the first non-lengths input with that axis */
+    for (int64_t j = 0; j < d->n_inputs && hi > 0 && !src; j++)
+      for (int64_t k = 0; k < d->inputs[j].rank && d->inputs[j].kind != RNNRT_KIND_LENGTHS && !src; k++)
+        if (d->inputs[j].dims[k].sym == x->max_sym) src = &d->inputs[j];
     int64_t n = rnnrt_shape_numel(in[i].rank, in[i].sizes);
     const int32_t *v = in[i].data;
     for (int64_t k = 0; k < n; k++)
-      if (v[k] < 1 || (tmax > 0 && v[k] > tmax)) {
-        char idx[256], range[64];
+      if (v[k] < 1 || (hi > 0 && v[k] > hi)) {
+        char idx[256], range[RNNRT_ERROR_MAX / 2];
         cli_format_index(idx, sizeof idx, k, in[i].rank, in[i].sizes);
-        if (tmax > 0) snprintf(range, sizeof range, "[1, T] (T = %lld)", (long long)tmax);
+        if (hi > 0)
+          snprintf(range, sizeof range, "[1, %lld] (the size of axis %s of input '%s')", (long long)hi,
+                   d->symbols[x->max_sym], src ? src->name : "?");
         else snprintf(range, sizeof range, ">= 1");
-        return cli_fail("%s: input '%s' holds length %d at index %s, expected %s", labels[i], d->inputs[i].name, v[k], idx,
-                    range);
+        return cli_fail("%s: input '%s' holds length %d at index %s, expected %s", labels[i], x->name, v[k], idx, range);
       }
   }
   return 0;
@@ -850,8 +900,9 @@ int64_t cli_argmax(const float *p, int64_t n) {
 }
 
 /* Prints every output for --text: one line per batch row. The batch axis is axis 0 of an
- * output when it carries the symbol of axis 0 of the rank-2 text input ([B, T]); otherwise the
- * whole output is one row. */
+ * output when it carries the symbol of axis 0 of the rank-2 text input ([B, T]), or when the
+ * output has end= ([B, steps, V]: one line per index of axis 0, cut before the first end
+ * token); otherwise the whole output is one row. */
 static void print_outputs(cli *c, const rnnrt_tensor *outs, int64_t text_input) {
   const rnnrt_model_desc *d = &c->desc;
   const rnnrt_decl *tin = &d->inputs[text_input];
@@ -861,7 +912,7 @@ static void print_outputs(cli *c, const rnnrt_tensor *outs, int64_t text_input) 
     const rnnrt_tensor *t = &outs[o];
     const float *data = t->data;
     int64_t numel = rnnrt_shape_numel(t->rank, t->sizes);
-    bool batched = batch_sym >= 0 && x->rank >= 2 && x->dims[0].sym == batch_sym;
+    bool batched = (batch_sym >= 0 && x->rank >= 2 && x->dims[0].sym == batch_sym) || (x->vocab >= 0 && x->end >= 0);
     int64_t rows = batched ? t->sizes[0] : 1;
     int64_t row_len = numel / rows;
     for (int64_t r = 0; r < rows; r++) {
@@ -872,6 +923,7 @@ static void print_outputs(cli *c, const rnnrt_tensor *outs, int64_t text_input) 
         int64_t npos = row_len / v->size;
         for (int64_t p = 0; p < npos; p++) {
           int64_t id = cli_argmax(row + p * v->size, v->size);
+          if (id == x->end) break; /* a decoder's end token: the row's text stops before it */
           if (v->kind == RNNRT_VOCAB_CHARS) fwrite(v->tokens[id], 1, v->token_lens[id], stdout);
           else if (v->kind == RNNRT_VOCAB_WORDS) printf("%s%s", p ? " " : "", v->tokens[id]);
           else printf("%s%lld", p ? " " : "", (long long)id);

@@ -269,6 +269,9 @@ static rnnrt_decl *new_decl(ctx *c, group_t g) {
   memset(x, 0, sizeof *x);
   x->vocab = -1;
   x->classes = -1;
+  x->end = -1;
+  x->max_sym = -1;
+  x->padding = -1;
   return x;
 }
 
@@ -345,7 +348,8 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
     return 0;
   }
   /* attributes */
-  bool seen_vocab = false, seen_classes = false, seen_scores = false;
+  bool seen_vocab = false, seen_classes = false, seen_scores = false, seen_end = false, seen_max = false,
+       seen_padding = false;
   for (; fi < l->nf; fi++) {
     const char *a = l->f[fi];
     if (g == G_STATE && strchr(a, '=')) {
@@ -368,6 +372,24 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
       if (strcmp(a + 7, "probs") == 0) x->scores = RNNRT_SCORES_PROBS;
       else if (strcmp(a + 7, "logits") == 0) x->scores = RNNRT_SCORES_LOGITS;
       else return lfail(c, l, "invalid scores kind '%s' (expected probs or logits)", a + 7);
+    } else if (g == G_OUTPUT && strncmp(a, "end=", 4) == 0) {
+      if (seen_end) return lfail(c, l, "duplicate attribute 'end='");
+      seen_end = true;
+      if (!parse_uint(a + 4, &x->end) || x->end > INT32_MAX)
+        return lfail(c, l, "invalid end token id '%s' (expected a token id of the output's vocab)", a + 4);
+    } else if (g == G_INPUT && strncmp(a, "max=", 4) == 0) {
+      if (seen_max) return lfail(c, l, "duplicate attribute 'max='");
+      seen_max = true;
+      if (!valid_symbol(a + 4))
+        return lfail(c, l, "invalid symbol '%s' in max= (expected the symbol of an input's dimension)", a + 4);
+      int si = intern_symbol(c, a + 4);
+      if (si < 0) return lfail(c, l, "out of memory");
+      x->max_sym = si;
+    } else if (g == G_INPUT && strncmp(a, "padding=", 8) == 0) {
+      if (seen_padding) return lfail(c, l, "duplicate attribute 'padding='");
+      seen_padding = true;
+      if (!parse_uint(a + 8, &x->padding) || x->padding > INT32_MAX)
+        return lfail(c, l, "invalid padding token id '%s' (expected a token id of the input's vocab)", a + 8);
     } else if (strchr(a, '=')) {
       return lfail(c, l, "unknown attribute '%s' on %s '%s'", a, gname, x->name);
     } else {
@@ -381,6 +403,25 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
                  x->kind == RNNRT_KIND_F32 ? "f32" : "lengths");
   if (seen_classes && x->kind != RNNRT_KIND_CLASS)
     return lfail(c, l, "classes= is only valid on targets of kind class");
+  if (seen_max && x->kind != RNNRT_KIND_LENGTHS)
+    return lfail(c, l, "max= is only valid on inputs of kind lengths");
+  if (seen_padding) {
+    if (x->kind != RNNRT_KIND_TOKENS) return lfail(c, l, "padding= is only valid on inputs of kind tokens");
+    const rnnrt_vocab *v = &c->d->vocabs[x->vocab];
+    if (x->padding >= v->size)
+      return lfail(c, l, "input '%s': padding token id %lld is outside vocab '%s' (size %lld)", x->name,
+                   (long long)x->padding, v->name, (long long)v->size);
+  }
+  if (seen_end) {
+    if (x->vocab < 0) return lfail(c, l, "output '%s' has end= but no vocab= (the end token is an id of the output's vocab)", x->name);
+    const rnnrt_vocab *v = &c->d->vocabs[x->vocab];
+    if (x->end >= v->size)
+      return lfail(c, l, "output '%s': end token id %lld is outside vocab '%s' (size %lld)", x->name, (long long)x->end,
+                   v->name, (long long)v->size);
+    if (x->rank != 3)
+      return lfail(c, l, "output '%s' has end= but rank %lld (end= needs [B, steps, vocab]: rank 3)", x->name,
+                   (long long)x->rank);
+  }
   if (x->kind == RNNRT_KIND_CLASS && x->vocab >= 0 && x->classes >= 0 &&
       x->classes != c->d->vocabs[x->vocab].size)
     return lfail(c, l, "target '%s': classes=%lld differs from the size of vocab '%s' (%lld)", x->name,
@@ -411,6 +452,26 @@ static bool input_defines(const rnnrt_model_desc *d, int32_t sym) {
     for (int64_t j = 0; j < d->inputs[i].rank; j++)
       if (d->inputs[i].dims[j].sym == sym) return true;
   return false;
+}
+
+/* The symbol of every max= is a dimension of some input that is not a lengths input (the axis
+ * whose steps the lengths count). */
+static int check_max(ctx *c) {
+  const rnnrt_model_desc *d = c->d;
+  for (int64_t i = 0; i < d->n_inputs; i++) {
+    int32_t s = d->inputs[i].max_sym;
+    if (s < 0) continue;
+    bool found = false;
+    for (int64_t j = 0; j < d->n_inputs && !found; j++)
+      if (d->inputs[j].kind != RNNRT_KIND_LENGTHS)
+        for (int64_t k = 0; k < d->inputs[j].rank; k++) found = found || d->inputs[j].dims[k].sym == s;
+    if (!found) {
+      line_t tmp = {d->inputs[i].line, NULL, NULL, 0};
+      return lfail(c, &tmp, "input '%s': max=%s names no dimension of an input (other than lengths inputs)",
+                   d->inputs[i].name, d->symbols[s]);
+    }
+  }
+  return 0;
 }
 
 /* Every symbolic dimension of decls a[0..n) appears in some input (so the runtime can bind it). */
@@ -590,7 +651,8 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
       check_unique(&c, out->states, out->n_states, "state"))
     goto done;
   /* every symbol of an output or a state must be bound by some input */
-  if (check_bound(&c, out->outputs, out->n_outputs, "output") || check_bound(&c, out->states, out->n_states, "state"))
+  if (check_bound(&c, out->outputs, out->n_outputs, "output") || check_bound(&c, out->states, out->n_states, "state") ||
+      check_max(&c))
     goto done;
   /* the gradient function takes the targets: their symbols come from the inputs too, and
    * class ids need a class count to be range-checked */

@@ -122,18 +122,20 @@ func.func @dense_nobias(%x: tensor<?x8xf32>, %w: tensor<5x8xf32>) -> tensor<?x5x
 
 // -----
 
-// Softmax: max, exp(x - max), sum, divide.
+// Softmax: the row max, the sum of exp(x - max) (one reduction each), then
+// exp(x - max) / sum.
 // CHECK-LABEL: func.func @softmax
 // CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK: %[[MAX0:.*]] = linalg.fill ins(%[[NEGINF]] : f32)
 // CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0 : tensor<?x?x5xf32>) outs(%[[MAX0]] : tensor<?x?xf32>)
 // CHECK:   arith.maximumf
-// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} ins(%arg0, %[[MAX]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0, %[[MAX]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
 // CHECK:   arith.subf
 // CHECK:   math.exp
-// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[EXP]] : tensor<?x?x5xf32>)
 // CHECK:   arith.addf
-// CHECK: linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[MAX]], %[[SUM]] : tensor<?x?x5xf32>, tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK:   arith.subf
+// CHECK:   math.exp
 // CHECK:   arith.divf
 func.func @softmax(%x: tensor<?x?x5xf32>) -> tensor<?x?x5xf32> {
   %y = rnn.softmax %x : tensor<?x?x5xf32>

@@ -219,6 +219,10 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
     printDims(os, cast<RankedTensorType>(ty), d);
     if (StringRef v = strAttr(d, attrs::kVocab); !v.empty())
       os << " vocab=" << v;
+    if (StringRef mx = strAttr(d, attrs::kMax); !mx.empty())
+      os << " max=" << mx;
+    if (auto pad = d ? d.getAs<IntegerAttr>(attrs::kPadding) : IntegerAttr())
+      os << " padding=" << pad.getInt();
     os << '\n';
   }
   if (auto targets = module->getAttrOfType<ArrayAttr>(attrs::kTargets)) {
@@ -244,6 +248,8 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
       os << " vocab=" << v;
     if (StringRef sc = strAttr(d, attrs::kScores); !sc.empty())
       os << " scores=" << sc;
+    if (auto end = d ? d.getAs<IntegerAttr>(attrs::kEnd) : IntegerAttr())
+      os << " end=" << end.getInt();
     os << '\n';
   }
   for (const std::string &name : sig.params) {

@@ -169,40 +169,14 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                    })
                    .getResult(0);
     }
-    auto redTy = RankedTensorType::get(scoresTy.getShape().drop_back(), rewriter.getF32Type());
-    IterKinds redIters = parallel(rank - 1);
-    redIters.push_back(utils::IteratorType::reduction);
-    Value mx = linalg::GenericOp::create(
-                   rewriter, loc, redTy, scores,
-                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, scores), negInf),
-                   ArrayRef<AffineMap>{id, red}, redIters,
-                   [](OpBuilder &nb, Location l, ValueRange a) {
-                     linalg::YieldOp::create(nb, l, ValueRange{arith::MaximumFOp::create(nb, l, a[0], a[1])});
-                   })
-                   .getResult(0);
-    Value ex = linalg::GenericOp::create(
-                   rewriter, loc, scoresTy, ValueRange{scores, mx},
-                   emptyLike(rewriter, loc, scoresTy, scores), ArrayRef<AffineMap>{id, red, id},
-                   parallel(rank),
-                   [](OpBuilder &nb, Location l, ValueRange a) {
-                     Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
-                     linalg::YieldOp::create(nb, l, ValueRange{math::ExpOp::create(nb, l, d)});
-                   })
-                   .getResult(0);
-    Value sum = linalg::GenericOp::create(
-                    rewriter, loc, redTy, ex,
-                    fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, scores), 0.0f),
-                    ArrayRef<AffineMap>{id, red}, redIters,
-                    [](OpBuilder &nb, Location l, ValueRange a) {
-                      linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[0], a[1])});
-                    })
-                    .getResult(0);
+    auto [mx, sum] = maxAndSumExp(rewriter, loc, scores);
     Value weights = linalg::GenericOp::create(
-                        rewriter, loc, scoresTy, ValueRange{ex, sum},
-                        emptyLike(rewriter, loc, scoresTy, scores), ArrayRef<AffineMap>{id, red, id},
-                        parallel(rank),
+                        rewriter, loc, scoresTy, ValueRange{scores, mx, sum},
+                        emptyLike(rewriter, loc, scoresTy, scores),
+                        ArrayRef<AffineMap>{id, red, red, id}, parallel(rank),
                         [](OpBuilder &nb, Location l, ValueRange a) {
-                          linalg::YieldOp::create(nb, l, ValueRange{arith::DivFOp::create(nb, l, a[0], a[1])});
+                          Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                          linalg::YieldOp::create(nb, l, ValueRange{arith::DivFOp::create(nb, l, e, a[2])});
                         })
                         .getResult(0);
 

@@ -47,10 +47,7 @@ struct LSTMGatesOpLowering : OpConversionPattern<LSTMGatesOp> {
     Location loc = op.getLoc();
     auto ty = cast<RankedTensorType>(op.getC().getType());
     int64_t h = ty.getDimSize(1);
-    SmallVector<Value> ins;
-    for (Value m : {adaptor.getGx(), adaptor.getGh()})
-      for (int64_t k = 0; k < 4; ++k)
-        ins.push_back(columnBlock(rewriter, loc, m, k, h));
+    SmallVector<Value> ins = gateBlocks(rewriter, loc, adaptor.getGx(), adaptor.getGh(), 4, h);
     ins.push_back(adaptor.getC());
     rewriter.replaceOp(
         op, elementwise(rewriter, loc, ty, ins, 2,
@@ -80,10 +77,7 @@ struct GRUGatesOpLowering : OpConversionPattern<GRUGatesOp> {
     Location loc = op.getLoc();
     auto ty = cast<RankedTensorType>(op.getH().getType());
     int64_t h = ty.getDimSize(1);
-    SmallVector<Value> ins;
-    for (Value m : {adaptor.getGx(), adaptor.getGh()})
-      for (int64_t k = 0; k < 3; ++k)
-        ins.push_back(columnBlock(rewriter, loc, m, k, h));
+    SmallVector<Value> ins = gateBlocks(rewriter, loc, adaptor.getGx(), adaptor.getGh(), 3, h);
     ins.push_back(adaptor.getH());
     rewriter.replaceOp(
         op, elementwise(rewriter, loc, ty, ins, 1,

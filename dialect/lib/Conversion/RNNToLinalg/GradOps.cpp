@@ -164,10 +164,7 @@ struct LSTMGatesGradOpLowering : OpConversionPattern<LSTMGatesGradOp> {
     Location loc = op.getLoc();
     auto ty = cast<RankedTensorType>(op.getC().getType());
     int64_t h = ty.getDimSize(1);
-    SmallVector<Value> ins;
-    for (Value m : {adaptor.getGx(), adaptor.getGh()})
-      for (int64_t k = 0; k < 4; ++k)
-        ins.push_back(columnBlock(rewriter, loc, m, k, h));
+    SmallVector<Value> ins = gateBlocks(rewriter, loc, adaptor.getGx(), adaptor.getGh(), 4, h);
     ins.append({adaptor.getC(), adaptor.getDh(), adaptor.getDc()});
     SmallVector<Value> r = elementwise(
         rewriter, loc, ty, ins, 5, [](OpBuilder &b, Location l, ValueRange a) {
@@ -210,10 +207,7 @@ struct GRUGatesGradOpLowering : OpConversionPattern<GRUGatesGradOp> {
     Location loc = op.getLoc();
     auto ty = cast<RankedTensorType>(op.getH().getType());
     int64_t h = ty.getDimSize(1);
-    SmallVector<Value> ins;
-    for (Value m : {adaptor.getGx(), adaptor.getGh()})
-      for (int64_t k = 0; k < 3; ++k)
-        ins.push_back(columnBlock(rewriter, loc, m, k, h));
+    SmallVector<Value> ins = gateBlocks(rewriter, loc, adaptor.getGx(), adaptor.getGh(), 3, h);
     ins.append({adaptor.getH(), adaptor.getDh()});
     SmallVector<Value> r = elementwise(
         rewriter, loc, ty, ins, 5, [](OpBuilder &b, Location l, ValueRange a) {
@@ -294,28 +288,8 @@ struct CrossEntropyGradOpLowering : OpConversionPattern<CrossEntropyGradOp> {
     Value logits = adaptor.getLogits(), target = adaptor.getTarget();
     auto ty = cast<RankedTensorType>(logits.getType());
     unsigned rank = ty.getRank();
-    auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx), red = dropLastMap(ctx, rank);
-    IterKinds redIters = parallel(rank - 1);
-    redIters.push_back(utils::IteratorType::reduction);
-    Value mx = linalg::GenericOp::create(
-                   rewriter, loc, redTy, logits,
-                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits),
-                            -std::numeric_limits<float>::infinity()),
-                   ArrayRef<AffineMap>{id, red}, redIters,
-                   [](OpBuilder &b, Location l, ValueRange a) {
-                     linalg::YieldOp::create(b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
-                   })
-                   .getResult(0);
-    Value se = linalg::GenericOp::create(
-                   rewriter, loc, redTy, ValueRange{logits, mx},
-                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits), 0.0f),
-                   ArrayRef<AffineMap>{id, red, red}, redIters,
-                   [](OpBuilder &b, Location l, ValueRange a) {
-                     Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-                     linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
-                   })
-                   .getResult(0);
+    auto [mx, se] = maxAndSumExp(rewriter, loc, logits);
     Value dl = tensor::ExtractOp::create(rewriter, loc, adaptor.getDloss(), ValueRange{});
     Value scale = arith::DivFOp::create(rewriter, loc, dl, numElementsF32(rewriter, loc, target));
     Value d = linalg::GenericOp::create(

@@ -266,7 +266,7 @@ struct DenseOpLowering : OpConversionPattern<DenseOp> {
   }
 };
 
-/// Numerically stable softmax over the last axis.
+/// Numerically stable softmax over the last axis: exp(x - max) / sum.
 struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -277,38 +277,14 @@ struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
     auto ty = cast<RankedTensorType>(op.getType());
     unsigned rank = ty.getRank();
     Value x = adaptor.getInput();
-    auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap red = dropLastMap(ctx, rank);
-    IterKinds redIters = parallel(rank - 1);
-    redIters.push_back(utils::IteratorType::reduction);
-
-    auto reduce = [&](Value in, float init, bool isMax) {
-      Value acc = fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, x), init);
-      return linalg::GenericOp::create(
-                 rewriter, loc, redTy, in, acc, ArrayRef<AffineMap>{id, red}, redIters,
-                 [isMax](OpBuilder &b, Location l, ValueRange a) {
-                   Value r = isMax ? Value(arith::MaximumFOp::create(b, l, a[0], a[1]))
-                                   : Value(arith::AddFOp::create(b, l, a[0], a[1]));
-                   linalg::YieldOp::create(b, l, r);
-                 })
-          .getResult(0);
-    };
-    Value mx = reduce(x, -std::numeric_limits<float>::infinity(), true);
-    Value exps = linalg::GenericOp::create(
-                     rewriter, loc, ty, ValueRange{x, mx}, emptyLike(rewriter, loc, ty, x),
-                     ArrayRef<AffineMap>{id, red, id}, parallel(rank),
-                     [](OpBuilder &b, Location l, ValueRange a) {
-                       Value d = arith::SubFOp::create(b, l, a[0], a[1]);
-                       linalg::YieldOp::create(b, l, ValueRange{math::ExpOp::create(b, l, d)});
-                     })
-                     .getResult(0);
-    Value sum = reduce(exps, 0.0f, false);
+    auto [mx, sum] = maxAndSumExp(rewriter, loc, x);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx), red = dropLastMap(ctx, rank);
     Value res = linalg::GenericOp::create(
-                    rewriter, loc, ty, ValueRange{exps, sum}, emptyLike(rewriter, loc, ty, x),
-                    ArrayRef<AffineMap>{id, red, id}, parallel(rank),
+                    rewriter, loc, ty, ValueRange{x, mx, sum}, emptyLike(rewriter, loc, ty, x),
+                    ArrayRef<AffineMap>{id, red, red, id}, parallel(rank),
                     [](OpBuilder &b, Location l, ValueRange a) {
-                      linalg::YieldOp::create(b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
+                      Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                      linalg::YieldOp::create(b, l, ValueRange{arith::DivFOp::create(b, l, e, a[2])});
                     })
                     .getResult(0);
     rewriter.replaceOp(op, res);

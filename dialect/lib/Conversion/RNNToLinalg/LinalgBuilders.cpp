@@ -156,4 +156,40 @@ Value meanOver(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> i
   return tensor::FromElementsOp::create(b, loc, scalarTy, mean);
 }
 
+SmallVector<Value> gateBlocks(OpBuilder &b, Location loc, Value gx, Value gh, int64_t gates,
+                              int64_t width) {
+  SmallVector<Value> blocks;
+  for (Value m : {gx, gh})
+    for (int64_t k = 0; k < gates; ++k)
+      blocks.push_back(columnBlock(b, loc, m, k, width));
+  return blocks;
+}
+
+std::pair<Value, Value> maxAndSumExp(OpBuilder &b, Location loc, Value x) {
+  MLIRContext *ctx = b.getContext();
+  auto ty = cast<RankedTensorType>(x.getType());
+  unsigned rank = ty.getRank();
+  auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx), red = dropLastMap(ctx, rank);
+  IterKinds iters = parallel(rank - 1);
+  iters.push_back(utils::IteratorType::reduction);
+  Value mx = linalg::GenericOp::create(
+                 b, loc, redTy, x,
+                 fillWith(b, loc, emptyLike(b, loc, redTy, x), -std::numeric_limits<float>::infinity()),
+                 ArrayRef<AffineMap>{id, red}, iters,
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   linalg::YieldOp::create(nb, l, ValueRange{arith::MaximumFOp::create(nb, l, a[0], a[1])});
+                 })
+                 .getResult(0);
+  Value se = linalg::GenericOp::create(
+                 b, loc, redTy, ValueRange{x, mx}, fillWith(b, loc, emptyLike(b, loc, redTy, x), 0.0f),
+                 ArrayRef<AffineMap>{id, red, red}, iters,
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                   linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], e)});
+                 })
+                 .getResult(0);
+  return {mx, se};
+}
+
 } // namespace mlir::rnn::detail

@@ -38,6 +38,13 @@ elementwise(OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs
             function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> fn);
 /// Column block `k` of width `width` of a `[B, n*width]` matrix.
 Value columnBlock(OpBuilder &b, Location loc, Value m, int64_t k, int64_t width);
+/// The `2 * gates` column blocks of width `width` of the gate projections
+/// `gx` and `gh` (`[B, gates*width]`): gx's blocks, then gh's.
+SmallVector<Value> gateBlocks(OpBuilder &b, Location loc, Value gx, Value gh, int64_t gates,
+                              int64_t width);
+/// The row-wise maximum of `x` over its last axis and the sum of
+/// exp(x - max) (the two halves of a stable softmax / log-sum-exp).
+std::pair<Value, Value> maxAndSumExp(OpBuilder &b, Location loc, Value x);
 /// Row-wise select for padded batches (see LinalgBuilders.cpp).
 Value maskRows(OpBuilder &b, Location loc, Value lengths, Value t, Value a, Value other);
 /// Number of elements of `v` as an f32 scalar.

@@ -32,29 +32,7 @@ struct CrossEntropyOpLowering : OpConversionPattern<CrossEntropyOp> {
     Value logits = adaptor.getLogits(), target = adaptor.getTarget();
     auto ty = cast<RankedTensorType>(logits.getType());
     unsigned rank = ty.getRank();
-    auto redTy = RankedTensorType::get(ty.getShape().drop_back(), ty.getElementType());
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap red = dropLastMap(ctx, rank);
-    IterKinds redIters = parallel(rank - 1);
-    redIters.push_back(utils::IteratorType::reduction);
-    Value mx = linalg::GenericOp::create(
-                   rewriter, loc, redTy, logits,
-                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits),
-                            -std::numeric_limits<float>::infinity()),
-                   ArrayRef<AffineMap>{id, red}, redIters,
-                   [](OpBuilder &b, Location l, ValueRange a) {
-                     linalg::YieldOp::create(b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
-                   })
-                   .getResult(0);
-    Value se = linalg::GenericOp::create(
-                   rewriter, loc, redTy, ValueRange{logits, mx},
-                   fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, logits), 0.0f),
-                   ArrayRef<AffineMap>{id, red, red}, redIters,
-                   [](OpBuilder &b, Location l, ValueRange a) {
-                     Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-                     linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
-                   })
-                   .getResult(0);
+    auto [mx, se] = maxAndSumExp(rewriter, loc, logits);
     unsigned posRank = rank - 1;
     AffineMap posId = AffineMap::getMultiDimIdentityMap(posRank, ctx);
     Value count = numElementsF32(rewriter, loc, target);
