@@ -22,12 +22,13 @@
 using namespace mlir;
 
 void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel) {
-  (void)optLevel;
   if (level < EmitLevel::RNNCells)
     return;
   pm.addPass(rnn::createRNNExpandRecurrentPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (optLevel >= 1)
+    pm.addPass(rnn::createRNNHoistInputProjectionPass());
   pm.addPass(rnn::createRNNBPTTPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -1,7 +1,7 @@
 /* cli.c - the command-line program of a compiled model (rnnrt_main).
  *
  * Commands are dispatched through the `commands` table below; each has its own option table.
- * To add a command (train, grad, bench, ...): write `static int cmd_x(cli *c)`, an
+ * To add a command (like train, grad, bench): write `static int cmd_x(cli *c)`, an
  * option table and a row in `commands`. Options are parsed by parse_options() so that every
  * command gets the same behaviour (--opt VALUE, --opt=VALUE, -o VALUE, repeated options,
  * unknown options, --help). */
@@ -113,6 +113,17 @@ static const command commands[] = {
      "or every --checkpoint-every steps and at the end; --resume continues from one exactly.\n"
      "Ctrl-C stops after the current step, writes the checkpoint and exits with status 130.",
      cli_train_opts, true, cli_cmd_train},
+    {"bench", "[--batch N] [--time T] [--dim SYM=N]... [--iters N] [--warmup N] [--train] [-w WEIGHTS.safetensors]",
+     "time the model (or one training step) on synthetic inputs",
+     "Times rnnc_model_forward (with --train: the gradient function, one training step's forward and\n"
+     "backward without the optimizer) in this process on random inputs: token ids and class ids in\n"
+     "range, normal floats, lengths = the time size. --batch sets the batch axis (axis 0 of the inputs),\n"
+     "--time the time axis (axis 1 of sequence inputs), --dim any other dimension symbol. Weights from\n"
+     "-w, else initialised like 'init --seed 0'. After --warmup untimed calls, each timed call is\n"
+     "measured on its own; prints the median and minimum time and, for a single recurrent stack, the\n"
+     "GFLOP/s (2 * gates * hidden * (input + hidden) * B * T per layer and direction, x3 with --train),\n"
+     "then a 'bench: mode=... batch=... time=... median_ms=... min_ms=... gflops=...' line.",
+     cli_bench_opts, true, cli_cmd_bench},
     {"help", "[COMMAND]", "show this help, or the options of one command", NULL, help_opts, false, cmd_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

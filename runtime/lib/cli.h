@@ -1,6 +1,6 @@
 /* cli.h - what the command-line sources share (cli.c: dispatch, info/init/infer/generate;
- * train.c: grad/train). Internal to the runtime, not installed. The functions are prefixed
- * cli_ (not static, but only for these sources). */
+ * train.c: grad/train; bench.c: bench). Internal to the runtime, not installed. The functions
+ * are prefixed cli_ (not static, but only for these sources). */
 #ifndef RNNRT_CLI_H
 #define RNNRT_CLI_H
 
@@ -52,7 +52,9 @@ enum {
   /* grad / train */
   OPT_TARGET, OPT_CSV, OPT_WINDOW, OPT_COLUMN, OPT_SEQ_LEN, OPT_EPOCHS, OPT_BATCH, OPT_LR,
   OPT_OPTIMIZER, OPT_MOMENTUM, OPT_CLIP, OPT_WEIGHT_DECAY, OPT_VALIDATION, OPT_CKPT_EVERY,
-  OPT_CHECKPOINT, OPT_RESUME, OPT_METRICS, OPT_QUIET, OPT_DUMP_ORDER, OPT_DUMP_LOSS
+  OPT_CHECKPOINT, OPT_RESUME, OPT_METRICS, OPT_QUIET, OPT_DUMP_ORDER, OPT_DUMP_LOSS,
+  /* bench */
+  OPT_TIME, OPT_DIM, OPT_ITERS, OPT_WARMUP, OPT_TRAIN
 };
 
 /* grad / train (train.c) */
@@ -60,6 +62,10 @@ extern const opt_spec cli_grad_opts[];
 extern const opt_spec cli_train_opts[];
 int cli_cmd_grad(cli *c);
 int cli_cmd_train(cli *c);
+
+/* bench (bench.c) */
+extern const opt_spec cli_bench_opts[];
+int cli_cmd_bench(cli *c);
 
 /* Messages. usage_error: "error: ..." plus a one-line usage hint; fail: "error: ...". Both
  * escape control characters and return 1. */

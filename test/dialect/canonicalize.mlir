@@ -51,3 +51,19 @@ func.func @all_used(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32>) -> (tensor<?x?
   }
   return %ys, %h : tensor<?x?x4xf32>, tensor<?x4xf32>
 }
+
+// -----
+
+// A step input the body does not read is dropped (the last one stays: it
+// sizes the loop).
+// CHECK-LABEL: func.func @drop_unused_input
+// CHECK: rnn.recurrence(%arg1) init(%arg2) : (tensor<?x?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<?x4xf32>, %{{.*}}: tensor<?x4xf32>):
+func.func @drop_unused_input(%a: tensor<?x?x3xf32>, %b: tensor<?x?x4xf32>, %h0: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %h = rnn.recurrence(%a, %b) init(%h0) : (tensor<?x?x3xf32>, tensor<?x?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32> {
+  ^bb0(%at: tensor<?x3xf32>, %bt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    %h2 = rnn.rnn_gates tanh %bt, %ht : tensor<?x4xf32>
+    rnn.yield %h2 : tensor<?x4xf32>
+  }
+  return %h : tensor<?x4xf32>
+}

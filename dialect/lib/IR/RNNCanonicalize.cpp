@@ -51,9 +51,43 @@ struct DropUnusedRecurrenceOutputs : OpRewritePattern<RecurrenceOp> {
   }
 };
 
+/// Drops input sequences whose step the body no longer reads (keeping one:
+/// it gives the loop its batch and time sizes).
+struct DropUnusedRecurrenceInputs : OpRewritePattern<RecurrenceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RecurrenceOp op,
+                                PatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    unsigned numIn = op.getInputs().size();
+    SmallVector<unsigned> dead;
+    for (unsigned i = 0; i < numIn; ++i)
+      if (body.getArgument(i).use_empty())
+        dead.push_back(i);
+    if (dead.empty())
+      return rewriter.notifyMatchFailure(op, "every input is read");
+    if (dead.size() == numIn)
+      dead.pop_back();
+    if (dead.empty())
+      return rewriter.notifyMatchFailure(op, "the only input stays (it sizes the loop)");
+    SmallVector<Value> inputs;
+    for (unsigned i = 0; i < numIn; ++i)
+      if (!llvm::is_contained(dead, i))
+        inputs.push_back(op.getInputs()[i]);
+    auto next = RecurrenceOp::create(rewriter, op.getLoc(), op.getResultTypes(), inputs,
+                                     op.getInit(), op.getLengths(), op.getReverse());
+    next.getBody().takeBody(op.getBody());
+    Block &nb = next.getBody().front();
+    for (unsigned i : llvm::reverse(dead))
+      nb.eraseArgument(i);
+    rewriter.replaceOp(op, next.getResults());
+    return success();
+  }
+};
+
 } // namespace
 
 void RecurrenceOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {
-  results.add<DropUnusedRecurrenceOutputs>(context);
+  results.add<DropUnusedRecurrenceOutputs, DropUnusedRecurrenceInputs>(context);
 }

@@ -42,6 +42,22 @@ def ConvertRNNToLinalgPass : Pass<"convert-rnn-to-linalg", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RNNHoistInputProjectionPass : Pass<"rnn-hoist-input-projection"> {
+  let summary = "Hoist per-step input projections out of the time loop as one sequence-wide dense";
+  let description = [{
+    An `rnn.dense` in a recurrence body whose input is one step of an input
+    sequence and whose weights come from outside the loop computes the same
+    thing at every step independently: it is replaced by one `rnn.dense` over
+    the whole `[B, T, I]` sequence before the loop (one large GEMM), whose
+    result becomes a new step input of the recurrence. Step inputs that are no
+    longer read are then dropped by canonicalization. Placed before
+    `rnn-bptt`, the input weights' gradient becomes one contraction over
+    batch x time as well. Enabled from -O1.
+
+    Guarantees: results unchanged (up to fp32 rounding of the same sums).
+  }];
+}
+
 def RNNBPTTPass : Pass<"rnn-bptt", "::mlir::ModuleOp"> {
   let summary = "Back-propagation through time: derive the gradient function of a loss";
   let description = [{
