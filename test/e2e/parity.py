@@ -72,6 +72,15 @@ def matrix(cells, inputs, seqs):
 _BIG = [(3, 9, I64), (1, 1, I32)]       # batch 3 x 9 steps; batch 1 x 1 step
 _H1 = [(1, 9, I32), (3, 1, I64)]        # for hidden=1 models
 SUITE_VARIANTS = {
+    # long sequences (T = 64): every input kind, many-to-many and many-to-one,
+    # stacked and bidirectional
+    "long": [
+        (dict(input="onehot", seq=True, vocab=7, hidden=37, units=5), [(3, 64, I32)]),
+        (dict(input="embedding", seq=False, vocab=9, dim=6, hidden=16, units=3, layers=2),
+         [(3, 64, I64), (1, 64, I32)]),
+        (dict(input="float", seq=True, features=4, hidden=8, units=2,
+              direction="bidirectional"), [(2, 64, I64)]),
+    ],
     "stacked": [
         (dict(input="onehot", seq=True, vocab=7, hidden=5, units=4, layers=2), _BIG),
         (dict(input="float", seq=False, features=3, hidden=1, units=2, layers=3), _H1),
@@ -128,7 +137,8 @@ CONCAT_VARIANTS = [
     (dict(cell="gru", input="onehot", seq=True, vocab=4, hidden=2, units=3, state=True,
           branch=dict(cell="lstm", hidden=1, layers=2)), [(2, 3, I32)]),
 ]
-SUITES = ("cells", "stacked", "bidirectional", "reverse", "state", "concat", "last", "dropout")
+SUITES = ("cells", "stacked", "bidirectional", "reverse", "state", "concat", "last", "dropout",
+          "long")
 # Case numbers (hence seeds and work subdirectories) are SUITE_BASE + position in the suite,
 # so a case keeps its number whatever filters are given.
 SUITE_BASE = {s: 100 * i for i, s in enumerate(SUITES)}
