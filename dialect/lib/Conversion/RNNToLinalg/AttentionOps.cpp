@@ -57,10 +57,7 @@ Value projectLast(OpBuilder &b, Location loc, Value in, Value w) {
              ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {nq, nq + 1}),
                                  pick(ctx, total, nq, {nq})},
              iters,
-             [](OpBuilder &nb, Location l, ValueRange a) {
-               Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
-               linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
-             })
+             macBody)
       .getResult(0);
 }
 
@@ -127,10 +124,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                  ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {nq + 1, nq}),
                                      pick(ctx, total, nq, {nq})},
                  iters,
-                 [](OpBuilder &nb, Location l, ValueRange a) {
-                   Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
-                   linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
-                 })
+                 macBody)
                  .getResult(0);
       }
       unsigned total = nq + 2;
@@ -142,10 +136,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                    ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {0, nq, nq + 1}),
                                        pick(ctx, total, nq, {nq})},
                    iters,
-                   [](OpBuilder &nb, Location l, ValueRange a) {
-                     Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
-                     linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
-                   })
+                   macBody)
                    .getResult(0);
     }
 
@@ -191,10 +182,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                                             dims(ctx, total, {0, nq + 1, nq}),
                                             pick(ctx, total, nq, {nq})},
                         iters,
-                        [](OpBuilder &nb, Location l, ValueRange a) {
-                          Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
-                          linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
-                        })
+                        macBody)
                         .getResult(0);
     rewriter.replaceOp(op, {context, weights});
     return success();

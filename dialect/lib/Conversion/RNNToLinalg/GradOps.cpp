@@ -86,10 +86,6 @@ struct DenseGradOpLowering : OpConversionPattern<DenseGradOp> {
     Value dy = adaptor.getDy(), x = adaptor.getX(), w = adaptor.getWeight();
     auto xTy = cast<RankedTensorType>(x.getType());
     unsigned np = xTy.getRank() - 1; // leading (position) axes
-    auto mac = [](OpBuilder &b, Location l, ValueRange a) {
-      Value m = arith::MulFOp::create(b, l, a[0], a[1]);
-      linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
-    };
     auto dimsOf = [&](unsigned total, ArrayRef<unsigned> ds) {
       SmallVector<AffineExpr> e;
       for (unsigned d : ds)
@@ -113,7 +109,7 @@ struct DenseGradOpLowering : OpConversionPattern<DenseGradOp> {
                                            ArrayRef<AffineMap>{dimsOf(total, dyDims),
                                                                dimsOf(total, {np + 1, np}),
                                                                dimsOf(total, outDims)},
-                                           iters, mac)
+                                           iters, macBody)
                      .getResult(0);
       // dW: iteration (u, i, p...), reduce p.
       total = np + 2;
@@ -131,7 +127,7 @@ struct DenseGradOpLowering : OpConversionPattern<DenseGradOp> {
       Value dw = linalg::GenericOp::create(rewriter, loc, wTy, ValueRange{dy, x}, winit,
                                            ArrayRef<AffineMap>{dimsOf(total, dyW), dimsOf(total, xW),
                                                                dimsOf(total, {0, 1})},
-                                           witers, mac)
+                                           witers, macBody)
                      .getResult(0);
       // db: iteration (u, p...), reduce p.
       total = np + 1;
@@ -259,10 +255,7 @@ struct SoftmaxGradOpLowering : OpConversionPattern<SoftmaxGradOp> {
                     rewriter, loc, redTy, ValueRange{y, dy},
                     fillWith(rewriter, loc, emptyLike(rewriter, loc, redTy, y), 0.0f),
                     ArrayRef<AffineMap>{id, id, red}, redIters,
-                    [](OpBuilder &b, Location l, ValueRange a) {
-                      Value m = arith::MulFOp::create(b, l, a[0], a[1]);
-                      linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
-                    })
+                    macBody)
                     .getResult(0);
     Value dx = linalg::GenericOp::create(
                    rewriter, loc, ty, ValueRange{y, dy, dot}, emptyLike(rewriter, loc, ty, y),

@@ -21,30 +21,39 @@ using namespace mlir::rnn::detail;
 
 namespace {
 
+/// A generic over `resTy` (`[..., D]`) reading the token id of each position
+/// (`tokens`, `[...]`); `body(b, loc, token, lastIndex)` gives the element.
+Value perToken(OpBuilder &b, Location loc, RankedTensorType resTy, Value tokens,
+               function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  MLIRContext *ctx = b.getContext();
+  unsigned rank = resTy.getRank();
+  SmallVector<AffineMap> maps = {dropLastMap(ctx, rank),
+                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  return linalg::GenericOp::create(
+             b, loc, resTy, tokens, emptyLike(b, loc, resTy, tokens), maps, parallel(rank),
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value last = linalg::IndexOp::create(nb, l, rank - 1);
+               Value tok = arith::IndexCastOp::create(nb, l, nb.getIndexType(), args[0]);
+               linalg::YieldOp::create(nb, l, body(nb, l, tok, last));
+             })
+      .getResult(0);
+}
+
 /// out[..., v] = (tokens[...] == v) ? 1 : 0
 struct OneHotOpLowering : OpConversionPattern<OneHotOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(OneHotOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto resTy = cast<RankedTensorType>(op.getType());
-    unsigned rank = resTy.getRank();
-    Value out = emptyLike(rewriter, loc, resTy, adaptor.getTokens());
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineMap> maps = {dropLastMap(ctx, rank),
-                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, resTy, adaptor.getTokens(), out, maps, parallel(rank),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value cls = linalg::IndexOp::create(b, l, rank - 1);
-          Value tok = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
-          Value eq = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tok, cls);
-          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
-          Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
-          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, eq, one, zero)});
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    rewriter.replaceOp(op, perToken(rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
+                                    adaptor.getTokens(),
+                                    [](OpBuilder &b, Location l, Value tok, Value cls) {
+                                      Value eq = arith::CmpIOp::create(
+                                          b, l, arith::CmpIPredicate::eq, tok, cls);
+                                      Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+                                      Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+                                      return Value(arith::SelectOp::create(b, l, eq, one, zero));
+                                    }));
     return success();
   }
 };
@@ -55,23 +64,13 @@ struct EmbeddingOpLowering : OpConversionPattern<EmbeddingOp> {
   LogicalResult
   matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto resTy = cast<RankedTensorType>(op.getType());
-    unsigned rank = resTy.getRank();
     Value table = adaptor.getTable();
-    Value out = emptyLike(rewriter, loc, resTy, adaptor.getTokens());
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineMap> maps = {dropLastMap(ctx, rank),
-                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, resTy, adaptor.getTokens(), out, maps, parallel(rank),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value col = linalg::IndexOp::create(b, l, rank - 1);
-          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
-          Value v = tensor::ExtractOp::create(b, l, table, ValueRange{row, col});
-          linalg::YieldOp::create(b, l, v);
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    rewriter.replaceOp(op, perToken(rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
+                                    adaptor.getTokens(),
+                                    [&](OpBuilder &b, Location l, Value row, Value col) {
+                                      return Value(tensor::ExtractOp::create(
+                                          b, l, table, ValueRange{row, col}));
+                                    }));
     return success();
   }
 };
@@ -248,10 +247,7 @@ struct DenseOpLowering : OpConversionPattern<DenseOp> {
     Value res = linalg::GenericOp::create(
                     rewriter, loc, resTy, ValueRange{input, adaptor.getWeight()},
                     acc, maps, iters,
-                    [](OpBuilder &b, Location l, ValueRange args) {
-                      Value m = arith::MulFOp::create(b, l, args[0], args[1]);
-                      linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, args[2], m)});
-                    })
+                    macBody)
                     .getResult(0);
 
     if (op.getActivation() != Activation::none) {

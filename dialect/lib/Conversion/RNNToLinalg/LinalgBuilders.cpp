@@ -192,4 +192,9 @@ std::pair<Value, Value> maxAndSumExp(OpBuilder &b, Location loc, Value x) {
   return {mx, se};
 }
 
+void macBody(OpBuilder &b, Location loc, ValueRange args) {
+  Value m = arith::MulFOp::create(b, loc, args[0], args[1]);
+  linalg::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, args[2], m)});
+}
+
 } // namespace mlir::rnn::detail

@@ -38,6 +38,8 @@ elementwise(OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs
             function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> fn);
 /// Column block `k` of width `width` of a `[B, n*width]` matrix.
 Value columnBlock(OpBuilder &b, Location loc, Value m, int64_t k, int64_t width);
+/// The body of a contraction: `out + lhs * rhs` (block arguments lhs, rhs, out).
+void macBody(OpBuilder &b, Location loc, ValueRange args);
 /// The `2 * gates` column blocks of width `width` of the gate projections
 /// `gx` and `gh` (`[B, gates*width]`): gx's blocks, then gh's.
 SmallVector<Value> gateBlocks(OpBuilder &b, Location loc, Value gx, Value gh, int64_t gates,
