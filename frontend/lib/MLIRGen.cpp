@@ -27,7 +27,7 @@ namespace {
 class MLIRGenImpl {
 public:
   MLIRGenImpl(mlir::MLIRContext &ctx, const Model &m, Diagnostics &diag)
-      : ctx(ctx), builder(&ctx), m(m), diag(diag) {}
+      : builder(&ctx), m(m), diag(diag) {}
 
   mlir::OwningOpRef<mlir::ModuleOp> gen();
 
@@ -75,6 +75,8 @@ private:
   /// Sets the signature from the block arguments and `results`.
   void finishFunction(mlir::func::FuncOp fn, llvm::ArrayRef<Value> results,
                       llvm::ArrayRef<mlir::DictionaryAttr> resAttrs, mlir::Location l);
+  /// Generates every node of the graph into the current function.
+  bool genNodes();
   bool genForward();
   bool genLoss();
   bool genStep();
@@ -96,7 +98,6 @@ private:
   llvm::SmallVector<mlir::NamedAttribute> inputExtras(int id);
   Value get(ValueRef r) { return values[r.node][r.result]; }
 
-  mlir::MLIRContext &ctx;
   mlir::OpBuilder builder;
   const Model &m;
   Diagnostics &diag;
@@ -537,12 +538,16 @@ llvm::SmallVector<mlir::NamedAttribute> MLIRGenImpl::inputExtras(int id) {
   return extra;
 }
 
-bool MLIRGenImpl::genForward() {
-  auto fn = beginFunction(m.name, rnn::attrs::kEntry, Mode::Forward);
-  bool ok = true;
+bool MLIRGenImpl::genNodes() {
+  bool ok = true; // keep going: report every unsupported construct at once
   for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
     ok &= genNode(id);
-  if (!ok)
+  return ok;
+}
+
+bool MLIRGenImpl::genForward() {
+  auto fn = beginFunction(m.name, rnn::attrs::kEntry, Mode::Forward);
+  if (!genNodes())
     return false;
   llvm::SmallVector<Value> results;
   llvm::SmallVector<mlir::DictionaryAttr> resAttrs;
@@ -564,10 +569,7 @@ bool MLIRGenImpl::genLoss() {
       diag.warning(n.loc, "dropout is not applied in training yet: the gradient is that of "
                           "the network without dropout");
   auto fn = beginFunction(m.name + "_loss", rnn::attrs::kLossEntry, Mode::Loss);
-  bool ok = true;
-  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
-    ok &= genNode(id);
-  if (!ok)
+  if (!genNodes())
     return false;
   Value total;
   for (const Loss &ls : m.losses) {
@@ -630,10 +632,7 @@ std::string MLIRGenImpl::stepBlocker() const {
 
 bool MLIRGenImpl::genStep() {
   auto fn = beginFunction(m.name + "_step", rnn::attrs::kStepEntry, Mode::Step);
-  bool ok = true;
-  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
-    ok &= genNode(id);
-  if (!ok)
+  if (!genNodes())
     return false;
   llvm::SmallVector<Value> results;
   llvm::SmallVector<mlir::DictionaryAttr> resAttrs;

@@ -13,34 +13,6 @@
 #define RNNRT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define RNNRT_PRINTF(a, b)
-/* ---- optim.c: clipping and optimizer updates of `train` (PyTorch's rules) ---- */
-typedef enum { RNNRT_OPTIM_SGD, RNNRT_OPTIM_ADAM } rnnrt_optim_kind;
-typedef struct rnnrt_optim_cfg {
-  rnnrt_optim_kind kind;
-  double lr;
-  double momentum;      /* sgd */
-  bool nesterov;        /* sgd */
-  double beta1, beta2, eps; /* adam */
-  double weight_decay;  /* L2, added to the gradient (both) */
-  double clip;          /* max global gradient norm; 0: no clipping */
-} rnnrt_optim_cfg;
-/* Global L2 norm of n gradient buffers (accumulated in double). */
-double rnnrt_grad_norm(float *const *grads, const int64_t *numel, int64_t n);
-/* clip_grad_norm_: scales every gradient by max_norm / (norm + 1e-6) when the norm exceeds
- * max_norm (> 0). Returns the norm before clipping (not finite if a gradient is not). */
-double rnnrt_clip_grads(float *const *grads, const int64_t *numel, int64_t n, double max_norm);
-/* One update of one parameter; `step` counts from 1. SGD uses buf when momentum != 0 (its
- * contents are ignored at step 1); Adam uses m and v (zero before step 1). */
-void rnnrt_sgd_update(const rnnrt_optim_cfg *o, int64_t step, float *p, const float *g, float *buf, int64_t n);
-void rnnrt_adam_update(const rnnrt_optim_cfg *o, int64_t step, float *p, const float *g, float *m, float *v,
-                       int64_t n);
-
-/* ---- safetensors.c ---- */
-/* rnnrt_st_write with a "__metadata__" object of n_meta string pairs (meta[2k] = key,
- * meta[2k+1] = value; n_meta may be 0). */
-int rnnrt_st_write_meta(const char *path, const rnnrt_st_entry *entries, size_t n, const char *const *meta,
-                        size_t n_meta, rnnrt_error *err);
-
 #endif
 
 /* ---- util.c ---- */

@@ -94,7 +94,8 @@ struct RecurrentOpExpansion : OpRewritePattern<RecurrentOp> {
 
     // finals[s][l*dirs+d]: final state s of layer l, direction d.
     SmallVector<SmallVector<Value>> finals(numStates);
-    for (int64_t l = 0; l < op.getLayers(); ++l) {
+    int64_t layers = op.getLayers();
+    for (int64_t l = 0; l < layers; ++l) {
       SmallVector<Value> dirSeqs;
       for (int64_t d = 0; d < dirs; ++d) {
         int64_t idx = l * dirs + d;

@@ -412,7 +412,10 @@ struct RNNExportEntryPass
     FailureOr<std::string> desc = buildDescriptor(module, *fn, *step, bool(*grad), sig);
     if (failed(desc))
       return signalPassFailure();
-    Slots fnSlots = assignSlots(*fn, Signature{sig.params, sig.inputs, {}, sig.outputs});
+    // The forward function has no states: its slots are params, inputs, outputs.
+    Signature fnSig = sig;
+    fnSig.states.clear();
+    Slots fnSlots = assignSlots(*fn, fnSig);
     Slots stepSlots;
     if (*step)
       stepSlots = assignSlots(*step, sig);
