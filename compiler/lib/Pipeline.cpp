@@ -21,7 +21,8 @@
 
 using namespace mlir;
 
-void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel) {
+void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
+                         unsigned vectorWidth) {
   if (level < EmitLevel::RNNCells)
     return;
   pm.addPass(rnn::createRNNExpandRecurrentPass());
@@ -51,11 +52,20 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel) 
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Loops and the LLVM dialect.
+  // Kernels: vector code for contractions and elementwise maps (-O2+); the
+  // rest as scalar loops.
+  if (optLevel >= 2) {
+    rnn::RNNVectorizeKernelsPassOptions vecOpts;
+    vecOpts.vectorWidth = vectorWidth;
+    pm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

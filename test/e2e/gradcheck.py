@@ -142,6 +142,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rnnc", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--opt", type=int, choices=range(4), default=2,
+                    help="rnnc optimisation level (-O0..-O3; default 2)")
     ap.add_argument("--cell", choices=list(MODULES))
     ap.add_argument("--fd", action="store_true", help="also check finite differences")
     args = ap.parse_args()
@@ -158,7 +160,7 @@ def main():
         with open(os.path.join(d, "m.rnn"), "w") as f:
             f.write(source(c))
         exe = os.path.join(d, "prog")
-        rnnref.run([args.rnnc, os.path.join(d, "m.rnn"), "-o", exe])
+        rnnref.run([args.rnnc, f"-O{args.opt}", os.path.join(d, "m.rnn"), "-o", exe])
         wfile = os.path.join(d, "w.safetensors")
         rnnref.run([exe, "init", "--seed", str(ncases), "-o", wfile])
         W = rnnref.load_safetensors(wfile)

@@ -47,6 +47,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rnnc", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--opt", type=int, choices=range(4), default=2,
+                    help="rnnc optimisation level (-O0..-O3; default 2)")
     ap.add_argument("--cell", choices=list(MODULES))
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
@@ -64,7 +66,7 @@ def main():
                 with open(os.path.join(d, "m.rnn"), "w") as f:
                     f.write(source(cell, mode, hidden, layers, bidi, seq))
                 exe = os.path.join(d, "prog")
-                rnnref.run([args.rnnc, os.path.join(d, "m.rnn"), "-o", exe])
+                rnnref.run([args.rnnc, f"-O{args.opt}", os.path.join(d, "m.rnn"), "-o", exe])
                 torch.manual_seed(cases)
                 emb = torch.nn.Embedding(7, 3)
                 rnn = MODULES[cell](3, hidden, num_layers=layers, bidirectional=bidi, batch_first=True)

@@ -515,14 +515,14 @@ def build(groups):
     return models
 
 
-def compile_model(rnnc, d, m):
+def compile_model(rnnc, opt, d, m):
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, "m.rnn")
     with open(path, "w") as f:
         f.write(m.src)
     exe = os.path.join(d, "prog")
     try:
-        rnnref.run([rnnc, path, "-o", exe], timeout=300)
+        rnnref.run([rnnc, f"-O{opt}", path, "-o", exe], timeout=300)
         return exe, None
     except rnnref.RunError as e:
         return None, f"compile failed ({path}): {e}"
@@ -566,6 +566,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rnnc", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--opt", type=int, choices=range(4), default=2,
+                    help="rnnc optimisation level (-O0..-O3; default 2)")
     ap.add_argument("--group", action="append", choices=["attention", "state", "decoder"])
     ap.add_argument("--case", help="only models whose name contains this")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
@@ -577,7 +579,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     dirs = [os.path.join(args.work, f"{i:02d}-{m.name}") for i, m in enumerate(models)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        built = list(pool.map(lambda dm: compile_model(args.rnnc, *dm), zip(dirs, models)))
+        built = list(pool.map(lambda dm: compile_model(args.rnnc, args.opt, *dm), zip(dirs, models)))
     cases = failed = 0
     for d, m, (exe, cerr) in zip(dirs, models, built):
         rnnref.save_safetensors(os.path.join(d, "w.safetensors"), m.params)

@@ -29,7 +29,11 @@ void registerDialects(mlir::DialectRegistry &registry);
 void registerPasses();
 
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).
-void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, unsigned optLevel);
+/// The pass pipeline up to `level`. `vectorWidth` is the number of f32 lanes
+/// of the generated vector code (8: AVX2; 16 measured slower on this
+/// AVX-512 host, see bench/README.md).
+void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, unsigned optLevel,
+                   unsigned vectorWidth = 8);
 
 /// Translates LLVM-dialect IR to an LLVM module for the host and optimises it.
 /// Returns nullptr after printing an error.

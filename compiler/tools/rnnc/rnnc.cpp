@@ -61,6 +61,11 @@ static cl::opt<OptLevel> optLevel(cl::desc("Optimization level"), cl::init(O2),
                                   cl::cat(rnncCategory));
 static cl::opt<std::string> runtimeLib("runtime-lib", cl::desc("Path of librnnrt.a"),
                                        cl::value_desc("path"), cl::cat(rnncCategory));
+static cl::opt<unsigned>
+    vectorWidth("vector-width",
+                cl::desc("f32 lanes of the generated vector code at -O2 and above "
+                         "(a power of two; default 8, AVX2's)"),
+                cl::init(8));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -142,7 +147,13 @@ int compile(const char *argv0) {
     return 1;
   pm.enableTiming(timing);
   EmitLevel mlirLevel = std::min(emitLevel.getValue(), EmitLevel::LLVMMLIR);
-  buildPipeline(pm, mlirLevel, optLevel);
+  unsigned width = vectorWidth;
+  if (width < 2 || (width & (width - 1))) {
+    llvm::WithColor::error(llvm::errs(), "rnnc")
+        << "--vector-width must be a power of two >= 2 (got " << width << ")\n";
+    return 1;
+  }
+  buildPipeline(pm, mlirLevel, optLevel, width);
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (emitLevel <= EmitLevel::LLVMMLIR)

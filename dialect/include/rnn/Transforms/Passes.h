@@ -24,11 +24,17 @@ class LLVMDialect;
 namespace math {
 class MathDialect;
 }
+namespace memref {
+class MemRefDialect;
+}
 namespace scf {
 class SCFDialect;
 }
 namespace tensor {
 class TensorDialect;
+}
+namespace vector {
+class VectorDialect;
 }
 } // namespace mlir
 

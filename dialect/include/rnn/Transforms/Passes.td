@@ -110,4 +110,35 @@ def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
+  let summary = "Register-tiled vector kernels for contractions and elementwise linalg ops on buffers";
+  let description = [{
+    Runs after bufferization. Every `linalg.generic` that is a contraction
+    (`out += lhs * rhs`, one reduction loop, projected-permutation maps)
+    becomes scf loops of `vector` ops (8 lanes for AVX2, 16 for AVX-512) with a register tile of
+    accumulators: the *dot form* when the reduction axis is contiguous in
+    both inputs (`x @ W^T` with PyTorch's `[out, in]` weights: no packing, each
+    weight row streams once per tile, one horizontal sum per output), the
+    *broadcast form* when the output's last axis is contiguous in an input
+    (`dG @ W`, `dG^T @ h` of the backward pass: scalar broadcast times a row).
+    Elementwise generics (gate arithmetic, bias broadcasts, fills, copies)
+    run one vector of their last axis at a time with loop-invariant operands
+    broadcast. Remainders fall back to smaller tiles and scalar code, so any
+    size is handled. `math.tanh`, `math.exp` and `math.log` (vector or
+    scalar) become MLIR's polynomial approximations. Other generics (reductions, gathers)
+    are left for `convert-linalg-to-loops`. Enabled from -O2.
+    Guarantees: results equal the loop lowering's up to fp32 rounding
+    (summation order, FMA contraction, the approximations' few-ulp error).
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes per vector (8 for AVX2, 16 for AVX-512)">
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // RNN_PASSES

@@ -1,0 +1,605 @@
+//===- VectorizeKernels.cpp - Register-tiled vector kernels for linalg ----===//
+//
+// After bufferization, every linalg.generic that is a contraction (`out +=
+// lhs * rhs`, one reduction loop) or an elementwise map becomes scf loops of
+// `vector` ops sized for the host's vector registers (8 x f32 for AVX2):
+//
+//  * dot form (the reduction axis is contiguous in both inputs, as in
+//    `x @ W^T` with PyTorch's [out, in] weights): a register tile of
+//    `rows x cols` outputs, each a vector accumulator over the reduction
+//    axis, reduced horizontally once at the end; no weight packing needed,
+//    every weight row streams once per tile;
+//  * broadcast form (the output's last axis is contiguous in one input, as
+//    in the backward `dG @ W` and `dG^T @ h`): a tile of `rows x vectors`
+//    accumulators kept in registers over the whole reduction, each step a
+//    scalar broadcast times a vector row;
+//  * elementwise maps (gate arithmetic, bias broadcasts, fills, copies):
+//    one vector of the last axis at a time, the body's ops cloned on vectors,
+//    loop-invariant operands broadcast.
+//
+// Remainders (rows, columns, reduction steps that do not fill a tile) are
+// handled by smaller tiles down to scalar code, so any size is exact. Then
+// every `math.tanh`/`math.exp`/`math.log` becomes MLIR's polynomial
+// approximation (vector code instead of per-lane libm calls; the scalar
+// remainders use the same formulas, so every lane rounds alike).
+//
+//===----------------------------------------------------------------------===//
+#include "rnn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::rnn {
+#define GEN_PASS_DEF_RNNVECTORIZEKERNELSPASS
+#include "rnn/Transforms/Passes.h.inc"
+} // namespace mlir::rnn
+
+using namespace mlir;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Small builders: the same code for a vector of `w` lanes or a scalar (w = 1).
+//===----------------------------------------------------------------------===//
+
+Value cIdx(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// `w` consecutive elements of `mem` starting at `idx` (its last index), or
+/// the scalar at `idx` when w == 1.
+Value load(OpBuilder &b, Location loc, Value mem, ValueRange idx, int64_t w) {
+  if (w == 1)
+    return memref::LoadOp::create(b, loc, mem, idx);
+  auto elt = cast<MemRefType>(mem.getType()).getElementType();
+  return vector::LoadOp::create(b, loc, VectorType::get({w}, elt), mem, idx);
+}
+
+void store(OpBuilder &b, Location loc, Value v, Value mem, ValueRange idx) {
+  if (isa<VectorType>(v.getType()))
+    vector::StoreOp::create(b, loc, v, mem, idx);
+  else
+    memref::StoreOp::create(b, loc, v, mem, idx);
+}
+
+Value splat(OpBuilder &b, Location loc, Value scalar, int64_t w) {
+  if (w == 1)
+    return scalar;
+  return vector::BroadcastOp::create(b, loc, VectorType::get({w}, scalar.getType()), scalar);
+}
+
+Value zero(OpBuilder &b, Location loc, Type elt, int64_t w) {
+  Value z = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, 0.0));
+  return splat(b, loc, z, w);
+}
+
+/// x * y + acc: a fused multiply-add on vectors; on scalars the separate
+/// multiply and add of the scalar loops it replaces.
+Value fma(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
+  if (isa<VectorType>(x.getType()))
+    return vector::FMAOp::create(b, loc, x, y, acc);
+  return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, x, y));
+}
+
+/// True when the last axis of `mem` has unit stride (vector loads along it
+/// are contiguous).
+bool unitLastStride(Value mem) {
+  auto t = dyn_cast<MemRefType>(mem.getType());
+  if (!t || t.getRank() == 0)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(t.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides.back() == 1;
+}
+
+/// Emits `for (iv = lo; iv + tile <= hi; iv += tile) body(iv, tile)` for
+/// each tile size in `tiles` (largest first, ending with 1), each loop taking
+/// over where the previous one stopped.
+void tiledLoops(OpBuilder &b, Location loc, Value lo, Value hi, ArrayRef<int64_t> tiles,
+                function_ref<void(OpBuilder &, Location, Value, int64_t)> body) {
+  Value start = lo;
+  for (int64_t t : tiles) {
+    Value end = hi;
+    if (t > 1) {
+      // end = start + ((hi - start) / t) * t
+      Value n = arith::SubIOp::create(b, loc, hi, start);
+      Value ct = cIdx(b, loc, t);
+      Value full = arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, ct), ct);
+      end = arith::AddIOp::create(b, loc, start, full);
+    }
+    auto loop = scf::ForOp::create(b, loc, start, end, cIdx(b, loc, t));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      body(b, loc, loop.getInductionVar(), t);
+    }
+    start = end;
+  }
+}
+
+/// Nested scf.for loops over `dims` (loop dimensions of `ranges`); `ivs` is
+/// filled at those positions before `body` runs in the innermost loop.
+void outerLoops(OpBuilder &b, Location loc, ArrayRef<Range> ranges, ArrayRef<unsigned> dims,
+                SmallVectorImpl<Value> &ivs, function_ref<void(OpBuilder &, Location)> body) {
+  if (dims.empty())
+    return body(b, loc);
+  const Range &r = ranges[dims.front()];
+  auto loop = scf::ForOp::create(b, loc, getValueOrCreateConstantIndexOp(b, loc, r.offset),
+                                 getValueOrCreateConstantIndexOp(b, loc, r.size),
+                                 getValueOrCreateConstantIndexOp(b, loc, r.stride));
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  ivs[dims.front()] = loop.getInductionVar();
+  outerLoops(b, loc, ranges, dims.drop_front(), ivs, body);
+}
+
+/// Operand indices from loop values through a projected permutation.
+SmallVector<Value> apply(AffineMap map, ArrayRef<Value> loopVals) {
+  SmallVector<Value> idx;
+  for (AffineExpr e : map.getResults())
+    idx.push_back(loopVals[cast<AffineDimExpr>(e).getPosition()]);
+  return idx;
+}
+
+bool lastResultIs(AffineMap map, unsigned d) {
+  if (map.getNumResults() == 0)
+    return false;
+  auto e = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return e && e.getPosition() == d;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+/// `out + in0 * in1` (either order of the product and the sum).
+bool isMacBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!mul || !add || !yield || yield.getNumOperands() != 1 || yield.getOperand(0) != add)
+    return false;
+  Value a0 = body.getArgument(0), a1 = body.getArgument(1), o = body.getArgument(2);
+  bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) || (mul.getLhs() == a1 && mul.getRhs() == a0);
+  bool addOk = (add.getLhs() == o && add.getRhs() == mul) || (add.getRhs() == o && add.getLhs() == mul);
+  return mulOk && addOk;
+}
+
+struct Contraction {
+  linalg::GenericOp op;
+  Value in[2], out;
+  AffineMap inMap[2], outMap;
+  unsigned k;                    // the reduction loop
+  unsigned n;                    // the output's last axis
+  std::optional<unsigned> m;     // the output's second-to-last axis
+  SmallVector<unsigned> outer;   // every other parallel loop
+};
+
+std::optional<Contraction> matchContraction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 || !isMacBody(op))
+    return std::nullopt;
+  Contraction c;
+  c.op = op;
+  auto maps = op.getIndexingMapsArray();
+  for (int i = 0; i < 2; ++i) {
+    c.in[i] = op.getDpsInputOperand(i)->get();
+    c.inMap[i] = maps[i];
+  }
+  c.out = op.getDpsInitOperand(0)->get();
+  c.outMap = maps[2];
+  for (AffineMap m : maps)
+    if (!m.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return std::nullopt;
+  for (Value v : {c.in[0], c.in[1], c.out})
+    if (!cast<MemRefType>(v.getType()).getElementType().isF32())
+      return std::nullopt;
+  auto iters = op.getIteratorTypesArray();
+  for (unsigned d = 0; d < iters.size(); ++d)
+    if (iters[d] == utils::IteratorType::reduction)
+      c.k = d;
+  unsigned rank = c.outMap.getNumResults();
+  if (rank == 0 || !unitLastStride(c.out))
+    return std::nullopt;
+  c.n = cast<AffineDimExpr>(c.outMap.getResult(rank - 1)).getPosition();
+  if (rank >= 2)
+    c.m = cast<AffineDimExpr>(c.outMap.getResult(rank - 2)).getPosition();
+  for (unsigned d = 0; d < iters.size(); ++d)
+    if (d != c.k && d != c.n && (!c.m || d != *c.m))
+      c.outer.push_back(d);
+  return c;
+}
+
+
+/// Dot form: out[.., m, n] += sum_k in0[.., k] * in1[.., k].
+void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> ranges,
+             int64_t width) {
+  Type f32 = b.getF32Type();
+  unsigned numLoops = ranges.size();
+  SmallVector<Value> ivs(numLoops);
+  auto lo = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].offset); };
+  auto hi = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].size); };
+  outerLoops(b, loc, ranges, c.outer, ivs, [&](OpBuilder &b, Location loc) {
+    // One register tile of `rows x cols` outputs at (m0, n0).
+    auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols) {
+      SmallVector<Value> mIdx, nIdx;
+      for (int64_t i = 0; i < rows; ++i)
+        mIdx.push_back(i == 0 ? m0 : arith::AddIOp::create(b, loc, m0, cIdx(b, loc, i)));
+      for (int64_t j = 0; j < cols; ++j)
+        nIdx.push_back(j == 0 ? n0 : arith::AddIOp::create(b, loc, n0, cIdx(b, loc, j)));
+      auto loopVals = [&](int64_t i, int64_t j, Value kv) {
+        SmallVector<Value> vals(ivs.begin(), ivs.end());
+        if (c.m)
+          vals[*c.m] = mIdx[i];
+        vals[c.n] = nIdx[j];
+        vals[c.k] = kv;
+        return vals;
+      };
+      // The products of one reduction step (width w) into `accs`, each
+      // operand loaded once per distinct index.
+      auto step = [&](OpBuilder &b, Location loc, Value kv, int64_t w, ValueRange accs) {
+        SmallVector<Value> next;
+        // A load is shared by the tile entries that index it the same way.
+        DenseMap<std::pair<int64_t, int64_t>, Value> cache[2];
+        auto operand = [&](int which, int64_t i, int64_t j) {
+          AffineMap map = c.inMap[which];
+          auto key = std::make_pair(c.m && map.isFunctionOfDim(*c.m) ? i : -1,
+                                    map.isFunctionOfDim(c.n) ? j : -1);
+          Value &slot = cache[which][key];
+          if (!slot)
+            slot = load(b, loc, c.in[which], apply(map, loopVals(i, j, kv)), w);
+          return slot;
+        };
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            next.push_back(fma(b, loc, operand(0, i, j), operand(1, i, j), accs[i * cols + j]));
+        return next;
+      };
+      int64_t numAcc = rows * cols;
+      Value kLo = lo(c.k), kHi = hi(c.k);
+      Value kLen = arith::SubIOp::create(b, loc, kHi, kLo);
+      Value cw = cIdx(b, loc, width);
+      Value kVecEnd = arith::AddIOp::create(
+          b, loc, kLo,
+          arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, kLen, cw), cw));
+      SmallVector<Value> init(numAcc, zero(b, loc, f32, width));
+      auto vloop = scf::ForOp::create(
+          b, loc, kLo, kVecEnd, cw, init,
+          [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
+            scf::YieldOp::create(b, loc, step(b, loc, kv, width, accs));
+          });
+      SmallVector<Value> sums;
+      for (Value acc : vloop.getResults())
+        sums.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc));
+      auto sloop = scf::ForOp::create(
+          b, loc, kVecEnd, kHi, cIdx(b, loc, 1), sums,
+          [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
+            scf::YieldOp::create(b, loc, step(b, loc, kv, 1, accs));
+          });
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          SmallVector<Value> idx = apply(c.outMap, loopVals(i, j, Value()));
+          Value old = memref::LoadOp::create(b, loc, c.out, idx);
+          Value sum = arith::AddFOp::create(b, loc, old, sloop.getResult(i * cols + j));
+          memref::StoreOp::create(b, loc, sum, c.out, idx);
+        }
+    };
+    auto overN = [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
+      SmallVector<int64_t> colTiles = rows > 1 ? SmallVector<int64_t>{4, 1}
+                                               : SmallVector<int64_t>{8, 4, 1};
+      tiledLoops(b, loc, lo(c.n), hi(c.n), colTiles,
+                 [&](OpBuilder &b, Location loc, Value n0, int64_t cols) {
+                   tile(b, loc, m0, rows, n0, cols);
+                 });
+    };
+    if (c.m)
+      tiledLoops(b, loc, lo(*c.m), hi(*c.m), {3, 1},
+                 [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
+                   overN(b, loc, m0, rows);
+                 });
+    else
+      overN(b, loc, Value(), 1);
+  });
+}
+
+/// Broadcast form: out[.., m, n:n+8] += in_s[..] * in_v[.., n:n+8] over k,
+/// where `vecIn` is the input whose last axis is the output's last axis.
+void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> ranges,
+                   int vecIn, int64_t width) {
+  unsigned numLoops = ranges.size();
+  SmallVector<Value> ivs(numLoops);
+  auto lo = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].offset); };
+  auto hi = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].size); };
+  int sIn = 1 - vecIn;
+  // Does the scalar input vary along n too (both inputs indexed by n)? Then
+  // it must be contiguous along n as well and is loaded as a vector.
+  bool sVec = c.inMap[sIn].isFunctionOfDim(c.n);
+  outerLoops(b, loc, ranges, c.outer, ivs, [&](OpBuilder &b, Location loc) {
+    // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
+    auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
+                    int64_t w) {
+      SmallVector<Value> mIdx, nIdx;
+      for (int64_t i = 0; i < rows; ++i)
+        mIdx.push_back(i == 0 ? m0 : arith::AddIOp::create(b, loc, m0, cIdx(b, loc, i)));
+      for (int64_t j = 0; j < cols; ++j)
+        nIdx.push_back(j == 0 ? n0 : arith::AddIOp::create(b, loc, n0, cIdx(b, loc, j * w)));
+      auto loopVals = [&](int64_t i, int64_t j, Value kv) {
+        SmallVector<Value> vals(ivs.begin(), ivs.end());
+        if (c.m)
+          vals[*c.m] = mIdx[i];
+        vals[c.n] = nIdx[j];
+        vals[c.k] = kv;
+        return vals;
+      };
+      SmallVector<Value> init;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          init.push_back(load(b, loc, c.out, apply(c.outMap, loopVals(i, j, Value())), w));
+      auto kloop = scf::ForOp::create(
+          b, loc, lo(c.k), hi(c.k), cIdx(b, loc, 1), init,
+          [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
+            SmallVector<Value> vecs, scalars, next;
+            bool vDependsOnM = c.m && c.inMap[vecIn].isFunctionOfDim(*c.m);
+            bool sDependsOnM = c.m && c.inMap[sIn].isFunctionOfDim(*c.m);
+            auto vload = [&](int64_t i, int64_t j) {
+              return load(b, loc, c.in[vecIn], apply(c.inMap[vecIn], loopVals(i, j, kv)), w);
+            };
+            auto sload = [&](int64_t i, int64_t j) {
+              SmallVector<Value> idx = apply(c.inMap[sIn], loopVals(i, j, kv));
+              if (sVec)
+                return load(b, loc, c.in[sIn], idx, w);
+              return splat(b, loc, memref::LoadOp::create(b, loc, c.in[sIn], idx), w);
+            };
+            DenseMap<std::pair<int64_t, int64_t>, Value> vCache, sCache;
+            for (int64_t i = 0; i < rows; ++i)
+              for (int64_t j = 0; j < cols; ++j) {
+                auto vKey = std::make_pair(vDependsOnM ? i : 0, j);
+                auto sKey = std::make_pair(sDependsOnM ? i : 0, sVec ? j : 0);
+                Value &v = vCache[vKey];
+                if (!v)
+                  v = vload(i, j);
+                Value &s = sCache[sKey];
+                if (!s)
+                  s = sload(i, j);
+                next.push_back(fma(b, loc, s, v, accs[i * cols + j]));
+              }
+            scf::YieldOp::create(b, loc, next);
+          });
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          store(b, loc, kloop.getResult(i * cols + j), c.out,
+                apply(c.outMap, loopVals(i, j, Value())));
+    };
+    auto overN = [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
+      int64_t chunks = rows > 1 ? 3 : 4;
+      // Column tiles: `chunks` vectors, then one vector, then scalars.
+      Value start = lo(c.n), end = hi(c.n);
+      Value cBig = cIdx(b, loc, chunks * width), cOne = cIdx(b, loc, width);
+      auto bound = [&](Value from, Value step) {
+        Value n = arith::SubIOp::create(b, loc, end, from);
+        return arith::AddIOp::create(
+            b, loc, from, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, step), step));
+      };
+      Value e1 = bound(start, cBig);
+      scf::ForOp::create(b, loc, start, e1, cBig, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                           tile(b, loc, m0, rows, n0, chunks, width);
+                           scf::YieldOp::create(b, loc);
+                         });
+      Value e2 = bound(e1, cOne);
+      scf::ForOp::create(b, loc, e1, e2, cOne, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                           tile(b, loc, m0, rows, n0, 1, width);
+                           scf::YieldOp::create(b, loc);
+                         });
+      scf::ForOp::create(b, loc, e2, end, cIdx(b, loc, 1), ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                           tile(b, loc, m0, rows, n0, 1, 1);
+                           scf::YieldOp::create(b, loc);
+                         });
+    };
+    if (c.m)
+      tiledLoops(b, loc, lo(*c.m), hi(*c.m), {4, 1},
+                 [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
+                   overN(b, loc, m0, rows);
+                 });
+    else
+      overN(b, loc, Value(), 1);
+  });
+}
+
+LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+  auto c = matchContraction(op);
+  if (!c)
+    return failure();
+  bool kLast0 = lastResultIs(c->inMap[0], c->k) && unitLastStride(c->in[0]);
+  bool kLast1 = lastResultIs(c->inMap[1], c->k) && unitLastStride(c->in[1]);
+  auto nContig = [&](int i) {
+    return lastResultIs(c->inMap[i], c->n) && unitLastStride(c->in[i]);
+  };
+  auto nOk = [&](int i) { // the other input, if indexed by n, must be contiguous along n
+    return !c->inMap[i].isFunctionOfDim(c->n) || nContig(i);
+  };
+  OpBuilder::InsertionGuard g(rewriter);
+  rewriter.setInsertionPoint(op);
+  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, op.getLoc());
+  if (kLast0 && kLast1) {
+    emitDot(rewriter, op.getLoc(), *c, ranges, width);
+  } else if (nContig(1) && nOk(0)) {
+    emitBroadcast(rewriter, op.getLoc(), *c, ranges, 1, width);
+  } else if (nContig(0) && nOk(1)) {
+    emitBroadcast(rewriter, op.getLoc(), *c, ranges, 0, width);
+  } else {
+    return failure();
+  }
+  rewriter.eraseOp(op);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise maps
+//===----------------------------------------------------------------------===//
+
+bool vectorizableBody(linalg::GenericOp op) {
+  for (Operation &o : op.getRegion().front().without_terminator()) {
+    if (!o.hasTrait<OpTrait::Vectorizable>() || o.getNumRegions() != 0)
+      return false;
+    for (Type t : o.getResultTypes())
+      if (!t.isIntOrFloat())
+        return false;
+  }
+  return true;
+}
+
+LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+  if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() != 0 || op.getNumLoops() == 0 ||
+      !vectorizableBody(op))
+    return failure();
+  unsigned numLoops = op.getNumLoops();
+  unsigned last = numLoops - 1;
+  auto maps = op.getIndexingMapsArray();
+  SmallVector<bool> asVector;
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = maps[operand.getOperandNumber()];
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return failure();
+    bool isInit = op.isDpsInit(&operand);
+    if (!isInit && operand.get().getType().isIntOrFloat()) { // a scalar input (fill)
+      asVector.push_back(false);
+      continue;
+    }
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getElementType().isIntOrFloat())
+      return failure();
+    if (map.isFunctionOfDim(last)) {
+      if (!lastResultIs(map, last) || !unitLastStride(operand.get()))
+        return failure();
+      asVector.push_back(true);
+    } else {
+      if (isInit)
+        return failure();
+      asVector.push_back(false);
+    }
+  }
+  Location loc = op.getLoc();
+  OpBuilder::InsertionGuard g(rewriter);
+  rewriter.setInsertionPoint(op);
+  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  SmallVector<unsigned> outer;
+  for (unsigned d = 0; d < last; ++d)
+    outer.push_back(d);
+  SmallVector<Value> ivs(numLoops);
+  Block &body = op.getRegion().front();
+  outerLoops(rewriter, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
+    auto emit = [&](OpBuilder &b, Location loc, Value iv, int64_t w) {
+      SmallVector<Value> vals(ivs.begin(), ivs.end());
+      vals[last] = iv;
+      IRMapping map;
+      for (OpOperand &operand : op->getOpOperands()) {
+        unsigned i = operand.getOperandNumber();
+        BlockArgument arg = body.getArgument(i);
+        if (op.isDpsInit(&operand) && !op.payloadUsesValueFromOperand(&operand))
+          continue;
+        if (!isa<MemRefType>(operand.get().getType())) {
+          map.map(arg, splat(b, loc, operand.get(), w));
+          continue;
+        }
+        SmallVector<Value> idx = apply(maps[i], vals);
+        if (asVector[i])
+          map.map(arg, load(b, loc, operand.get(), idx, w));
+        else
+          map.map(arg, splat(b, loc, memref::LoadOp::create(b, loc, operand.get(), idx), w));
+      }
+      for (Operation &o : body.without_terminator()) {
+        SmallVector<Value> operands;
+        for (Value v : o.getOperands()) {
+          Value mapped = map.lookupOrNull(v);
+          if (!mapped) // defined above the generic: the same for every lane
+            mapped = splat(b, loc, v, w);
+          operands.push_back(mapped);
+        }
+        SmallVector<Type> types;
+        for (Type t : o.getResultTypes())
+          types.push_back(w == 1 ? t : VectorType::get({w}, t));
+        OperationState st(loc, o.getName(), operands, types, o.getAttrs());
+        Operation *n = b.create(st);
+        map.map(o.getResults(), n->getResults());
+      }
+      auto yield = cast<linalg::YieldOp>(body.getTerminator());
+      for (auto [i, v] : llvm::enumerate(yield.getOperands())) {
+        OpOperand *init = op.getDpsInitOperand(i);
+        Value out = map.lookupOrNull(v);
+        if (!out)
+          out = splat(b, loc, v, w);
+        store(b, loc, out, init->get(), apply(maps[init->getOperandNumber()], vals));
+      }
+    };
+    Value lo = getValueOrCreateConstantIndexOp(b, loc, ranges[last].offset);
+    Value hi = getValueOrCreateConstantIndexOp(b, loc, ranges[last].size);
+    tiledLoops(b, loc, lo, hi, {width, 1}, [&](OpBuilder &b, Location loc, Value iv, int64_t t) {
+      emit(b, loc, iv, t);
+    });
+  });
+  rewriter.eraseOp(op);
+  return success();
+}
+
+struct RNNVectorizeKernelsPass
+    : mlir::rnn::impl::RNNVectorizeKernelsPassBase<RNNVectorizeKernelsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (vectorWidth < 2 || (vectorWidth & (vectorWidth - 1))) {
+      getOperation()->emitError("rnn-vectorize-kernels: vector-width must be a power of two >= 2");
+      return signalPassFailure();
+    }
+    Operation *root = getOperation();
+    IRRewriter rewriter(root->getContext());
+    // Named ops (fill, copy, matmul, ...) as generics first.
+    SmallVector<linalg::LinalgOp> named;
+    root->walk([&](linalg::LinalgOp op) {
+      if (!isa<linalg::GenericOp>(op) && op.hasPureBufferSemantics())
+        named.push_back(op);
+    });
+    for (linalg::LinalgOp op : named) {
+      rewriter.setInsertionPoint(op);
+      (void)linalg::generalizeNamedOp(rewriter, op);
+    }
+    SmallVector<linalg::GenericOp> generics;
+    root->walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics)
+      if (failed(vectorizeContraction(rewriter, op, vectorWidth)))
+        (void)vectorizeElementwise(rewriter, op, vectorWidth);
+
+    // tanh/exp/log as polynomials, on vectors and scalars alike.
+    RewritePatternSet patterns(root->getContext());
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "tanh" || name == "exp" || name == "log" || name == "math.tanh" ||
+             name == "math.exp" || name == "math.log";
+    });
+    if (failed(applyPatternsGreedily(root, std::move(patterns))))
+      return signalPassFailure();
+    // The approximations use math.fma; on vectors that is vector.fma.
+    root->walk([&](math::FmaOp op) {
+      if (!isa<VectorType>(op.getType()))
+        return;
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<vector::FMAOp>(op, op.getA(), op.getB(), op.getC());
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,138 @@
+// RUN: rnn-opt %s --rnn-vectorize-kernels | FileCheck %s
+
+#xk = affine_map<(m, n, k) -> (m, k)>
+#wk = affine_map<(m, n, k) -> (n, k)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+#red = affine_map<(d0, d1) -> (d0)>
+
+// Dot form (x @ W^T, PyTorch's [out, in] weights): a 3 x 4 register tile of
+// 8-lane accumulators over the reduction axis, each weight row loaded once per
+// step and shared by the 3 rows; horizontal sums; then the scalar reduction
+// remainder and the accumulation into the output.
+// CHECK-LABEL: func.func @dot
+// CHECK:       scf.for %[[M:.*]] = %{{.*}} step %c3
+// CHECK:         scf.for %[[N:.*]] = %{{.*}} step %c4
+// CHECK:           scf.for %[[K:.*]] = {{.*}} step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2:     vector.load
+// CHECK:             vector.fma
+// CHECK-COUNT-12:  vector.reduction <add>
+// CHECK:           scf.for {{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK:           memref.load %arg2[%[[M]], %[[N]]]
+// CHECK:           arith.addf
+// CHECK:           memref.store
+// Remainder rows: one row, 8 then 4 then 1 columns.
+// CHECK:       scf.for {{.*}} step %c1
+// CHECK:         scf.for {{.*}} step %c8
+// CHECK:         scf.for {{.*}} step %c4
+// CHECK:         scf.for {{.*}} step %c1
+// CHECK-NOT:   linalg.generic
+// CHECK:       return
+func.func @dot(%x: memref<?x256xf32>, %w: memref<1024x256xf32>, %y: memref<?x1024xf32>) {
+  linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x256xf32>, memref<1024x256xf32>) outs(%y : memref<?x1024xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Broadcast form (dG @ W of the backward pass: the output's last axis is
+// contiguous in W): 4 rows x 3 vectors of accumulators loaded from the output,
+// each reduction step one broadcast scalar per row times one vector per column
+// chunk, stored once at the end; column remainders: one vector, then scalars.
+// CHECK-LABEL: func.func @bcast
+// CHECK:       scf.for %{{.*}} step %c4
+// CHECK:         scf.for %{{.*}} step %c24
+// CHECK-COUNT-12:  vector.load %arg2
+// CHECK:           scf.for %[[K:.*]] = %c0 to %c1024 step %c1 iter_args
+// CHECK:             vector.load %arg1[%[[K]]
+// CHECK:             %[[S:.*]] = memref.load %arg0
+// CHECK:             vector.broadcast %[[S]] : f32 to vector<8xf32>
+// CHECK:             vector.fma
+// CHECK-COUNT-12:  vector.store
+// CHECK:         scf.for %{{.*}} step %c8
+// CHECK:         scf.for %{{.*}} step %c1
+// CHECK:           memref.load %arg2
+// CHECK-NOT:   linalg.generic
+// CHECK:       return
+func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x256xf32>) {
+  linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%g, %w : memref<?x1024xf32>, memref<1024x256xf32>) outs(%d : memref<?x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Elementwise on a strided column block (a gate of [B, 2H]) with a broadcast
+// bias row: 8 lanes at a time up to 32, then scalars for 32..36; tanh becomes
+// a polynomial (no math.tanh left).
+// CHECK-LABEL: func.func @gates
+// CHECK:       scf.for %[[B:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:         scf.for %[[J:.*]] = %c0 to %c32 step %c8
+// CHECK:           vector.load %arg0[%[[B]], %[[J]]] : memref<?x37xf32, strided<[74, 1], offset: ?>>, vector<8xf32>
+// CHECK:           vector.load %arg1[%[[J]]] : memref<37xf32>, vector<8xf32>
+// CHECK:           arith.addf {{.*}} : vector<8xf32>
+// CHECK:           vector.store {{.*}}, %arg2[%[[B]], %[[J]]]
+// CHECK:         scf.for %[[J2:.*]] = %c32 to %c37 step %c1
+// CHECK:           memref.load %arg0[%[[B]], %[[J2]]]
+// CHECK:           memref.store {{.*}}, %arg2[%[[B]], %[[J2]]]
+// CHECK-NOT:   math.tanh
+// CHECK:       return
+func.func @gates(%a: memref<?x37xf32, strided<[74, 1], offset: ?>>, %bias: memref<37xf32>, %out: memref<?x37xf32>) {
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %bias : memref<?x37xf32, strided<[74, 1], offset: ?>>, memref<37xf32>) outs(%out : memref<?x37xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    %t = math.tanh %s : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// Named ops are generalized first: a fill is a broadcast store.
+// CHECK-LABEL: func.func @fill
+// CHECK:       scf.for {{.*}} step %c8
+// CHECK:         vector.store %{{.*}}, %arg0{{.*}} : memref<?x16xf32>, vector<8xf32>
+// CHECK-NOT:   linalg.fill
+func.func @fill(%out: memref<?x16xf32>) {
+  %z = arith.constant 0.0 : f32
+  linalg.fill ins(%z : f32) outs(%out : memref<?x16xf32>)
+  return
+}
+
+// Not handled, left for convert-linalg-to-loops: a reduction that is not a
+// contraction, and a contraction whose inputs are contiguous along neither the
+// reduction nor the output's last axis.
+// CHECK-LABEL: func.func @rowsum
+// CHECK:       linalg.generic
+func.func @rowsum(%a: memref<?x8xf32>, %out: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<?x8xf32>) outs(%out : memref<?xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %s = arith.addf %o, %u : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+#mk = affine_map<(m, n, k) -> (m, k)>
+#nk = affine_map<(m, n, k) -> (n, k)>
+// CHECK-LABEL: func.func @colmajor
+// CHECK:       linalg.generic
+func.func @colmajor(%a: memref<8x8xf32, strided<[1, 8]>>, %b: memref<8x8xf32, strided<[1, 8]>>, %c: memref<8x8xf32>) {
+  linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<8x8xf32, strided<[1, 8]>>, memref<8x8xf32, strided<[1, 8]>>) outs(%c : memref<8x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
