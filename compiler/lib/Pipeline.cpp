@@ -31,6 +31,8 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   if (optLevel >= 1)
     pm.addPass(rnn::createRNNHoistInputProjectionPass());
   pm.addPass(rnn::createRNNBPTTPass());
+  if (optLevel >= 1)
+    pm.addPass(rnn::createRNNHoistWeightGradientsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (level < EmitLevel::Linalg)
@@ -38,6 +40,8 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   pm.addPass(rnn::createConvertRNNToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (optLevel >= 1)
+    pm.addPass(rnn::createRNNAccumulateInPlacePass());
   if (level < EmitLevel::LLVMMLIR)
     return;
 
@@ -47,6 +51,9 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   bufOpts.bufferizeFunctionBoundaries = true;
   bufOpts.allowReturnAllocsFromLoops = true;
   bufOpts.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Step results inserted into a larger tensor (gate blocks, output
+  // sequences) are computed in their destination's slice.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);

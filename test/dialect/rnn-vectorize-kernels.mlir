@@ -8,26 +8,31 @@
 #row = affine_map<(d0, d1) -> (d1)>
 #red = affine_map<(d0, d1) -> (d0)>
 
-// Dot form (x @ W^T, PyTorch's [out, in] weights): a 3 x 4 register tile of
-// 8-lane accumulators over the reduction axis, each weight row loaded once per
-// step and shared by the 3 rows; horizontal sums; then the scalar reduction
-// remainder and the accumulation into the output.
+// Dot form (x @ W^T, PyTorch's [out, in] weights). With 3 rows or more: tiles
+// of 4 weight rows (columns of the output) outermost, 3 x 4 register tiles of
+// 8-lane accumulators over the reduction axis, rows innermost so the 4 weight
+// rows stay in L1; horizontal sums; the scalar reduction remainder; the
+// accumulation into the output. With fewer rows (a GEMV at batch 1): 1 x 8
+// tiles, then 4, then 1 column.
 // CHECK-LABEL: func.func @dot
-// CHECK:       scf.for %[[M:.*]] = %{{.*}} step %c3
+// CHECK:       %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c3
+// CHECK:       scf.if %[[MANY]] {
 // CHECK:         scf.for %[[N:.*]] = %{{.*}} step %c4
-// CHECK:           scf.for %[[K:.*]] = {{.*}} step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK-COUNT-2:     vector.load
-// CHECK:             vector.fma
-// CHECK-COUNT-12:  vector.reduction <add>
-// CHECK:           scf.for {{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
-// CHECK:           memref.load %arg2[%[[M]], %[[N]]]
-// CHECK:           arith.addf
-// CHECK:           memref.store
-// Remainder rows: one row, 8 then 4 then 1 columns.
-// CHECK:       scf.for {{.*}} step %c1
-// CHECK:         scf.for {{.*}} step %c8
-// CHECK:         scf.for {{.*}} step %c4
+// CHECK:           scf.for %[[M:.*]] = %{{.*}} step %c3
+// CHECK:             scf.for %[[K:.*]] = {{.*}} step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2:       vector.load
+// CHECK:               vector.fma
+// CHECK-COUNT-12:    vector.reduction <add>
+// CHECK:             scf.for {{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK:             memref.load %arg2[%[[M]], %[[N]]]
+// CHECK:             arith.addf
+// CHECK:             memref.store
+// CHECK:       } else {
 // CHECK:         scf.for {{.*}} step %c1
+// CHECK:           scf.for {{.*}} step %c8
+// CHECK:             scf.for {{.*}} step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           scf.for {{.*}} step %c4
+// CHECK:           scf.for {{.*}} step %c1
 // CHECK-NOT:   linalg.generic
 // CHECK:       return
 func.func @dot(%x: memref<?x256xf32>, %w: memref<1024x256xf32>, %y: memref<?x1024xf32>) {
@@ -42,22 +47,26 @@ func.func @dot(%x: memref<?x256xf32>, %w: memref<1024x256xf32>, %y: memref<?x102
 }
 
 // Broadcast form (dG @ W of the backward pass: the output's last axis is
-// contiguous in W): 4 rows x 3 vectors of accumulators loaded from the output,
-// each reduction step one broadcast scalar per row times one vector per column
-// chunk, stored once at the end; column remainders: one vector, then scalars.
+// contiguous in W): column chunks of 3 vectors outermost, the 1024-long
+// reduction cut into blocks of 256, then 4 rows x 3 vectors of accumulators
+// loaded from the output, each reduction step one broadcast scalar per row
+// times one vector per chunk, stored at the end of the block; column
+// remainders: one vector, then scalars.
 // CHECK-LABEL: func.func @bcast
-// CHECK:       scf.for %{{.*}} step %c4
-// CHECK:         scf.for %{{.*}} step %c24
-// CHECK-COUNT-12:  vector.load %arg2
-// CHECK:           scf.for %[[K:.*]] = %c0 to %c1024 step %c1 iter_args
-// CHECK:             vector.load %arg1[%[[K]]
-// CHECK:             %[[S:.*]] = memref.load %arg0
-// CHECK:             vector.broadcast %[[S]] : f32 to vector<8xf32>
-// CHECK:             vector.fma
-// CHECK-COUNT-12:  vector.store
-// CHECK:         scf.for %{{.*}} step %c8
-// CHECK:         scf.for %{{.*}} step %c1
-// CHECK:           memref.load %arg2
+// CHECK:       scf.for %{{.*}} step %c24
+// CHECK:         scf.for %[[K0:.*]] = %c0 to %c1024 step %c256
+// CHECK:           %[[K1:.*]] = arith.minui
+// CHECK:           scf.for %{{.*}} step %c4
+// CHECK-COUNT-12:    vector.load %arg2
+// CHECK:             scf.for %[[K:.*]] = %[[K0]] to %[[K1]] step %c1 iter_args
+// CHECK:               vector.load %arg1[%[[K]]
+// CHECK:               %[[S:.*]] = memref.load %arg0
+// CHECK:               vector.broadcast %[[S]] : f32 to vector<8xf32>
+// CHECK:               vector.fma
+// CHECK-COUNT-12:    vector.store
+// CHECK:       scf.for %{{.*}} step %c8
+// CHECK:       scf.for %{{.*}} step %c1
+// CHECK:         memref.load %arg2
 // CHECK-NOT:   linalg.generic
 // CHECK:       return
 func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x256xf32>) {

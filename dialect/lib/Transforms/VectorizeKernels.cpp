@@ -144,6 +144,32 @@ void outerLoops(OpBuilder &b, Location loc, ArrayRef<Range> ranges, ArrayRef<uns
   outerLoops(b, loc, ranges, dims.drop_front(), ivs, body);
 }
 
+/// Nested scf.for loops (step 1) over the loop dimensions `dims`, carrying
+/// `init`; `body` maps the loop values (one per dim, also written into `vals`
+/// at the end) and the carried values to the next ones. Returns the results
+/// of the outermost loop.
+SmallVector<Value>
+reductionNest(OpBuilder &b, Location loc, ArrayRef<Range> ranges, ArrayRef<unsigned> dims,
+              MutableArrayRef<Value> vals, ValueRange init,
+              function_ref<SmallVector<Value>(OpBuilder &, Location, ArrayRef<Value>, ValueRange)>
+                  body,
+              unsigned depth = 0) {
+  if (depth == dims.size()) {
+    SmallVector<Value> kv(vals.begin(), vals.end());
+    return body(b, loc, kv, init);
+  }
+  const Range &r = ranges[dims[depth]];
+  auto loop = scf::ForOp::create(
+      b, loc, getValueOrCreateConstantIndexOp(b, loc, r.offset),
+      getValueOrCreateConstantIndexOp(b, loc, r.size), cIdx(b, loc, 1), init,
+      [&](OpBuilder &b, Location loc, Value iv, ValueRange carried) {
+        vals[depth] = iv;
+        scf::YieldOp::create(b, loc,
+                             reductionNest(b, loc, ranges, dims, vals, carried, body, depth + 1));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
 /// Operand indices from loop values through a projected permutation.
 SmallVector<Value> apply(AffineMap map, ArrayRef<Value> loopVals) {
   SmallVector<Value> idx;
@@ -183,15 +209,17 @@ struct Contraction {
   linalg::GenericOp op;
   Value in[2], out;
   AffineMap inMap[2], outMap;
-  unsigned k;                    // the reduction loop
+  unsigned k;                    // the innermost reduction loop
+  SmallVector<unsigned> ks;      // every reduction loop, outermost first
   unsigned n;                    // the output's last axis
   std::optional<unsigned> m;     // the output's second-to-last axis
   SmallVector<unsigned> outer;   // every other parallel loop
+  SmallVector<int64_t> staticSizes; // loop sizes (ShapedType::kDynamic if unknown)
 };
 
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1 || !isMacBody(op))
+      op.getNumReductionLoops() < 1 || !isMacBody(op))
     return std::nullopt;
   Contraction c;
   c.op = op;
@@ -211,7 +239,9 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   auto iters = op.getIteratorTypesArray();
   for (unsigned d = 0; d < iters.size(); ++d)
     if (iters[d] == utils::IteratorType::reduction)
-      c.k = d;
+      c.ks.push_back(d);
+  c.k = c.ks.back();
+  c.staticSizes = op.getStaticLoopRanges();
   unsigned rank = c.outMap.getNumResults();
   if (rank == 0 || !unitLastStride(c.out))
     return std::nullopt;
@@ -219,7 +249,7 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (rank >= 2)
     c.m = cast<AffineDimExpr>(c.outMap.getResult(rank - 2)).getPosition();
   for (unsigned d = 0; d < iters.size(); ++d)
-    if (d != c.k && d != c.n && (!c.m || d != *c.m))
+    if (iters[d] != utils::IteratorType::reduction && d != c.n && (!c.m || d != *c.m))
       c.outer.push_back(d);
   return c;
 }
@@ -299,20 +329,36 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
         }
     };
     auto overN = [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
-      SmallVector<int64_t> colTiles = rows > 1 ? SmallVector<int64_t>{4, 1}
-                                               : SmallVector<int64_t>{8, 4, 1};
-      tiledLoops(b, loc, lo(c.n), hi(c.n), colTiles,
+      tiledLoops(b, loc, lo(c.n), hi(c.n), {8, 4, 1},
                  [&](OpBuilder &b, Location loc, Value n0, int64_t cols) {
                    tile(b, loc, m0, rows, n0, cols);
                  });
     };
-    if (c.m)
-      tiledLoops(b, loc, lo(*c.m), hi(*c.m), {3, 1},
+    if (!c.m)
+      return overN(b, loc, Value(), 1);
+    // Few rows (batch 1 or 2, a GEMV): 1 x 8 tiles along n, each weight row
+    // streamed once. More rows: 3 x 4 tiles with the rows innermost, so the
+    // 4 weight rows of a tile stay in L1 while every row block passes over
+    // them and the weights are streamed from memory once per call.
+    Value rowsAvail = arith::SubIOp::create(b, loc, hi(*c.m), lo(*c.m));
+    Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rowsAvail, cIdx(b, loc, 3));
+    auto branch = scf::IfOp::create(b, loc, many, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(branch.thenBlock());
+      tiledLoops(b, loc, lo(c.n), hi(c.n), {4, 1},
+                 [&](OpBuilder &b, Location loc, Value n0, int64_t cols) {
+                   tiledLoops(b, loc, lo(*c.m), hi(*c.m), {3, 1},
+                              [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
+                                tile(b, loc, m0, rows, n0, cols);
+                              });
+                 });
+      b.setInsertionPointToStart(branch.elseBlock());
+      tiledLoops(b, loc, lo(*c.m), hi(*c.m), {1},
                  [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
                    overN(b, loc, m0, rows);
                  });
-    else
-      overN(b, loc, Value(), 1);
+    }
   });
 }
 
@@ -331,28 +377,31 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   outerLoops(b, loc, ranges, c.outer, ivs, [&](OpBuilder &b, Location loc) {
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
-                    int64_t w) {
+                    int64_t w, ArrayRef<Range> rr) {
       SmallVector<Value> mIdx, nIdx;
       for (int64_t i = 0; i < rows; ++i)
         mIdx.push_back(i == 0 ? m0 : arith::AddIOp::create(b, loc, m0, cIdx(b, loc, i)));
       for (int64_t j = 0; j < cols; ++j)
         nIdx.push_back(j == 0 ? n0 : arith::AddIOp::create(b, loc, n0, cIdx(b, loc, j * w)));
-      auto loopVals = [&](int64_t i, int64_t j, Value kv) {
+      SmallVector<Value> kvs(c.ks.size());
+      auto loopVals = [&](int64_t i, int64_t j, ArrayRef<Value> kv) {
         SmallVector<Value> vals(ivs.begin(), ivs.end());
         if (c.m)
           vals[*c.m] = mIdx[i];
         vals[c.n] = nIdx[j];
-        vals[c.k] = kv;
+        for (auto [d, v] : llvm::zip(c.ks, kv))
+          vals[d] = v;
         return vals;
       };
       SmallVector<Value> init;
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
-          init.push_back(load(b, loc, c.out, apply(c.outMap, loopVals(i, j, Value())), w));
-      auto kloop = scf::ForOp::create(
-          b, loc, lo(c.k), hi(c.k), cIdx(b, loc, 1), init,
-          [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
-            SmallVector<Value> vecs, scalars, next;
+          init.push_back(load(b, loc, c.out, apply(c.outMap, loopVals(i, j, kvs)), w));
+      // The accumulators stay in registers across every reduction loop.
+      SmallVector<Value> results = reductionNest(
+          b, loc, rr, c.ks, kvs, init,
+          [&](OpBuilder &b, Location loc, ArrayRef<Value> kv, ValueRange accs) {
+            SmallVector<Value> next;
             bool vDependsOnM = c.m && c.inMap[vecIn].isFunctionOfDim(*c.m);
             bool sDependsOnM = c.m && c.inMap[sIn].isFunctionOfDim(*c.m);
             auto vload = [&](int64_t i, int64_t j) {
@@ -377,48 +426,73 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                   s = sload(i, j);
                 next.push_back(fma(b, loc, s, v, accs[i * cols + j]));
               }
-            scf::YieldOp::create(b, loc, next);
+            return next;
           });
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
-          store(b, loc, kloop.getResult(i * cols + j), c.out,
-                apply(c.outMap, loopVals(i, j, Value())));
+          store(b, loc, results[i * cols + j], c.out, apply(c.outMap, loopVals(i, j, kvs)));
     };
-    auto overN = [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
-      int64_t chunks = rows > 1 ? 3 : 4;
-      // Column tiles: `chunks` vectors, then one vector, then scalars.
-      Value start = lo(c.n), end = hi(c.n);
-      Value cBig = cIdx(b, loc, chunks * width), cOne = cIdx(b, loc, width);
-      auto bound = [&](Value from, Value step) {
-        Value n = arith::SubIOp::create(b, loc, end, from);
-        return arith::AddIOp::create(
-            b, loc, from, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, step), step));
-      };
-      Value e1 = bound(start, cBig);
-      scf::ForOp::create(b, loc, start, e1, cBig, ValueRange{},
-                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                           tile(b, loc, m0, rows, n0, chunks, width);
-                           scf::YieldOp::create(b, loc);
-                         });
-      Value e2 = bound(e1, cOne);
-      scf::ForOp::create(b, loc, e1, e2, cOne, ValueRange{},
-                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                           tile(b, loc, m0, rows, n0, 1, width);
-                           scf::YieldOp::create(b, loc);
-                         });
-      scf::ForOp::create(b, loc, e2, end, cIdx(b, loc, 1), ValueRange{},
-                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                           tile(b, loc, m0, rows, n0, 1, 1);
-                           scf::YieldOp::create(b, loc);
-                         });
-    };
-    if (c.m)
+    // Rows innermost: the `cols` weight columns of a tile (over one block of
+    // the reduction) stay in L1 while every row block passes over them.
+    auto overM = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w,
+                     ArrayRef<Range> rr) {
+      if (!c.m)
+        return tile(b, loc, Value(), 1, n0, cols, w, rr);
       tiledLoops(b, loc, lo(*c.m), hi(*c.m), {4, 1},
                  [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
-                   overN(b, loc, m0, rows);
+                   tile(b, loc, m0, rows, n0, cols, w, rr);
                  });
-    else
-      overN(b, loc, Value(), 1);
+    };
+    // Long reductions are cut into blocks of ~256 steps (outermost reduction
+    // loop), the accumulators going through the output between blocks.
+    int64_t inner = 1;
+    for (unsigned d : ArrayRef<unsigned>(c.ks).drop_front())
+      inner *= ShapedType::isDynamic(c.staticSizes[d]) ? 64 : c.staticSizes[d];
+    int64_t outerSize = c.staticSizes[c.ks.front()];
+    int64_t kBlock = 0;
+    if (ShapedType::isDynamic(outerSize) || outerSize * inner > 512)
+      kBlock = std::max<int64_t>(1, 256 / inner);
+    auto blocked = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w) {
+      if (kBlock == 0)
+        return overM(b, loc, n0, cols, w, ranges);
+      unsigned d = c.ks.front();
+      Value kEnd = hi(d), step = cIdx(b, loc, kBlock);
+      scf::ForOp::create(b, loc, lo(d), kEnd, step, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value k0, ValueRange) {
+                           SmallVector<Range> rr(ranges.begin(), ranges.end());
+                           Value k1 = arith::MinUIOp::create(
+                               b, loc, arith::AddIOp::create(b, loc, k0, step), kEnd);
+                           rr[d] = Range{k0, k1, b.getIndexAttr(1)};
+                           overM(b, loc, n0, cols, w, rr);
+                           scf::YieldOp::create(b, loc);
+                         });
+    };
+    // Column tiles: 3 vectors, then one vector, then scalars.
+    const int64_t chunks = 3;
+    Value start = lo(c.n), end = hi(c.n);
+    Value cBig = cIdx(b, loc, chunks * width), cOne = cIdx(b, loc, width);
+    auto bound = [&](Value from, Value step) {
+      Value n = arith::SubIOp::create(b, loc, end, from);
+      return arith::AddIOp::create(
+          b, loc, from, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, step), step));
+    };
+    Value e1 = bound(start, cBig);
+    scf::ForOp::create(b, loc, start, e1, cBig, ValueRange{},
+                       [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                         blocked(b, loc, n0, chunks, width);
+                         scf::YieldOp::create(b, loc);
+                       });
+    Value e2 = bound(e1, cOne);
+    scf::ForOp::create(b, loc, e1, e2, cOne, ValueRange{},
+                       [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                         blocked(b, loc, n0, 1, width);
+                         scf::YieldOp::create(b, loc);
+                       });
+    scf::ForOp::create(b, loc, e2, end, cIdx(b, loc, 1), ValueRange{},
+                       [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                         blocked(b, loc, n0, 1, 1);
+                         scf::YieldOp::create(b, loc);
+                       });
   });
 }
 
@@ -437,7 +511,7 @@ LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op,
   OpBuilder::InsertionGuard g(rewriter);
   rewriter.setInsertionPoint(op);
   SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, op.getLoc());
-  if (kLast0 && kLast1) {
+  if (kLast0 && kLast1 && c->ks.size() == 1) {
     emitDot(rewriter, op.getLoc(), *c, ranges, width);
   } else if (nContig(1) && nOk(0)) {
     emitBroadcast(rewriter, op.getLoc(), *c, ranges, 1, width);

@@ -88,6 +88,24 @@ def RNNBPTTPass : Pass<"rnn-bptt", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def RNNHoistWeightGradientsPass : Pass<"rnn-hoist-weight-gradients"> {
+  let summary = "Sum weight gradients once over batch x time instead of per reverse step";
+  let description = [{
+    Runs after `rnn-bptt`. In a recurrence (the adjoint recurrence), an
+    `rnn.dense_grad` of a loop-invariant weight whose `dweight` (and `dbias`)
+    only feed carried accumulators (`acc + d`, yielded as that state's next
+    value) stops accumulating: the loop outputs `dy_t` (and `x_t`, unless it is
+    already a step input such as a saved state) as sequences, the accumulators
+    pass through, and one `rnn.dense_grad` over the `[B, T, ...]` sequences
+    after the loop adds `sum over (b, t) of dy^T x` to their final values.
+    Per step this removes a [B]-deep contraction over the whole weight
+    gradient; the in-loop `dense_grad` keeps only `dx`. Padded steps output a
+    zero `dy` and contribute nothing, as before. Enabled from -O1.
+    Guarantees: the gradients are unchanged up to fp32 rounding (summation
+    order).
+  }];
+}
+
 def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
   let summary = "Emit the runtime ABI: the model descriptor and the C entry point";
   let description = [{
@@ -108,6 +126,22 @@ def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::func::FuncDialect"];
+}
+
+def RNNAccumulateInPlacePass : Pass<"rnn-accumulate-in-place"> {
+  let summary = "Fold `acc + sum(...)` into a reduction that starts from `acc`";
+  let description = [{
+    On linalg over tensors. An elementwise `linalg.generic` add of `acc` and
+    the single-use result of a reduction or contraction that starts from a
+    zero fill (its body yields `out + f(ins)`) becomes that reduction started
+    from `acc`. This is the shape of every accumulated adjoint of `rnn-bptt`
+    (the weights' gradient summed over the reverse time loop, an input's
+    adjoint from several uses): one pass over the gradient instead of three
+    (fill, contract, add), and the loop-carried accumulator is updated in
+    place by bufferization. Enabled from -O1.
+    Guarantees: results unchanged up to fp32 rounding (the sum is started
+    from `acc` instead of added to it at the end).
+  }];
 }
 
 def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {

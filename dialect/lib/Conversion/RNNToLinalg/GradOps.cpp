@@ -104,13 +104,16 @@ struct DenseGradOpLowering : OpConversionPattern<DenseGradOp> {
       outDims.push_back(np);
       IterKinds iters = parallel(np + 1);
       iters.push_back(utils::IteratorType::reduction);
-      Value init = fillWith(rewriter, loc, emptyLike(rewriter, loc, xTy, x), 0.0f);
-      Value dx = linalg::GenericOp::create(rewriter, loc, xTy, ValueRange{dy, w}, init,
-                                           ArrayRef<AffineMap>{dimsOf(total, dyDims),
-                                                               dimsOf(total, {np + 1, np}),
-                                                               dimsOf(total, outDims)},
-                                           iters, macBody)
-                     .getResult(0);
+      // Results nobody reads (the weight adjoints of a step whose sum
+      // rnn-hoist-weight-gradients moved after the loop) are not computed.
+      Value dx = emptyLike(rewriter, loc, xTy, x);
+      if (!op.getDx().use_empty())
+        dx = linalg::GenericOp::create(
+                 rewriter, loc, xTy, ValueRange{dy, w}, fillWith(rewriter, loc, dx, 0.0f),
+                 ArrayRef<AffineMap>{dimsOf(total, dyDims), dimsOf(total, {np + 1, np}),
+                                     dimsOf(total, outDims)},
+                 iters, macBody)
+                 .getResult(0);
       // dW: iteration (u, i, p...), reduce p.
       total = np + 2;
       SmallVector<unsigned> p2, dyW, xW;
@@ -123,12 +126,13 @@ struct DenseGradOpLowering : OpConversionPattern<DenseGradOp> {
       auto wTy = cast<RankedTensorType>(w.getType());
       IterKinds witers = parallel(2);
       witers.append(np, utils::IteratorType::reduction);
-      Value winit = fillWith(rewriter, loc, tensor::EmptyOp::create(rewriter, loc, wTy, ValueRange{}), 0.0f);
-      Value dw = linalg::GenericOp::create(rewriter, loc, wTy, ValueRange{dy, x}, winit,
-                                           ArrayRef<AffineMap>{dimsOf(total, dyW), dimsOf(total, xW),
-                                                               dimsOf(total, {0, 1})},
-                                           witers, macBody)
-                     .getResult(0);
+      Value dw = tensor::EmptyOp::create(rewriter, loc, wTy, ValueRange{});
+      if (!op.getDweight().use_empty())
+        dw = linalg::GenericOp::create(
+                 rewriter, loc, wTy, ValueRange{dy, x}, fillWith(rewriter, loc, dw, 0.0f),
+                 ArrayRef<AffineMap>{dimsOf(total, dyW), dimsOf(total, xW), dimsOf(total, {0, 1})},
+                 witers, macBody)
+                 .getResult(0);
       // db: iteration (u, p...), reduce p.
       total = np + 1;
       SmallVector<unsigned> dyB;
@@ -138,14 +142,16 @@ struct DenseGradOpLowering : OpConversionPattern<DenseGradOp> {
       auto bTy = RankedTensorType::get({wTy.getDimSize(0)}, rewriter.getF32Type());
       IterKinds biters = parallel(1);
       biters.append(np, utils::IteratorType::reduction);
-      Value binit = fillWith(rewriter, loc, tensor::EmptyOp::create(rewriter, loc, bTy, ValueRange{}), 0.0f);
-      Value db = linalg::GenericOp::create(
-                     rewriter, loc, bTy, dy, binit,
-                     ArrayRef<AffineMap>{dimsOf(total, dyB), dimsOf(total, {0})}, biters,
-                     [](OpBuilder &b, Location l, ValueRange a) {
-                       linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], a[0])});
-                     })
-                     .getResult(0);
+      Value db = tensor::EmptyOp::create(rewriter, loc, bTy, ValueRange{});
+      if (!op.getDbias().use_empty())
+        db = linalg::GenericOp::create(
+                 rewriter, loc, bTy, dy, fillWith(rewriter, loc, db, 0.0f),
+                 ArrayRef<AffineMap>{dimsOf(total, dyB), dimsOf(total, {0})}, biters,
+                 [](OpBuilder &b, Location l, ValueRange a) {
+                   linalg::YieldOp::create(b, l,
+                                           ValueRange{arith::AddFOp::create(b, l, a[1], a[0])});
+                 })
+                 .getResult(0);
       rewriter.replaceOp(op, {dx, dw, db});
     }
     return success();

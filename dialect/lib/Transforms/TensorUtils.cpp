@@ -1,0 +1,42 @@
+//===- TensorUtils.cpp - Tensor builders shared by the rnn passes ---------===//
+#include "rnn/Transforms/TensorUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace mlir::rnn {
+
+/// A zero tensor shaped like `v`.
+Value zerosLike(OpBuilder &b, Location loc, Value v) {
+  auto ty = cast<RankedTensorType>(v.getType());
+  SmallVector<Value> dyn;
+  for (int64_t i = 0; i < ty.getRank(); ++i)
+    if (ty.isDynamicDim(i))
+      dyn.push_back(tensor::DimOp::create(b, loc, v, i));
+  Value empty = tensor::EmptyOp::create(b, loc, ty, dyn);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// x + y (same shapes).
+Value addTensors(OpBuilder &b, Location loc, Value x, Value y) {
+  auto ty = cast<RankedTensorType>(x.getType());
+  SmallVector<Value> dyn;
+  for (int64_t i = 0; i < ty.getRank(); ++i)
+    if (ty.isDynamicDim(i))
+      dyn.push_back(tensor::DimOp::create(b, loc, x, i));
+  Value out = tensor::EmptyOp::create(b, loc, ty, dyn);
+  return linalg::AddOp::create(b, loc, ValueRange{x, y}, ValueRange{out}).getResult(0);
+}
+
+/// `[B, T, ...]` sequence type of a `[B, ...]` step type, with T from `seq`.
+RankedTensorType sequenceOf(RankedTensorType step, RankedTensorType seq) {
+  SmallVector<int64_t> shape(step.getShape());
+  shape.insert(shape.begin() + 1, seq.getDimSize(1));
+  return RankedTensorType::get(shape, step.getElementType());
+}
+
+} // namespace mlir::rnn
