@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -40,6 +41,9 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   pm.addPass(rnn::createConvertRNNToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Sizes of loop-carried states read from their (loop-invariant) initial
+  // values, so that per-step temporaries have loop-invariant sizes.
+  pm.addPass(createSCFForLoopCanonicalizationPass());
   if (optLevel >= 1)
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
   if (level < EmitLevel::LLVMMLIR)
@@ -56,6 +60,10 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   pm.addPass(createCanonicalizerPass());
+  // Per-step temporaries (the gate pre-activations, ...) are allocated once
+  // before the time loop instead of at every step.
+  if (optLevel >= 1)
+    pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 

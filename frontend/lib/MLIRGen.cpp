@@ -65,7 +65,7 @@ private:
   }
 
   /// The functions generated from the same layer graph.
-  enum class Mode { Forward, Loss, Step };
+  enum class Mode { Forward, Loss, Step, LossState };
 
   std::vector<Value> params(const Node &n);
   bool genNode(int id);
@@ -79,7 +79,16 @@ private:
   bool genNodes();
   bool genForward();
   bool genLoss();
+  /// The sum of the model's losses in the current function (null after an
+  /// error).
+  Value genTotalLoss();
   bool genStep();
+  /// The loss with every recurrent layer's state as an argument and its
+  /// final state as a result, for truncated BPTT (see truncBlocker).
+  bool genLossState();
+  /// Why the model cannot train with truncated BPTT (empty when it can).
+  std::string truncBlocker() const;
+  bool hasStateArgs() const { return mode == Mode::Step || mode == Mode::LossState; }
   /// True for the nodes of a decoder body (generated inside the loop).
   bool inDecoderBody(int id) const;
   /// Generates a decoder as an rnn.decode loop.
@@ -188,7 +197,8 @@ bool MLIRGenImpl::genDecoder(int id) {
     }
   }
   Value teacher;
-  if (mode == Mode::Loss && n.operands.size() > 1 && values.count(n.operands[1].node))
+  if ((mode == Mode::Loss || mode == Mode::LossState) && n.operands.size() > 1 &&
+      values.count(n.operands[1].node))
     teacher = get(n.operands[1]);
 
   const VType &outT = n.results[0];
@@ -320,7 +330,7 @@ bool MLIRGenImpl::genNode(int id) {
   }
   case Layer::Recurrent: {
     std::vector<Value> initStates;
-    if (mode == Mode::Step)
+    if (hasStateArgs())
       initStates = stepStateArgs[id];
     for (ValueRef r : n.initialState) {
       if (!values.count(r.node))
@@ -357,7 +367,7 @@ bool MLIRGenImpl::genNode(int id) {
         builder, l, outTy, stateTypes, ops[0], w, lengthsFor(n),
         /*initialStates=*/initStates, cell, dir, n.hidden, n.layers, n.returnSequences,
         n.activation == Activation::Relu ? rnn::Activation::relu : rnn::Activation::tanh);
-    if (mode == Mode::Step) {
+    if (hasStateArgs()) {
       const char *names[] = {".h", ".c"};
       for (auto [i, st] : llvm::enumerate(op.getFinalStates()))
         stepStateResults.push_back({n.name + names[i], st});
@@ -445,13 +455,13 @@ mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::String
   };
   for (int id : m.inputs)
     declare(id, rnn::attrs::kInput, inputExtras(id));
-  if (mode == Mode::Loss)
+  if (mode == Mode::Loss || mode == Mode::LossState)
     for (const Target &tg : m.targets)
       for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
         if (m.nodes[id].layer == Layer::Input && m.nodes[id].name == tg.name &&
             !llvm::is_contained(m.inputs, id))
           declare(id, rnn::attrs::kTarget);
-  if (mode == Mode::Step) {
+  if (hasStateArgs()) {
     // One [layers*dirs, B, H] state per recurrent layer (two for an LSTM).
     for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id) {
       const Node &n = m.nodes[id];
@@ -571,6 +581,17 @@ bool MLIRGenImpl::genLoss() {
   auto fn = beginFunction(m.name + "_loss", rnn::attrs::kLossEntry, Mode::Loss);
   if (!genNodes())
     return false;
+  Value total = genTotalLoss();
+  if (!total)
+    return false;
+  auto attrs = builder.getDictionaryAttr(
+      {builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr("loss")),
+       builder.getNamedAttr(rnn::attrs::kDims, builder.getArrayAttr({}))});
+  finishFunction(fn, {total}, {attrs}, loc(m.losses.front().loc));
+  return true;
+}
+
+Value MLIRGenImpl::genTotalLoss() {
   Value total;
   for (const Loss &ls : m.losses) {
     mlir::Location l = loc(ls.loc);
@@ -580,9 +601,9 @@ bool MLIRGenImpl::genLoss() {
           !llvm::is_contained(m.inputs, id))
         tid = id;
     if (!values.count(ls.pred.node) || tid < 0)
-      return unsupported(ls.loc, "this loss");
+      return unsupported(ls.loc, "this loss"), Value();
     if (ls.weightsLoc.isValid())
-      return unsupported(ls.weightsLoc, "per-step loss weights (weights=)");
+      return unsupported(ls.weightsLoc, "per-step loss weights (weights=)"), Value();
     auto scalar = mlir::RankedTensorType::get({}, builder.getF32Type());
     Value v = ls.kind == "mse"
                   ? Value(rnn::MSEOp::create(builder, l, scalar, get(ls.pred), values[tid][0]))
@@ -598,10 +619,62 @@ bool MLIRGenImpl::genLoss() {
     Value sum = mlir::arith::AddFOp::create(builder, l, a, c);
     total = mlir::tensor::FromElementsOp::create(builder, l, scalar, sum);
   }
-  auto attrs = builder.getDictionaryAttr(
+  return total;
+}
+
+std::string MLIRGenImpl::truncBlocker() const {
+  auto isSeq = [&](const VType &t) {
+    return t.shape.size() >= 2 && !t.shape[1].isStatic() &&
+           t.shape[1].sym == m.nodes[m.inputs[0]].results[0].shape[1].sym;
+  };
+  for (int id : m.inputs)
+    if (!isSeq(m.nodes[id].results[0]))
+      return "input '" + m.nodes[id].name + "' is not a [B, T, ...] sequence";
+  for (const Target &t : m.targets)
+    if (!isSeq(t.type))
+      return "target '" + t.name + "' is not a per-step [B, T, ...] sequence";
+  bool anyRecurrent = false;
+  for (const Node &n : m.nodes) {
+    if (n.layer == Layer::Recurrent) {
+      anyRecurrent = true;
+      if (n.direction != Direction::Forward || !n.returnSequences)
+        return "recurrent layer '" + n.name + "' is not a forward layer returning its sequence";
+      if (n.lengths || !n.initialState.empty())
+        return "recurrent layer '" + n.name + "' has lengths= or a computed initial state";
+    }
+    if (n.layer == Layer::Embedding && n.maskZero)
+      return "embedding '" + n.name + "' pads with mask_zero";
+    if (n.layer == Layer::Decoder || n.layer == Layer::Attention || n.layer == Layer::Last ||
+        n.layer == Layer::Cell)
+      return "layer '" + n.name + "' looks beyond one step";
+  }
+  if (!anyRecurrent)
+    return "it has no recurrent layer";
+  return "";
+}
+
+bool MLIRGenImpl::genLossState() {
+  auto fn = beginFunction(m.name + "_loss_state", rnn::attrs::kLossStateEntry, Mode::LossState);
+  if (!genNodes())
+    return false;
+  Value total = genTotalLoss();
+  if (!total)
+    return false;
+  llvm::SmallVector<Value> results = {total};
+  llvm::SmallVector<mlir::DictionaryAttr> resAttrs = {builder.getDictionaryAttr(
       {builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr("loss")),
-       builder.getNamedAttr(rnn::attrs::kDims, builder.getArrayAttr({}))});
-  finishFunction(fn, {total}, {attrs}, loc(m.losses.front().loc));
+       builder.getNamedAttr(rnn::attrs::kDims, builder.getArrayAttr({}))})};
+  for (auto &[name, v] : stepStateResults) {
+    auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
+    VType st;
+    st.shape = {Dim{"", t.getDimSize(0)}, m.nodes[m.inputs[0]].results[0].shape[0],
+                Dim{"", t.getDimSize(2)}};
+    results.push_back(v);
+    resAttrs.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr(rnn::attrs::kState, builder.getStringAttr(name)),
+         builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(st))}));
+  }
+  finishFunction(fn, results, resAttrs, loc(m.losses.front().loc));
   return true;
 }
 
@@ -705,6 +778,17 @@ mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen() {
   if (!genForward() || (!m.losses.empty() && !genLoss()) ||
       (stepBlocker().empty() && !genStep()))
     return nullptr;
+  // Truncated BPTT (bptt=truncate(...) or budget(...)): the loss with states.
+  for (auto &[k, v] : m.train)
+    if (k == "bptt" && v != "full" && !m.losses.empty()) {
+      if (std::string why = truncBlocker(); !why.empty()) {
+        diag.error(m.bpttLoc, "truncated back-propagation needs a model that can run in "
+                              "windows of steps, but " + why);
+        return nullptr;
+      }
+      if (!genLossState())
+        return nullptr;
+    }
 
   if (mlir::failed(mlir::verify(*module))) {
     diag.error(m.loc, "internal error: generated IR does not verify");

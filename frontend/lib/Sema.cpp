@@ -666,6 +666,7 @@ bool Sema::checkTrain(const TrainStmt &s) {
   }
   if (const ArgAST *a = opts.get("bptt")) {
     const ValueAST &v = a->value;
+    m.bpttLoc = v.loc;
     if (v.kind == ValueAST::Name && v.text == "full") {
       put("bptt", "full");
     } else if (v.kind == ValueAST::Call && v.call->callee == "truncate") {

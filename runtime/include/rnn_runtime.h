@@ -3,8 +3,8 @@
  *
  * Plain C11, usable from C and C++. Every symbol is prefixed rnnrt_ except the symbols that
  * the compiled model object provides (rnnc_model_desc, rnnc_model_forward and, for models that
- * can generate, rnnc_model_step, for models with a loss, rnnc_model_grad), whose names are
- * fixed by docs/runtime-abi.md.
+ * can generate, rnnc_model_step, for models with a loss, rnnc_model_grad, for models compiled
+ * for truncated BPTT, rnnc_model_grad_state), whose names are fixed by docs/runtime-abi.md.
  *
  * Error convention: functions that can fail return 0 on success and -1 on failure, and fill
  * the caller's rnnrt_error with a one-line message that names the file (or "model
@@ -71,6 +71,11 @@ extern void rnnc_model_step(rnnrt_tensor *args) RNNRT_WEAK;
  * rnnc_model_step. Slots: params, inputs, targets, the loss (rank 0), then one gradient per
  * parameter (same shape), descriptor order within each group. */
 extern void rnnc_model_grad(rnnrt_tensor *args) RNNRT_WEAK;
+/* Only in objects whose descriptor has a `grad_state` line (truncated BPTT); weak like
+ * rnnc_model_step. Slots: params, inputs, targets, the states in (`tstate` order), the loss
+ * (rank 0), one gradient per parameter, then the states out (same order and shapes). The
+ * incoming states are constants for the gradient (detached); the loss is that of the window. */
+extern void rnnc_model_grad_state(rnnrt_tensor *args) RNNRT_WEAK;
 
 /* ------------------------------------------------------------------------------------------
  * Errors and element types
@@ -162,7 +167,7 @@ typedef enum rnnrt_scores_kind {
   RNNRT_SCORES_LOGITS     /* unnormalised log-probabilities */
 } rnnrt_scores_kind;
 
-/* One input, target, output, param or state line. */
+/* One input, target, output, param, state or tstate line. */
 typedef struct rnnrt_decl {
   char *name;
   rnnrt_elem_kind kind;   /* outputs, params and states: F32 */
@@ -197,7 +202,9 @@ typedef struct rnnrt_model_desc {
   rnnrt_decl *params;     int64_t n_params;
   int has_step;           /* a `step` line: the object defines rnnc_model_step */
   int has_grad;           /* a `grad` line: the object defines rnnc_model_grad */
+  int has_grad_state;     /* a `grad_state` line: the object defines rnnc_model_grad_state */
   rnnrt_decl *states;     int64_t n_states;  /* `state` lines (only after `step`) */
+  rnnrt_decl *tstates;    int64_t n_tstates; /* `tstate` lines (only after `grad_state`) */
   rnnrt_kv *train;        int64_t n_train;   /* all `train` lines, in order */
   char **symbols;         int64_t n_symbols; /* distinct dimension symbols, first-use order */
   int64_t total_param_elems;

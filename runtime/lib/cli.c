@@ -111,7 +111,12 @@ static const command commands[] = {
      "Writes OUT (the weights), OUT.metrics.csv (or --metrics), OUT.loss.svg and a checkpoint\n"
      "(--checkpoint, default OUT.ckpt.safetensors: weights, optimizer state, counters) every epoch\n"
      "or every --checkpoint-every steps and at the end; --resume continues from one exactly.\n"
-     "Ctrl-C stops after the current step, writes the checkpoint and exits with status 130.",
+     "Ctrl-C stops after the current step, writes the checkpoint and exits with status 130.\n"
+     "With truncated BPTT (--bptt or the train line: truncate(K), truncate(K1,K2), budget(MiB); the\n"
+     "program must be compiled with such a setting), every sequence is cut into windows of K (K1)\n"
+     "time steps, one optimizer step per window, the recurrent states carried (detached) from window\n"
+     "to window and zero at the start of every batch; --text then splits the text into --batch\n"
+     "contiguous streams (no --seq-len, no shuffling) whose states start at zero every epoch.",
      cli_train_opts, true, cli_cmd_train},
     {"bench", "[--batch N] [--time T] [--dim SYM=N]... [--iters N] [--warmup N] [--train] [-w WEIGHTS.safetensors]",
      "time the model (or one training step) on synthetic inputs",
@@ -537,6 +542,14 @@ static int cmd_info(cli *c) {
     printf("\ngeneration: yes (from input '%s' and output '%s')\n", d->inputs[plan.input].name, d->outputs[plan.output].name);
   else
     printf("\ngeneration: no, %s\n", why);
+  if (d->has_grad_state) {
+    printf("\ntruncated BPTT: states");
+    for (int64_t i = 0; i < d->n_tstates; i++) {
+      rnnrt_desc_format_dims(d, &d->tstates[i], shape, sizeof shape);
+      printf("%s %s %s", i ? "," : "", d->tstates[i].name, shape);
+    }
+    printf("\n");
+  }
   if (d->n_train) {
     printf("\ntraining:");
     for (int64_t i = 0; i < d->n_train; i++) printf(" %s=%s", d->train[i].key, d->train[i].value);

@@ -20,6 +20,7 @@ typedef struct {
   rnnrt_error *err;
   line_t *lines;
   int n_lines;
+  int grad_state_line;  /* line number of `grad_state`, 0 if none */
 } ctx;
 
 static int lfail(ctx *c, const line_t *l, const char *fmt, ...) RNNRT_PRINTF(3, 4);
@@ -248,8 +249,8 @@ static int parse_vocab(ctx *c, int li) {
   return li;
 }
 
-typedef enum { G_INPUT, G_TARGET, G_OUTPUT, G_PARAM, G_STATE } group_t;
-static const char *group_name[] = {"input", "target", "output", "param", "state"};
+typedef enum { G_INPUT, G_TARGET, G_OUTPUT, G_PARAM, G_STATE, G_TSTATE } group_t;
+static const char *group_name[] = {"input", "target", "output", "param", "state", "tstate"};
 
 static rnnrt_decl *new_decl(ctx *c, group_t g) {
   rnnrt_model_desc *d = c->d;
@@ -260,6 +261,7 @@ static rnnrt_decl *new_decl(ctx *c, group_t g) {
     case G_TARGET: arr = &d->targets; n = &d->n_targets; break;
     case G_OUTPUT: arr = &d->outputs; n = &d->n_outputs; break;
     case G_STATE: arr = &d->states; n = &d->n_states; break;
+    case G_TSTATE: arr = &d->tstates; n = &d->n_tstates; break;
     default: arr = &d->params; n = &d->n_params; break;
   }
   rnnrt_decl *na = realloc(*arr, (size_t)(*n + 1) * sizeof *na);
@@ -352,8 +354,8 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
        seen_padding = false;
   for (; fi < l->nf; fi++) {
     const char *a = l->f[fi];
-    if (g == G_STATE && strchr(a, '=')) {
-      return lfail(c, l, "unknown attribute '%s' on state '%s' (states take none)", a, x->name);
+    if ((g == G_STATE || g == G_TSTATE) && strchr(a, '=')) {
+      return lfail(c, l, "unknown attribute '%s' on %s '%s' (%ss take none)", a, gname, x->name, gname);
     } else if (strncmp(a, "vocab=", 6) == 0) {
       if (seen_vocab) return lfail(c, l, "duplicate attribute 'vocab='");
       seen_vocab = true;
@@ -503,6 +505,23 @@ static int parse_grad(ctx *c, line_t *l) {
   return 0;
 }
 
+/* `grad_state`: at most once, no arguments, after `grad` (the truncated-BPTT gradient is a
+ * variant of the model's gradient). */
+static int parse_grad_state(ctx *c, line_t *l) {
+  if (c->d->has_grad_state) return lfail(c, l, "second 'grad_state' line");
+  if (l->nf != 1) return lfail(c, l, "'grad_state' takes no arguments");
+  if (!c->d->has_grad) return lfail(c, l, "'grad_state' line without a preceding 'grad' line");
+  c->d->has_grad_state = 1;
+  c->grad_state_line = l->lineno;
+  return 0;
+}
+
+/* `tstate <name> <rank> <dim>...`: only after `grad_state`. */
+static int parse_tstate(ctx *c, line_t *l) {
+  if (!c->d->has_grad_state) return lfail(c, l, "'tstate' line without a preceding 'grad_state' line");
+  return parse_decl(c, l, G_TSTATE);
+}
+
 /* `state <name> <rank> <dim>...`: only after `step`. */
 static int parse_state(ctx *c, line_t *l) {
   if (!c->d->has_step) return lfail(c, l, "'state' line without a preceding 'step' line");
@@ -511,7 +530,7 @@ static int parse_state(ctx *c, line_t *l) {
 
 int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) {
   memset(out, 0, sizeof *out);
-  ctx c = {out, err, NULL, 0};
+  ctx c = {out, err, NULL, 0, 0};
   int rc = -1;
   if (!text) {
     rnnrt_fail(err, WHERE ": missing");
@@ -608,6 +627,10 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
       if (parse_grad(&c, l) != 0) goto done;
     } else if (strcmp(kw, "state") == 0) {
       if (parse_state(&c, l) != 0) goto done;
+    } else if (strcmp(kw, "grad_state") == 0) {
+      if (parse_grad_state(&c, l) != 0) goto done;
+    } else if (strcmp(kw, "tstate") == 0) {
+      if (parse_tstate(&c, l) != 0) goto done;
     } else if (strcmp(kw, "train") == 0) {
       if (l->nf < 2) {
         lfail(&c, l, "expected 'train <key>=<value>...'");
@@ -648,12 +671,17 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
   }
   if (check_unique(&c, out->inputs, out->n_inputs, "input") || check_unique(&c, out->targets, out->n_targets, "target") ||
       check_unique(&c, out->outputs, out->n_outputs, "output") || check_unique(&c, out->params, out->n_params, "param") ||
-      check_unique(&c, out->states, out->n_states, "state"))
+      check_unique(&c, out->states, out->n_states, "state") || check_unique(&c, out->tstates, out->n_tstates, "tstate"))
     goto done;
   /* every symbol of an output or a state must be bound by some input */
   if (check_bound(&c, out->outputs, out->n_outputs, "output") || check_bound(&c, out->states, out->n_states, "state") ||
-      check_max(&c))
+      check_bound(&c, out->tstates, out->n_tstates, "tstate") || check_max(&c))
     goto done;
+  if (out->has_grad_state && out->n_tstates == 0) {
+    line_t tmp = {c.grad_state_line, NULL, NULL, 0};
+    lfail(&c, &tmp, "'grad_state' without 'tstate' lines (the states carried from window to window)");
+    goto done;
+  }
   /* the gradient function takes the targets: their symbols come from the inputs too, and
    * class ids need a class count to be range-checked */
   if (out->has_grad) {
@@ -701,6 +729,7 @@ void rnnrt_desc_free(rnnrt_model_desc *d) {
   free_decls(d->outputs, d->n_outputs);
   free_decls(d->params, d->n_params);
   free_decls(d->states, d->n_states);
+  free_decls(d->tstates, d->n_tstates);
   for (int64_t i = 0; i < d->n_train; i++) {
     free(d->train[i].key);
     free(d->train[i].value);

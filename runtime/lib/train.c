@@ -49,6 +49,7 @@ const opt_spec cli_train_opts[] = {
     {OPT_CLIP, "clip", 0, "X", false, "maximum global gradient norm (0: no clipping)"},
     {OPT_WEIGHT_DECAY, "weight-decay", 0, "X", false, "L2 penalty, added to the gradients"},
     {OPT_VALIDATION, "validation", 0, "F", false, "fraction held out from the end of the data, in [0, 1)"},
+    {OPT_BPTT, "bptt", 0, "MODE", false, "back-propagation: full, truncate(K), truncate(K1,K2), budget(MiB)"},
     {OPT_SEED, "seed", 's', "N", false, "seed of the shuffling (same seed, same run)"},
     {OPT_CKPT_EVERY, "checkpoint-every", 0, "N", false, "checkpoint every N steps (default: every epoch)"},
     {OPT_CHECKPOINT, "checkpoint", 0, "FILE", false, "checkpoint file (default OUT.ckpt.safetensors)"},
@@ -210,7 +211,13 @@ typedef struct {
   const char *weights, *out, *text, *csv, *resume, *dump_order, *dump_loss;
   char *ckpt, *metrics, *svg;    /* owned */
   bool quiet;
-  bool truncated_bptt;           /* the train line asks for it; not compiled yet */
+  /* back-propagation through time: full, or truncated in windows of k1 time steps with the
+   * gradient through the last k2 (budget: k1 = k2 derived from a memory budget of `budget`
+   * MiB once the batch size is known) */
+  enum { BPTT_FULL, BPTT_TRUNCATE, BPTT_BUDGET } bptt;
+  int64_t k1, k2;
+  double budget;
+  char bptt_str[64];             /* the setting, normalised: "truncate(5,3)" */
 } train_cfg;
 
 static void optim_defaults(rnnrt_optim_cfg *o, rnnrt_optim_kind kind) {
@@ -233,6 +240,50 @@ static bool parse_real(const char *s, double *out) {
   if (*end || !isfinite(v)) return false;
   *out = v;
   return true;
+}
+
+/* bptt=full | truncate(K) | truncate(K1,K2) | budget(MiB), spaces allowed inside the
+ * parentheses. Returns 0, 1 if malformed, 2 if K2 > K1. */
+static int parse_bptt(const char *value, train_cfg *t) {
+  char buf[64];
+  size_t n = 0;
+  for (const char *p = value; *p; p++) {
+    if (*p == ' ') continue;
+    if (n + 1 >= sizeof buf) return 1;
+    buf[n++] = *p;
+  }
+  buf[n] = '\0';
+  if (strcmp(buf, "full") == 0) {
+    t->bptt = BPTT_FULL;
+    t->k1 = t->k2 = 0;
+    snprintf(t->bptt_str, sizeof t->bptt_str, "full");
+    return 0;
+  }
+  bool trunc = strncmp(buf, "truncate(", 9) == 0, budget = strncmp(buf, "budget(", 7) == 0;
+  if ((!trunc && !budget) || n < 2 || buf[n - 1] != ')') return 1;
+  buf[n - 1] = '\0';
+  char *args = buf + (trunc ? 9 : 7), *comma = strchr(args, ',');
+  if (budget) {
+    double mib;
+    if (comma || !cli_parse_nonneg_real(args, &mib) || !(mib > 0) || mib > 1e12) return 1;
+    t->bptt = BPTT_BUDGET;
+    t->budget = mib;
+    t->k1 = t->k2 = 0;
+    snprintf(t->bptt_str, sizeof t->bptt_str, "budget(%.9g)", mib);
+    return 0;
+  }
+  uint64_t a, b;
+  if (comma) *comma = '\0';
+  if (!cli_parse_count(args, INT32_MAX, &a) || a < 1) return 1;
+  if (comma && (!cli_parse_count(comma + 1, INT32_MAX, &b) || b < 1)) return 1;
+  if (!comma) b = a;
+  if (b > a) return 2;
+  t->bptt = BPTT_TRUNCATE;
+  t->k1 = (int64_t)a;
+  t->k2 = (int64_t)b;
+  if (comma) snprintf(t->bptt_str, sizeof t->bptt_str, "truncate(%lld,%lld)", (long long)a, (long long)b);
+  else snprintf(t->bptt_str, sizeof t->bptt_str, "truncate(%lld)", (long long)a);
+  return 0;
 }
 
 static int bad_setting(const char *key, const char *value, const char *expected) {
@@ -296,6 +347,8 @@ static int parse_train_line(const rnnrt_model_desc *d, train_cfg *t) {
   optim_defaults(&t->opt, RNNRT_OPTIM_ADAM); /* no optimizer recorded: Adam with PyTorch's defaults */
   t->epochs = 10;
   t->batch = 32;
+  t->bptt = BPTT_FULL;
+  snprintf(t->bptt_str, sizeof t->bptt_str, "full");
   for (int64_t i = 0; i < d->n_train; i++) {
     const char *k = d->train[i].key, *v = d->train[i].value;
     uint64_t u;
@@ -321,7 +374,10 @@ static int parse_train_line(const rnnrt_model_desc *d, train_cfg *t) {
       if (!parse_real(v, &x) || x < 0 || x >= 1) return bad_setting(k, v, "a number in [0, 1)");
       t->validation = x;
     } else if (strcmp(k, "bptt") == 0) {
-      if (strcmp(v, "full") != 0) t->truncated_bptt = true;
+      int r = parse_bptt(v, t);
+      if (r != 0)
+        return bad_setting(k, v, r == 2 ? "truncate(K1,K2) with K2 <= K1"
+                                        : "full, truncate(K), truncate(K1,K2) or budget(MiB)");
     } else {
       fprintf(stderr, "note: ignoring the unknown train setting '%s=%s'\n", k, v);
     }
@@ -423,6 +479,28 @@ static int train_parse_options(cli *c, train_cfg *t) {
       return cli_usage_error(c, "--validation: invalid value '%s' (expected a fraction in [0, 1))", s);
     t->validation = x;
   }
+  if ((s = cli_opt_get(c, OPT_BPTT))) {
+    int r = parse_bptt(s, t);
+    if (r == 2)
+      return cli_usage_error(c, "--bptt: invalid value '%s' (the back-propagation length K2 must not exceed the "
+                                "forward length K1)", s);
+    if (r != 0)
+      return cli_usage_error(c, "--bptt: invalid value '%s' (expected full, truncate(K), truncate(K1,K2) or "
+                                "budget(MiB), K >= 1, MiB > 0)", s);
+  }
+  if (t->bptt != BPTT_FULL && !c->desc.has_grad_state)
+    return cli_fail("cannot train with bptt=%s: the program has no truncated-BPTT gradient function; compile the "
+                    "model with bptt=%s in its train line (or train with --bptt full)",
+                    t->bptt_str, t->bptt_str);
+  if (t->bptt != BPTT_FULL && !rnnc_model_grad_state)
+    return cli_fail("internal error: the model descriptor has a 'grad_state' line but the program does not define "
+                    "rnnc_model_grad_state");
+  if (t->bptt != BPTT_FULL && cli_opt_get(c, OPT_SEQ_LEN))
+    return cli_usage_error(c, "--seq-len applies to full BPTT (with bptt=%s, --text is cut into windows of time "
+                              "steps; add --bptt full to train on --seq-len examples)", t->bptt_str);
+  if (t->bptt != BPTT_FULL && t->csv)
+    return cli_usage_error(c, "--csv trains on independent windows of the series: it needs --bptt full (the "
+                              "setting is bptt=%s)", t->bptt_str);
   if ((s = cli_opt_get(c, OPT_SEED))) {
     if (!cli_parse_count(s, UINT64_MAX, &u))
       return cli_usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", s);
@@ -498,8 +576,35 @@ typedef struct {
   double last_norm;           /* gradient norm of the last step (before clipping) */
   bool tty;
   double t_start, t_epoch, t_drawn, t_metrics;
-  int64_t session_steps, session_examples;
+  int64_t session_steps;
+  double session_examples;    /* truncated BPTT over --text: tokens */
   double last_val_loss, last_metric;
+  /* truncated BPTT (cfg.bptt != full): rows of the training (and validation) data are cut
+   * into windows along axis 1, the time axis of every input and target */
+  bool trunc;
+  int32_t tsym;               /* the time symbol */
+  int64_t nts;                /* tstates */
+  int64_t T, T_val;           /* time steps of a training / validation row */
+  int64_t W, kmax;            /* windows per batch; the longest window */
+  int64_t *step_bytes;        /* na: bytes of one time step of one row */
+  char **tbase, **vbase;      /* na: row 0 of each array, training / validation rows */
+  int64_t *tstride, *vstride; /* na: bytes from one row to the next */
+  int32_t *text;              /* --text: the training streams [B, n], then the validation streams */
+  int64_t text_tokens[2];     /* --text: tokens in the training / validation streams */
+  /* slots of rnnc_model_grad_state: params | inputs | targets | states in | loss | grads |
+   * states out */
+  rnnrt_tensor *sargs, *win, *st_in, *st_out;
+  /* --text validation accuracy: rnnc_model_step on the windows, its states the tstates
+   * (step_map[s]: the tstate of step state s); params | inputs | states in | outputs | states out */
+  bool met_step;
+  rnnrt_tensor *pargs;
+  int64_t *step_map;
+  /* checkpoint: __opt.bptt and the carried states */
+  int64_t ck_bptt[3];
+  int64_t (*ck_st_shape)[RNNRT_MAX_RANK];
+  char **ck_st_names;
+  int64_t ck_data[3];         /* __opt.data: training rows, validation rows, batch (--text
+                                 truncated: training tokens, validation tokens, streams) */
 } trainer;
 
 static double now_s(void) {
@@ -537,7 +642,7 @@ static int check_trainable(trainer *t) {
 
 /* --text: the model's only input is tokens[B, T] of a chars/words vocab, its only target the
  * same. Examples: consecutive windows of seq_len tokens, the target shifted by one. */
-static int load_text(trainer *t) {
+static int text_ids(trainer *t, const rnnrt_vocab **vocab, int32_t **ids, int64_t *n_ids) {
   const rnnrt_model_desc *d = t->d;
   const rnnrt_decl *x = t->ni == 1 ? &d->inputs[0] : NULL, *y = t->nt == 1 ? &d->targets[0] : NULL;
   bool ok = x && y && x->kind == RNNRT_KIND_TOKENS && x->rank == 2 && x->dims[1].sym >= 0 &&
@@ -546,7 +651,7 @@ static int load_text(trainer *t) {
   if (!ok)
     return cli_fail("--text needs a model whose only input is tokens[B, T] of a chars or words vocab and whose only "
                     "target is tokens[B, T] of the same vocab");
-  const rnnrt_vocab *v = &d->vocabs[x->vocab];
+  const rnnrt_vocab *v = *vocab = &d->vocabs[x->vocab];
   unsigned char *buf;
   size_t size;
   if (rnnrt_read_file(t->cfg.text, &buf, &size, &t->c->err) != 0) return cli_fail_err(&t->c->err);
@@ -555,11 +660,17 @@ static int load_text(trainer *t) {
     free(buf);
     return cli_fail("%s: contains a NUL byte (at byte %zu)", t->cfg.text, at);
   }
+  int r = cli_tokenize_text(v, t->cfg.text, (const char *)buf, ids, n_ids);
+  free(buf);
+  return r;
+}
+
+static int load_text(trainer *t) {
+  const rnnrt_vocab *v;
   int32_t *ids;
   int64_t n_ids;
-  int r = cli_tokenize_text(v, t->cfg.text, (const char *)buf, &ids, &n_ids);
-  free(buf);
-  if (r != 0) return 1;
+  if (text_ids(t, &v, &ids, &n_ids) != 0) return 1;
+  int r;
   int64_t L = t->cfg.seq_len;
   if (n_ids < L + 1) {
     free(ids);
@@ -591,6 +702,85 @@ static int load_text(trainer *t) {
   free(a[0].data); /* NULL when taken over */
   free(a[1].data);
   return r;
+}
+
+/* The model can train with truncated BPTT: every input and target is [B, T, ...] with the same
+ * time symbol T (not padded, not lengths), every tstate's dimensions are static or B. */
+static int check_truncatable(trainer *t) {
+  const rnnrt_model_desc *d = t->d;
+  char shape[256];
+  t->tsym = -1;
+  for (int64_t i = 0; i < t->na; i++) {
+    const rnnrt_decl *x = arr_decl(t, i);
+    rnnrt_desc_format_dims(d, x, shape, sizeof shape);
+    if (x->rank < 2 || x->dims[1].sym < 0 || x->dims[1].sym == t->bsym || (t->tsym >= 0 && x->dims[1].sym != t->tsym))
+      return cli_fail("cannot train with bptt=%s: %s '%s' has shape %s (truncated BPTT cuts every input and target "
+                      "into windows along axis 1, the time axis: [B, T, ...] with the same T everywhere)",
+                      t->cfg.bptt_str, decl_what(t, i), x->name, shape);
+    if (x->kind == RNNRT_KIND_LENGTHS || x->padding >= 0)
+      return cli_fail("cannot train with bptt=%s: input '%s' is %s (truncated BPTT needs unpadded sequences)",
+                      t->cfg.bptt_str, x->name, x->padding >= 0 ? "padded" : "a lengths input");
+    t->tsym = x->dims[1].sym;
+  }
+  for (int64_t s = 0; s < d->n_tstates; s++) {
+    const rnnrt_decl *x = &d->tstates[s];
+    for (int64_t k = 0; k < x->rank; k++)
+      if (x->dims[k].sym >= 0 && x->dims[k].sym != t->bsym) {
+        rnnrt_desc_format_dims(d, x, shape, sizeof shape);
+        return cli_fail("cannot train with bptt=%s: state '%s' has shape %s, whose dimension %s is not the batch "
+                        "dimension", t->cfg.bptt_str, x->name, shape, d->symbols[x->dims[k].sym]);
+      }
+  }
+  t->trunc = true;
+  t->nts = d->n_tstates;
+  return 0;
+}
+
+/* --text with truncated BPTT: the text's tokens (less a validation tail) as B contiguous streams
+ * of n tokens, PyTorch's batchify (tokens[:B*n].view(B, n)); the input of stream b is tokens
+ * [0, n-1) of it, the target tokens [1, n). The validation tail is batchified the same way
+ * into min(B, tokens / 2) streams. */
+static int load_text_streams(trainer *t) {
+  const rnnrt_vocab *v;
+  int32_t *ids;
+  int64_t N;
+  if (text_ids(t, &v, &ids, &N) != 0) return 1;
+  const char *unit = v->kind == RNNRT_VOCAB_CHARS ? "characters" : "words";
+  int64_t nv = 0;
+  if (t->cfg.validation > 0) {
+    nv = (int64_t)((double)N * t->cfg.validation);
+    if (nv < 2) nv = 2;
+  }
+  if (N - nv < 2) {
+    free(ids);
+    return cli_fail("%s: %lld %s are too few for truncated BPTT (it needs at least 2 for training%s)", t->cfg.text,
+                    (long long)N, unit, nv ? " and 2 held out for validation" : "");
+  }
+  int64_t nt = N - nv, B = t->cfg.batch < nt / 2 ? t->cfg.batch : nt / 2, n = nt / B;
+  int64_t Bv = nv ? (B < nv / 2 ? B : nv / 2) : 0, nvs = nv ? nv / Bv : 0;
+  if (!(t->text = malloc((size_t)(B * n + Bv * nvs) * sizeof *t->text))) {
+    free(ids);
+    return cli_fail("out of memory");
+  }
+  memcpy(t->text, ids, (size_t)(B * n) * sizeof *ids);
+  if (nv) memcpy(t->text + B * n, ids + nt, (size_t)(Bv * nvs) * sizeof *ids);
+  free(ids);
+  t->cfg.batch = B;
+  t->n_train = B;
+  t->n_val = Bv;
+  t->n = B + Bv;
+  t->T = n - 1;
+  t->T_val = nv ? nvs - 1 : 0;
+  t->text_tokens[0] = B * n;
+  t->text_tokens[1] = Bv * nvs;
+  for (int k = 0; k < 2; k++) {
+    t->step_bytes[k] = 4;
+    t->tbase[k] = (char *)(t->text + k);
+    t->tstride[k] = n * 4;
+    t->vbase[k] = (char *)(t->text + B * n + k);
+    t->vstride[k] = nvs * 4;
+  }
+  return 0;
 }
 
 /* One field of a CSV line (quotes removed, spaces trimmed) into buf; false if the line has
@@ -808,6 +998,65 @@ static void optim_describe(const rnnrt_optim_cfg *o, char *buf, size_t n) {
     snprintf(buf, n, "sgd(lr=%.9g,momentum=%.9g,nesterov=%s)", o->lr, o->momentum, o->nesterov ? "true" : "false");
 }
 
+static const int64_t three = 3;
+
+/* Truncated BPTT, once the data is loaded: the rows of .npy arrays, the window length (from
+ * the budget), the windows per batch, the steps per epoch, the checkpoint's data counts. */
+static int trunc_plan(trainer *t) {
+  train_cfg *cfg = &t->cfg;
+  if (!cfg->text) {
+    t->T = t->T_val = t->b.val[t->tsym];
+    for (int64_t a = 0; a < t->na; a++) {
+      int64_t row = rnnrt_shape_numel(t->full[a].rank, t->full[a].sizes) / t->n * 4;
+      t->step_bytes[a] = row / t->T;
+      t->tstride[a] = t->vstride[a] = row;
+      t->tbase[a] = t->full[a].data;
+      t->vbase[a] = (char *)t->full[a].data + t->n_train * row;
+    }
+  } else {
+    t->ck_data[0] = t->text_tokens[0];
+    t->ck_data[1] = t->text_tokens[1];
+  }
+  if (cfg->bptt == BPTT_BUDGET) {
+    /* floats of state per example and time step: the static dims of every state ([layers, B,
+     * hidden]: layers x hidden) */
+    int64_t S = 0;
+    for (int64_t s = 0; s < t->nts; s++) {
+      int64_t n = 1;
+      for (int64_t k = 0; k < t->d->tstates[s].rank; k++)
+        if (t->d->tstates[s].dims[k].sym < 0) n *= t->d->tstates[s].dims[k].size;
+      S += n;
+    }
+    double k = floor(cfg->budget * 1048576.0 / (4.0 * (double)cfg->batch * (double)(S > 0 ? S : 1)));
+    cfg->k1 = cfg->k2 = k < 1 ? 1 : k > INT32_MAX ? INT32_MAX : (int64_t)k;
+    fprintf(stderr, "note: bptt=%s: truncate(%lld), the longest window whose saved states (4 bytes x batch %lld x %lld "
+                    "value%s per step) fit in %.9g MiB\n", cfg->bptt_str, (long long)cfg->k1, (long long)cfg->batch,
+            (long long)S, S == 1 ? "" : "s", cfg->budget);
+  }
+  t->W = (t->T + cfg->k1 - 1) / cfg->k1;
+  t->steps_per_epoch *= t->W;
+  int64_t tmax = t->T > t->T_val ? t->T : t->T_val;
+  t->kmax = cfg->k1 < tmax ? cfg->k1 : tmax;
+  return 0;
+}
+
+/* Whether the step function can score --text windows from the carried states: its states are
+ * the tstates (by name, same shapes). Fills step_map. */
+static bool plan_step(trainer *t) {
+  const rnnrt_model_desc *d = t->d;
+  if (!d->has_step || !rnnc_model_step || d->n_states != t->nts) return false;
+  if (!(t->step_map = calloc((size_t)d->n_states + 1, sizeof *t->step_map))) return false;
+  for (int64_t s = 0; s < d->n_states; s++) {
+    const rnnrt_decl *x = &d->states[s];
+    int64_t k = rnnrt_decl_find(d->tstates, t->nts, x->name);
+    if (k < 0 || d->tstates[k].rank != x->rank) return false;
+    for (int64_t j = 0; j < x->rank; j++)
+      if (!cli_same_dim(&x->dims[j], &d->tstates[k].dims[j])) return false;
+    t->step_map[s] = k;
+  }
+  return true;
+}
+
 /* Every buffer of the loop: batches, grads, optimizer state, forward outputs, checkpoint list. */
 static int train_alloc(trainer *t) {
   const rnnrt_model_desc *d = t->d;
@@ -824,7 +1073,7 @@ static int train_alloc(trainer *t) {
   t->hist_cap = t->cfg.epochs < 64 ? t->cfg.epochs : 64;
   t->hist = calloc((size_t)t->hist_cap * 4, sizeof *t->hist);
   t->perm = calloc((size_t)t->n_train + 1, sizeof *t->perm);
-  t->ck = calloc((size_t)(3 * np + 8), sizeof *t->ck);
+  t->ck = calloc((size_t)(3 * np + 9 + t->nts), sizeof *t->ck);
   t->ck_names = calloc((size_t)(2 * np + 1), sizeof *t->ck_names);
   if (!t->fargs || !t->row_bytes || !t->pdata || !t->gdata || !t->s1 || !t->s2 || !t->pnumel ||
       !t->hist || !t->perm || !t->ck || !t->ck_names)
@@ -833,7 +1082,7 @@ static int train_alloc(trainer *t) {
   t->loss = t->batch + t->na;
   t->grads = t->loss + 1;
   t->outs = t->fargs + np + t->ni;
-  for (int64_t i = 0; i < t->na; i++) {
+  for (int64_t i = 0; i < t->na && !(t->trunc && t->cfg.text); i++) { /* --text truncated: windows only */
     int64_t numel = rnnrt_shape_numel(t->full[i].rank, t->full[i].sizes);
     t->row_bytes[i] = numel / t->n * 4;
     t->batch[i] = t->full[i];
@@ -851,7 +1100,7 @@ static int train_alloc(trainer *t) {
         (t->cfg.opt.kind == RNNRT_OPTIM_ADAM && !(t->s2[i] = rnnrt_alloc(bytes))))
       return cli_fail("out of memory allocating the gradient of '%s'", d->params[i].name);
   }
-  if (t->metric == MET_TOKENS || t->metric == MET_CLASS) {
+  if ((t->metric == MET_TOKENS || t->metric == MET_CLASS) && !t->met_step) {
     memcpy(t->fargs, t->gargs, (size_t)(np + t->ni) * sizeof *t->fargs);
     t->b.val[t->bsym] = t->cap;
     for (int64_t o = 0; o < d->n_outputs; o++)
@@ -873,7 +1122,6 @@ static int train_alloc(trainer *t) {
       t->ck[k++] = (rnnrt_st_entry){name, RNNRT_DTYPE_F32, t->gargs[i].rank, t->gargs[i].sizes, buf};
     }
   }
-  static const int64_t three = 3;
   t->ck[k++] = (rnnrt_st_entry){"__opt.step", RNNRT_DTYPE_I64, 0, NULL, &t->ck_i64[0]};
   t->ck[k++] = (rnnrt_st_entry){"__opt.epoch", RNNRT_DTYPE_I64, 0, NULL, &t->ck_i64[1]};
   t->ck[k++] = (rnnrt_st_entry){"__opt.epoch_step", RNNRT_DTYPE_I64, 0, NULL, &t->ck_i64[2]};
@@ -883,6 +1131,80 @@ static int train_alloc(trainer *t) {
   t->ck_hist = k;
   t->ck[k++] = (rnnrt_st_entry){"__opt.history", RNNRT_DTYPE_F64, 2, t->ck_hist_shape, t->hist};
   t->n_ck = k;
+  return 0;
+}
+
+/* The buffers of truncated BPTT (after train_alloc): the slots of rnnc_model_grad_state with
+ * windows of up to kmax steps and the states; for accuracy over --text windows, the step
+ * function's; the checkpoint's entries for the setting and the states. */
+static int trunc_alloc(trainer *t) {
+  const rnnrt_model_desc *d = t->d;
+  int64_t np = t->np, nts = t->nts;
+  t->sargs = calloc((size_t)(2 * np + t->na + 2 * nts + 1), sizeof *t->sargs);
+  t->ck_st_shape = calloc((size_t)nts + 1, sizeof *t->ck_st_shape);
+  t->ck_st_names = calloc((size_t)nts + 1, sizeof *t->ck_st_names);
+  if (!t->sargs || !t->ck_st_shape || !t->ck_st_names) return cli_fail("out of memory");
+  t->win = t->sargs + np;
+  t->st_in = t->win + t->na;
+  t->st_out = t->st_in + nts + 1 + np;
+  memcpy(t->sargs, t->gargs, (size_t)np * sizeof *t->sargs);
+  t->st_in[nts] = *t->loss;
+  memcpy(t->st_in + nts + 1, t->grads, (size_t)np * sizeof *t->sargs);
+  for (int64_t a = 0; a < t->na; a++) {
+    const rnnrt_decl *x = arr_decl(t, a);
+    rnnrt_tensor *w = &t->win[a];
+    if (t->cfg.text) {
+      w->rank = 2;
+    } else {
+      *w = t->full[a];
+      w->data = NULL;
+    }
+    w->sizes[0] = t->cap;
+    w->sizes[1] = t->kmax;
+    int64_t bytes;
+    if (!rnnrt_mul_ok(t->cap * t->kmax, t->step_bytes[a], &bytes) || !(w->data = rnnrt_alloc(bytes > 0 ? bytes : 4)))
+      return cli_fail("out of memory allocating a window of %s '%s'", decl_what(t, a), x->name);
+  }
+  for (int64_t s = 0; s < nts; s++) {
+    const rnnrt_decl *x = &d->tstates[s];
+    for (int k = 0; k < 2; k++) {
+      rnnrt_tensor *st = k ? &t->st_out[s] : &t->st_in[s];
+      st->rank = x->rank;
+      for (int64_t j = 0; j < x->rank; j++) st->sizes[j] = x->dims[j].sym >= 0 ? t->cap : x->dims[j].size;
+      int64_t n = rnnrt_shape_numel(st->rank, st->sizes);
+      if (n < 0 || n > RNNRT_MAX_TENSOR_BYTES / 4 || !(st->data = rnnrt_alloc(n > 0 ? n * 4 : 4)))
+        return cli_fail("out of memory allocating state '%s'", x->name);
+    }
+    memcpy(t->ck_st_shape[s], t->st_in[s].sizes, sizeof t->ck_st_shape[s]);
+  }
+  if (t->met_step) {
+    int64_t ns = d->n_states, no = d->n_outputs;
+    if (!(t->pargs = calloc((size_t)(np + t->ni + 2 * ns + no), sizeof *t->pargs))) return cli_fail("out of memory");
+    memcpy(t->pargs, t->gargs, (size_t)np * sizeof *t->pargs);
+    rnnrt_tensor *outs = t->pargs + np + t->ni + ns;
+    t->b.val[t->bsym] = t->cap;
+    t->b.val[t->tsym] = t->kmax;
+    for (int64_t o = 0; o < no; o++)
+      if (cli_alloc_f32("output", &d->outputs[o], &t->b, &outs[o]) != 0) return 1;
+    for (int64_t s = 0; s < ns; s++) {
+      rnnrt_tensor *st = &outs[no + s];
+      *st = t->st_in[t->step_map[s]];
+      int64_t n = rnnrt_shape_numel(st->rank, st->sizes);
+      if (!(st->data = rnnrt_alloc(n > 0 ? n * 4 : 4))) return cli_fail("out of memory");
+    }
+  }
+  /* checkpoint: the setting (k1, k2) and the states carried into the next window */
+  t->ck_bptt[0] = 1;
+  t->ck_bptt[1] = t->cfg.k1;
+  t->ck_bptt[2] = t->cfg.k2;
+  t->ck[t->n_ck++] = (rnnrt_st_entry){"__opt.bptt", RNNRT_DTYPE_I64, 1, &three, t->ck_bptt};
+  for (int64_t s = 0; s < nts; s++) {
+    size_t len = strlen(d->tstates[s].name) + 16;
+    if (!(t->ck_st_names[s] = malloc(len))) return cli_fail("out of memory");
+    snprintf(t->ck_st_names[s], len, "__opt.state.%s", d->tstates[s].name);
+    t->ck[t->n_ck++] = (rnnrt_st_entry){t->ck_st_names[s], RNNRT_DTYPE_F32, t->st_in[s].rank, t->ck_st_shape[s],
+                                        t->st_in[s].data};
+  }
   return 0;
 }
 
@@ -935,11 +1257,35 @@ static int load_checkpoint(trainer *t) {
              t->cfg.opt.kind == RNNRT_OPTIM_ADAM ? "adam" : "sgd", was);
     goto done;
   }
-  if (data[0] != t->n_train || data[1] != t->n_val || data[2] != t->cfg.batch) {
-    cli_fail("%s: the checkpoint was written for %lld training and %lld validation examples in batches of %lld; this run "
+  const rnnrt_st_tensor *bp = rnnrt_st_find(&st, "__opt.bptt");
+  if (!bp && t->trunc) {
+    cli_fail("%s: the checkpoint was written with full BPTT; this run uses bptt=%s (add --bptt full)", path,
+             t->cfg.bptt_str);
+    goto done;
+  }
+  if (bp) {
+    int64_t was[3];
+    char ws[64];
+    if (ck_read(t, &st, "__opt.bptt", RNNRT_DTYPE_I64, 1, &shape3, was) != 0) goto done;
+    if (was[1] == was[2]) snprintf(ws, sizeof ws, "truncate(%lld)", (long long)was[1]);
+    else snprintf(ws, sizeof ws, "truncate(%lld,%lld)", (long long)was[1], (long long)was[2]);
+    if (!t->trunc) {
+      cli_fail("%s: the checkpoint was written with bptt=%s; this run uses full BPTT (add --bptt %s)", path, ws, ws);
+      goto done;
+    }
+    if (was[1] != t->cfg.k1 || was[2] != t->cfg.k2) {
+      cli_fail("%s: the checkpoint was written with bptt=%s; this run uses bptt=%s (windows of %lld steps, the gradient "
+               "through the last %lld; resume with --bptt %s)",
+               path, ws, t->cfg.bptt_str, (long long)t->cfg.k1, (long long)t->cfg.k2, ws);
+      goto done;
+    }
+  }
+  if (data[0] != t->ck_data[0] || data[1] != t->ck_data[1] || data[2] != t->ck_data[2]) {
+    const char *what = t->trunc && t->cfg.text ? "tokens in streams" : "examples in batches";
+    cli_fail("%s: the checkpoint was written for %lld training and %lld validation %s of %lld; this run "
              "has %lld, %lld and %lld (resume with the same data, --validation and --batch)",
-             path, (long long)data[0], (long long)data[1], (long long)data[2], (long long)t->n_train, (long long)t->n_val,
-             (long long)t->cfg.batch);
+             path, (long long)data[0], (long long)data[1], what, (long long)data[2], (long long)t->ck_data[0],
+             (long long)t->ck_data[1], (long long)t->ck_data[2]);
     goto done;
   }
   int64_t expect;
@@ -964,6 +1310,9 @@ static int load_checkpoint(trainer *t) {
           ck_read(t, &st, t->ck_names[2 * i + s], RNNRT_DTYPE_F32, t->gargs[i].rank, t->gargs[i].sizes,
                   s ? t->s2[i] : t->s1[i]) != 0)
         goto done;
+  for (int64_t s = 0; s < t->nts; s++)
+    if (ck_read(t, &st, t->ck_st_names[s], RNNRT_DTYPE_F32, t->st_in[s].rank, t->ck_st_shape[s], t->st_in[s].data) != 0)
+      goto done;
   t->step = v[0];
   t->epoch = v[1];
   t->epoch_step = v[2];
@@ -987,9 +1336,9 @@ static int write_checkpoint(trainer *t) {
   t->ck_i64[1] = t->epoch;
   t->ck_i64[2] = t->epoch_step;
   t->ck_i64[3] = (int64_t)t->cfg.opt.kind;
-  t->ck_i64[4] = t->n_train;
-  t->ck_i64[5] = t->n_val;
-  t->ck_i64[6] = t->cfg.batch;
+  t->ck_i64[4] = t->ck_data[0];
+  t->ck_i64[5] = t->ck_data[1];
+  t->ck_i64[6] = t->ck_data[2];
   t->ck_f64[0] = t->epoch_step ? t->ep_loss : 0;
   t->ck_f64[1] = t->epoch_step ? t->ep_count : 0;
   t->ck_f64[2] = t->epoch_step ? t->ep_seconds + (now_s() - t->t_epoch) : 0;
@@ -1000,8 +1349,9 @@ static int write_checkpoint(trainer *t) {
   snprintf(step, sizeof step, "%lld", (long long)t->step);
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
   const char *const meta[] = {"format", "rnnc-train-checkpoint", "version", "1", "model", t->d->name,
-                              "optimizer", opt, "epoch", epoch, "step", step, "seed", seed};
-  if (rnnrt_st_write_meta(t->cfg.ckpt, t->ck, t->n_ck, meta, sizeof meta / sizeof meta[0] / 2, &t->c->err) != 0)
+                              "optimizer", opt, "epoch", epoch, "step", step, "seed", seed, "bptt", t->cfg.bptt_str};
+  size_t n_meta = sizeof meta / sizeof meta[0] / 2 - (t->trunc ? 0 : 1); /* full BPTT: as before truncation */
+  if (rnnrt_st_write_meta(t->cfg.ckpt, t->ck, t->n_ck, meta, n_meta, &t->c->err) != 0)
     return cli_fail_err(&t->c->err);
   t->last_ckpt = t->cfg.ckpt;
   t->last_ckpt_step = t->step;
@@ -1179,10 +1529,68 @@ static void gather(trainer *t, const int64_t *idx, int64_t cnt, bool outputs) {
 
 enum { STEP_OK, STEP_BAD_LOSS, STEP_BAD_GRAD };
 
+static int apply_update(trainer *t, float *loss, int64_t *bad);
+
 /* One optimizer step on examples idx[0..cnt). */
 static int train_step(trainer *t, const int64_t *idx, int64_t cnt, float *loss, int64_t *bad) {
   gather(t, idx, cnt, false);
   rnnc_model_grad(t->gargs);
+  return apply_update(t, loss, bad);
+}
+
+/* ---- truncated BPTT ---- */
+
+/* The states' shapes for a batch of cnt rows (in and out); with zero, zeroes the states in. */
+static void states_for_batch(trainer *t, int64_t cnt, bool zero) {
+  for (int64_t s = 0; s < t->nts; s++) {
+    const rnnrt_decl *x = &t->d->tstates[s];
+    for (int64_t k = 0; k < x->rank; k++) t->st_in[s].sizes[k] = t->st_out[s].sizes[k] = x->dims[k].sym >= 0 ? cnt : x->dims[k].size;
+    if (zero) memset(t->st_in[s].data, 0, (size_t)rnnrt_shape_numel(x->rank, t->st_in[s].sizes) * 4);
+  }
+}
+
+/* Copies time steps [i0, i0 + w) of rows idx[0..cnt) of the training or the validation rows
+ * into the window buffers. */
+static void gather_window(trainer *t, bool val, const int64_t *idx, int64_t cnt, int64_t i0, int64_t w) {
+  for (int64_t a = 0; a < t->na; a++) {
+    int64_t sb = t->step_bytes[a], stride = val ? t->vstride[a] : t->tstride[a];
+    const char *base = val ? t->vbase[a] : t->tbase[a];
+    char *dst = t->win[a].data;
+    for (int64_t r = 0; r < cnt; r++) memcpy(dst + r * w * sb, base + idx[r] * stride + i0 * sb, (size_t)(w * sb));
+    t->win[a].sizes[0] = cnt;
+    t->win[a].sizes[1] = w;
+  }
+}
+
+/* One call of the truncated-BPTT gradient function on the window in the buffers, from the
+ * states in; the states out become the states in. */
+static void grad_state_call(trainer *t) {
+  rnnc_model_grad_state(t->sargs);
+  for (int64_t s = 0; s < t->nts; s++)
+    memcpy(t->st_in[s].data, t->st_out[s].data, (size_t)rnnrt_shape_numel(t->st_in[s].rank, t->st_in[s].sizes) * 4);
+}
+
+/* One optimizer update of truncated BPTT: window wi of the rows idx[0..cnt) (the states start
+ * at zero with window 0). The window's first steps beyond the last k2 only advance the states.
+ * *weight: the loss's positions (rows x steps of the gradient); *seen: tokens or examples. */
+static int trunc_step(trainer *t, const int64_t *idx, int64_t cnt, int64_t wi, float *loss, int64_t *bad,
+                      double *weight, double *seen) {
+  int64_t i0 = wi * t->cfg.k1, w = t->T - i0 < t->cfg.k1 ? t->T - i0 : t->cfg.k1;
+  int64_t g = w < t->cfg.k2 ? w : t->cfg.k2, adv = w - g;
+  states_for_batch(t, cnt, wi == 0);
+  if (adv > 0) {
+    gather_window(t, false, idx, cnt, i0, adv);
+    grad_state_call(t);
+  }
+  gather_window(t, false, idx, cnt, i0 + adv, g);
+  grad_state_call(t);
+  *weight = (double)(cnt * g);
+  *seen = t->cfg.text ? (double)(cnt * w) : (double)cnt * (double)w / (double)t->T;
+  return apply_update(t, loss, bad);
+}
+
+/* The loss in the loss slot, clipping and the optimizer update of every parameter. */
+static int apply_update(trainer *t, float *loss, int64_t *bad) {
   *loss = *(const float *)t->loss->data;
   if (!isfinite(*loss)) return STEP_BAD_LOSS;
   double norm = rnnrt_clip_grads(t->gdata, t->pnumel, t->np, t->cfg.opt.clip);
@@ -1227,6 +1635,60 @@ static void evaluate(trainer *t, double *val_loss, double *metric) {
   *metric = t->metric == MET_RMSE ? sqrt(*val_loss) : total > 0 ? correct / total : NAN;
 }
 
+/* Correct argmax predictions of output z for target y (ids), counted into *correct, *total. */
+static void count_correct(const rnnrt_tensor *y, const rnnrt_tensor *z, double *correct, double *total) {
+  int64_t n = rnnrt_shape_numel(y->rank, y->sizes), v = z->sizes[z->rank - 1];
+  const int32_t *ids = y->data;
+  const float *scores = z->data;
+  for (int64_t k = 0; k < n; k++) *correct += cli_argmax(scores + k * v, v) == ids[k];
+  *total += (double)n;
+}
+
+/* Validation with truncated BPTT: the validation rows in batches, each from zero states in
+ * windows of k1 steps with the states carried (the same values as one pass over the whole
+ * rows). The loss is the position-weighted mean of the windows' losses; accuracy comes from
+ * the forward function on whole rows (.npy) or the step function on the windows (--text). */
+static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
+  double sum = 0, weight = 0, correct = 0, total = 0;
+  const rnnrt_model_desc *d = t->d;
+  int64_t *idx = t->perm; /* reused: the epoch's order is no longer needed */
+  bool acc = t->metric == MET_TOKENS || t->metric == MET_CLASS;
+  for (int64_t off = 0; off < t->n_val; off += t->cap) {
+    int64_t cnt = t->n_val - off < t->cap ? t->n_val - off : t->cap;
+    if (acc && !t->met_step) {
+      for (int64_t r = 0; r < cnt; r++) idx[r] = t->n_train + off + r;
+      gather(t, idx, cnt, true);
+      rnnc_model_forward(t->fargs);
+      count_correct(&t->batch[t->ni], &t->outs[t->met_out], &correct, &total);
+    }
+    for (int64_t r = 0; r < cnt; r++) idx[r] = off + r;
+    states_for_batch(t, cnt, true);
+    for (int64_t i0 = 0; i0 < t->T_val; i0 += t->cfg.k1) {
+      int64_t w = t->T_val - i0 < t->cfg.k1 ? t->T_val - i0 : t->cfg.k1;
+      gather_window(t, true, idx, cnt, i0, w);
+      if (acc && t->met_step) {
+        rnnrt_tensor *p = t->pargs + t->np, *outs = p + t->ni + d->n_states;
+        for (int64_t i = 0; i < t->ni; i++) p[i] = t->win[i];
+        for (int64_t s = 0; s < d->n_states; s++) {
+          p[t->ni + s] = t->st_in[t->step_map[s]];
+          outs[d->n_outputs + s].rank = p[t->ni + s].rank;
+          memcpy(outs[d->n_outputs + s].sizes, p[t->ni + s].sizes, sizeof p->sizes);
+        }
+        t->b.val[t->bsym] = cnt;
+        t->b.val[t->tsym] = w;
+        for (int64_t o = 0; o < d->n_outputs; o++) cli_bound_shape(&d->outputs[o], &t->b, &outs[o]);
+        rnnc_model_step(t->pargs);
+        count_correct(&t->win[t->ni], &outs[t->met_out], &correct, &total);
+      }
+      grad_state_call(t);
+      sum += (double)*(const float *)t->loss->data * (double)(cnt * w);
+      weight += (double)(cnt * w);
+    }
+  }
+  *val_loss = sum / weight;
+  *metric = t->metric == MET_RMSE ? sqrt(*val_loss) : total > 0 ? correct / total : NAN;
+}
+
 static void fmt_duration(char *buf, size_t n, double s) {
   if (!isfinite(s) || s < 0) s = 0;
   long long x = (long long)(s + 0.5);
@@ -1242,7 +1704,7 @@ static void progress(trainer *t, bool epoch_end) {
   if (t->tty && !epoch_end && now - t->t_drawn < 0.1) return;
   t->t_drawn = now;
   double el = now - t->t_start, total = (double)t->cfg.epochs * (double)t->steps_per_epoch;
-  double rate = el > 0 ? (double)t->session_examples / el : 0;
+  double rate = el > 0 ? t->session_examples / el : 0;
   double eta = t->session_steps ? (total - (double)t->step) * el / (double)t->session_steps : 0;
   char line[512], eta_s[32];
   int n = 0;
@@ -1259,7 +1721,7 @@ static void progress(trainer *t, bool epoch_end) {
       n += snprintf(line + n, sizeof line - (size_t)n, "  val_%s %.6g", metric_name(t->metric), h[2]);
   }
   fmt_duration(eta_s, sizeof eta_s, eta);
-  snprintf(line + n, sizeof line - (size_t)n, "  %.0f ex/s  ETA %s", rate, eta_s);
+  snprintf(line + n, sizeof line - (size_t)n, "  %.0f %s/s  ETA %s", rate, t->trunc && t->cfg.text ? "tok" : "ex", eta_s);
   if (t->tty) fprintf(stderr, "\r%s\033[K", line);
   else fprintf(stderr, "%s\n", line);
   fflush(stderr);
@@ -1276,9 +1738,9 @@ static int stop_nonfinite(trainer *t, int why, int64_t bad, float loss) {
     snprintf(ck, sizeof ck, "the last good checkpoint is %s (step %lld)", t->last_ckpt, (long long)t->last_ckpt_step);
   else
     snprintf(ck, sizeof ck, "no checkpoint was written");
-  return cli_fail("%s at step %lld (epoch %lld, batch %lld of %lld); training stopped, %s", what,
-                  (long long)t->step + 1, (long long)t->epoch + 1, (long long)t->epoch_step + 1,
-                  (long long)t->steps_per_epoch, ck);
+  return cli_fail("%s at step %lld (epoch %lld, %s %lld of %lld); training stopped, %s", what,
+                  (long long)t->step + 1, (long long)t->epoch + 1, t->trunc ? "window" : "batch",
+                  (long long)t->epoch_step + 1, (long long)t->steps_per_epoch, ck);
 }
 
 static int stop_interrupted(trainer *t) {
@@ -1299,25 +1761,31 @@ static int train_loop(trainer *t) {
   while (t->epoch < cfg->epochs) {
     if (t->epoch_step == 0) t->ep_loss = t->ep_count = t->ep_seconds = 0;
     t->t_epoch = now_s();
-    epoch_order(cfg->seed, t->epoch, t->perm, t->n_train);
+    if (t->trunc && cfg->text) /* the streams keep their order */
+      for (int64_t i = 0; i < t->n_train; i++) t->perm[i] = i;
+    else
+      epoch_order(cfg->seed, t->epoch, t->perm, t->n_train);
     if (t->dump) {
       fprintf(t->dump, "epoch %lld:", (long long)t->epoch + 1);
       for (int64_t i = 0; i < t->n_train; i++) fprintf(t->dump, " %lld", (long long)t->perm[i]);
       fputc('\n', t->dump);
     }
     while (t->epoch_step < t->steps_per_epoch) {
-      int64_t off = t->epoch_step * cfg->batch, cnt = t->n_train - off < cfg->batch ? t->n_train - off : cfg->batch;
+      int64_t batch = t->trunc ? t->epoch_step / t->W : t->epoch_step;
+      int64_t off = batch * cfg->batch, cnt = t->n_train - off < cfg->batch ? t->n_train - off : cfg->batch;
       float loss;
       int64_t bad = 0;
-      int r = train_step(t, t->perm + off, cnt, &loss, &bad);
+      double weight = (double)cnt, seen = (double)cnt;
+      int r = t->trunc ? trunc_step(t, t->perm + off, cnt, t->epoch_step % t->W, &loss, &bad, &weight, &seen)
+                       : train_step(t, t->perm + off, cnt, &loss, &bad);
       if (r != STEP_OK) return stop_nonfinite(t, r, bad, loss);
       if (t->dump_loss)
         fprintf(t->dump_loss, "step %lld loss %.9g norm %.9g\n", (long long)t->step, (double)loss, t->last_norm);
       t->epoch_step++;
-      t->ep_loss += (double)loss * (double)cnt;
-      t->ep_count += (double)cnt;
+      t->ep_loss += (double)loss * weight;
+      t->ep_count += weight;
       t->session_steps++;
-      t->session_examples += cnt;
+      t->session_examples += seen;
       bool mid = t->epoch_step < t->steps_per_epoch;
       if (mid) progress(t, false);
       if (interrupted && mid) return stop_interrupted(t);
@@ -1327,7 +1795,7 @@ static int train_loop(trainer *t) {
       }
     }
     double val_loss = NAN, metric = NAN;
-    if (t->n_val) evaluate(t, &val_loss, &metric);
+    if (t->n_val) (t->trunc ? evaluate_trunc : evaluate)(t, &val_loss, &metric);
     if (hist_reserve(t, t->epoch + 1) != 0) return 1;
     double *h = t->hist + 4 * t->epoch;
     h[0] = t->ep_loss / t->ep_count;
@@ -1362,6 +1830,25 @@ static void train_free(trainer *t) {
     }
   }
   if (t->fargs && (t->metric == MET_TOKENS || t->metric == MET_CLASS)) rnnrt_tensors_free(t->outs, d->n_outputs);
+  if (t->sargs) {
+    rnnrt_tensors_free(t->win, t->na);
+    rnnrt_tensors_free(t->st_in, t->nts);
+    rnnrt_tensors_free(t->st_out, t->nts);
+  }
+  if (t->pargs) rnnrt_tensors_free(t->pargs + t->np + t->ni + d->n_states, d->n_outputs + d->n_states);
+  if (t->ck_st_names)
+    for (int64_t s = 0; s < t->nts; s++) free(t->ck_st_names[s]);
+  free(t->sargs);
+  free(t->pargs);
+  free(t->step_map);
+  free(t->ck_st_shape);
+  free(t->ck_st_names);
+  free(t->text);
+  free(t->step_bytes);
+  free(t->tbase);
+  free(t->vbase);
+  free(t->tstride);
+  free(t->vstride);
   if (t->full) rnnrt_tensors_free(t->full, t->na);
   if (t->ck_names)
     for (int64_t i = 0; i < 2 * t->np; i++) free(t->ck_names[i]);
@@ -1391,11 +1878,22 @@ static int train_run(trainer *t) {
   const rnnrt_model_desc *d = t->d;
   train_cfg *cfg = &t->cfg;
   if (check_trainable(t) != 0 || train_parse_options(c, cfg) != 0) return 1;
-  if (cfg->truncated_bptt) fprintf(stderr, "note: truncated BPTT is not compiled yet; training with full BPTT\n");
+  if (cfg->bptt != BPTT_FULL && check_truncatable(t) != 0) return 1;
   if (cli_binding_init(d, &t->b) != 0) return 1;
   if (!(t->full = calloc((size_t)t->na + 1, sizeof *t->full))) return cli_fail("out of memory");
+  if (t->trunc) {
+    size_t n = (size_t)t->na + 1;
+    t->step_bytes = calloc(n, sizeof *t->step_bytes);
+    t->tstride = calloc(n, sizeof *t->tstride);
+    t->vstride = calloc(n, sizeof *t->vstride);
+    t->tbase = calloc(n, sizeof *t->tbase);
+    t->vbase = calloc(n, sizeof *t->vbase);
+    if (!t->step_bytes || !t->tstride || !t->vstride || !t->tbase || !t->vbase) return cli_fail("out of memory");
+  }
   /* ---- the data ---- */
-  if (cfg->text) {
+  if (cfg->text && t->trunc) {
+    if (load_text_streams(t) != 0) return 1;
+  } else if (cfg->text) {
     if (load_text(t) != 0) return 1;
   } else if (cfg->csv) {
     if (load_csv(t) != 0) return 1;
@@ -1410,18 +1908,30 @@ static int train_run(trainer *t) {
     free(files);
     if (r) return 1;
   }
-  t->n = t->b.val[t->bsym];
-  t->n_val = cfg->validation > 0 ? (int64_t)((double)t->n * cfg->validation) : 0;
-  if (cfg->validation > 0 && t->n_val < 1) t->n_val = 1;
-  t->n_train = t->n - t->n_val;
-  if (t->n_train < 1)
-    return cli_fail("validation fraction %g of %lld example%s leaves no training example", cfg->validation,
-                    (long long)t->n, t->n == 1 ? "" : "s");
-  if (cfg->batch > t->n_train) cfg->batch = t->n_train;
+  if (!(t->trunc && cfg->text)) { /* --text truncated: load_text_streams did this */
+    t->n = t->b.val[t->bsym];
+    t->n_val = cfg->validation > 0 ? (int64_t)((double)t->n * cfg->validation) : 0;
+    if (cfg->validation > 0 && t->n_val < 1) t->n_val = 1;
+    t->n_train = t->n - t->n_val;
+    if (t->n_train < 1)
+      return cli_fail("validation fraction %g of %lld example%s leaves no training example", cfg->validation,
+                      (long long)t->n, t->n == 1 ? "" : "s");
+    if (cfg->batch > t->n_train) cfg->batch = t->n_train;
+  }
   t->steps_per_epoch = (t->n_train + cfg->batch - 1) / cfg->batch;
+  t->ck_data[0] = t->n_train;
+  t->ck_data[1] = t->n_val;
+  t->ck_data[2] = cfg->batch;
+  if (t->trunc && trunc_plan(t) != 0) return 1;
   choose_metric(t);
   if (t->n_val && t->nt == 1 && t->metric == MET_NONE)
     fprintf(stderr, "note: no output scores target '%s'; validation reports the loss only\n", d->targets[0].name);
+  if (t->trunc && cfg->text && (t->metric == MET_TOKENS || t->metric == MET_CLASS) && !(t->met_step = plan_step(t))) {
+    if (t->n_val)
+      fprintf(stderr, "note: validation reports the loss only (its accuracy over --text windows needs the step "
+                      "function, with the same states)\n");
+    t->metric = MET_NONE;
+  }
   /* ---- weights, buffers, checkpoint ---- */
   if (!(t->gargs = calloc((size_t)(2 * t->np + t->na + 1), sizeof *t->gargs))) return cli_fail("out of memory");
   if (t->np > 0) {
@@ -1429,7 +1939,7 @@ static int train_run(trainer *t) {
       return cli_fail_err(&c->err);
     t->params_loaded = true;
   }
-  if (train_alloc(t) != 0) return 1;
+  if (train_alloc(t) != 0 || (t->trunc && trunc_alloc(t) != 0)) return 1;
   if (cfg->resume && load_checkpoint(t) != 0) return 1;
   if (cfg->dump_order && !(t->dump = fopen(cfg->dump_order, "w")))
     return cli_fail("%s: cannot open: %s", cfg->dump_order, strerror(errno));
@@ -1442,9 +1952,22 @@ static int train_run(trainer *t) {
     if (cfg->resume)
       fprintf(stderr, "resuming from %s at step %lld (epoch %lld of %lld)\n", cfg->resume, (long long)t->step,
               (long long)t->epoch + (t->epoch < cfg->epochs), (long long)cfg->epochs);
-    fprintf(stderr, "training on %lld example%s (%lld held out), %lld step%s per epoch, %s\n", (long long)t->n_train,
-            t->n_train == 1 ? "" : "s", (long long)t->n_val, (long long)t->steps_per_epoch,
-            t->steps_per_epoch == 1 ? "" : "s", opt);
+    char k2[64] = "";
+    if (t->trunc && cfg->k2 < cfg->k1) snprintf(k2, sizeof k2, ", back-propagating the last %lld", (long long)cfg->k2);
+    if (t->trunc && cfg->text)
+      fprintf(stderr, "training on %lld tokens as %lld stream%s of %lld (%lld held out), truncated BPTT in windows of "
+              "%lld step%s%s, %lld step%s per epoch, %s\n", (long long)t->text_tokens[0], (long long)t->n_train,
+              t->n_train == 1 ? "" : "s", (long long)t->T + 1, (long long)t->text_tokens[1], (long long)cfg->k1,
+              cfg->k1 == 1 ? "" : "s", k2, (long long)t->steps_per_epoch, t->steps_per_epoch == 1 ? "" : "s", opt);
+    else if (t->trunc)
+      fprintf(stderr, "training on %lld example%s (%lld held out), truncated BPTT in windows of %lld step%s%s (%lld "
+              "per batch), %lld step%s per epoch, %s\n", (long long)t->n_train, t->n_train == 1 ? "" : "s",
+              (long long)t->n_val, (long long)cfg->k1, cfg->k1 == 1 ? "" : "s", k2, (long long)t->W,
+              (long long)t->steps_per_epoch, t->steps_per_epoch == 1 ? "" : "s", opt);
+    else
+      fprintf(stderr, "training on %lld example%s (%lld held out), %lld step%s per epoch, %s\n", (long long)t->n_train,
+              t->n_train == 1 ? "" : "s", (long long)t->n_val, (long long)t->steps_per_epoch,
+              t->steps_per_epoch == 1 ? "" : "s", opt);
   }
   /* ---- the loop ---- */
   struct sigaction sa, old;

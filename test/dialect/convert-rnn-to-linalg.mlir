@@ -220,15 +220,16 @@ func.func @sequence_lengths(%x: tensor<?x?xi32>) -> tensor<?xi32> {
 // -----
 
 // Cross-entropy, reduction='mean': per position logsumexp(logits) minus the
-// target's logit, summed into a scalar and divided by the number of positions.
+// target's logit, summed in f64 into a scalar and divided by the number of
+// positions.
 // CHECK-LABEL: func.func @cross_entropy
 // CHECK: %[[MX:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<?x?x5xf32>) outs(%{{.*}} : tensor<?x?xf32>)
 // CHECK:   arith.maximumf
 // CHECK: %[[SE:.*]] = linalg.generic {{.*}} ins(%arg0, %[[MX]] : tensor<?x?x5xf32>, tensor<?x?xf32>)
 // CHECK:   math.exp
 // CHECK: %[[N:.*]] = arith.sitofp %{{.*}} : i64 to f32
-// CHECK: %[[TOT:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg1, %[[MX]], %[[SE]] : tensor<?x?xi32>, tensor<?x?xf32>, tensor<?x?xf32>) outs(%{{.*}} : tensor<f32>)
-// CHECK: ^bb0(%[[TGT:.*]]: i32, %[[M:.*]]: f32, %[[S:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK: %[[TOT:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg1, %[[MX]], %[[SE]] : tensor<?x?xi32>, tensor<?x?xf32>, tensor<?x?xf32>) outs(%{{.*}} : tensor<f64>)
+// CHECK: ^bb0(%[[TGT:.*]]: i32, %[[M:.*]]: f32, %[[S:.*]]: f32, %[[ACC:.*]]: f64):
 // CHECK:   %[[I0:.*]] = linalg.index 0
 // CHECK:   %[[I1:.*]] = linalg.index 1
 // CHECK:   %[[C:.*]] = arith.index_cast %[[TGT]] : i32 to index
@@ -236,10 +237,13 @@ func.func @sequence_lengths(%x: tensor<?x?xi32>) -> tensor<?xi32> {
 // CHECK:   %[[LOG:.*]] = math.log %[[S]]
 // CHECK:   %[[LSE:.*]] = arith.addf %[[LOG]], %[[M]]
 // CHECK:   %[[V:.*]] = arith.subf %[[LSE]], %[[PICK]]
-// CHECK:   arith.addf %[[ACC]], %[[V]]
+// CHECK:   %[[V64:.*]] = arith.extf %[[V]] : f32 to f64
+// CHECK:   arith.addf %[[ACC]], %[[V64]]
 // CHECK: %[[SUM:.*]] = tensor.extract %[[TOT]][]
-// CHECK: %[[MEAN:.*]] = arith.divf %[[SUM]], %[[N]]
-// CHECK: tensor.from_elements %[[MEAN]] : tensor<f32>
+// CHECK: %[[N64:.*]] = arith.extf %[[N]] : f32 to f64
+// CHECK: %[[MEAN:.*]] = arith.divf %[[SUM]], %[[N64]]
+// CHECK: %[[M32:.*]] = arith.truncf %[[MEAN]] : f64 to f32
+// CHECK: tensor.from_elements %[[M32]] : tensor<f32>
 func.func @cross_entropy(%l: tensor<?x?x5xf32>, %y: tensor<?x?xi32>) -> tensor<f32> {
   %r = rnn.cross_entropy %l, %y : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
   return %r : tensor<f32>
@@ -248,10 +252,11 @@ func.func @cross_entropy(%l: tensor<?x?x5xf32>, %y: tensor<?x?xi32>) -> tensor<f
 // -----
 
 // CHECK-LABEL: func.func @mse
-// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg0, %arg1 : tensor<?x1xf32>, tensor<?x1xf32>) outs(%{{.*}} : tensor<f32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg0, %arg1 : tensor<?x1xf32>, tensor<?x1xf32>) outs(%{{.*}} : tensor<f64>)
 // CHECK:   %[[D:.*]] = arith.subf
 // CHECK:   %[[SQ:.*]] = arith.mulf %[[D]], %[[D]]
-// CHECK:   arith.addf %{{.*}}, %[[SQ]]
+// CHECK:   %[[SQ64:.*]] = arith.extf %[[SQ]] : f32 to f64
+// CHECK:   arith.addf %{{.*}}, %[[SQ64]]
 // CHECK: arith.divf
 func.func @mse(%p: tensor<?x1xf32>, %y: tensor<?x1xf32>) -> tensor<f32> {
   %r = rnn.mse %p, %y : tensor<?x1xf32>, tensor<?x1xf32> -> tensor<f32>

@@ -87,3 +87,40 @@ func.func @padded(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %n: tensor<?xi32> {rn
   %l = rnn.mse %h, %y : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Truncated BPTT: a loss with the recurrent state as an argument and its final
+// state as a result. The gradient function (rnn.grad_state_entry) treats the
+// incoming state as a constant (no gradient for it: the state is detached at
+// the window's edge) and returns the final state after the gradients.
+// CHECK-LABEL: func.func @window_loss_grad
+// CHECK-SAME: (%{{.*}}: tensor<?x?x4xf32> {rnn.input = "x"}, %{{.*}}: tensor<?x?x4xf32> {rnn.target = "y"}, %{{.*}}: tensor<4x4xf32> {rnn.param = "w"}, %{{.*}}: tensor<?x4xf32> {rnn.state = "h"})
+// CHECK-SAME: -> (tensor<f32> {rnn.output = "loss"}, tensor<4x4xf32> {rnn.output = "w"}, tensor<?x4xf32> {rnn.state = "h"})
+// CHECK-SAME: attributes {rnn.grad_state_entry}
+// CHECK: %[[FWD:.*]]:3 = rnn.recurrence(
+// CHECK: rnn.recurrence reverse(
+// CHECK: return %{{.*}}, %{{.*}}, %[[FWD]]#2 : tensor<f32>, tensor<4x4xf32>, tensor<?x4xf32>
+func.func @window_loss(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %y: tensor<?x?x4xf32> {rnn.target = "y"},
+                       %w: tensor<4x4xf32> {rnn.param = "w"}, %h0: tensor<?x4xf32> {rnn.state = "h"})
+    -> (tensor<f32>, tensor<?x4xf32> {rnn.state = "h"}) attributes {rnn.loss_state_entry} {
+  %ys, %h = rnn.recurrence(%x) init(%h0) : (tensor<?x?x4xf32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%xt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    %g = rnn.dense none %ht, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %xt, %g : tensor<?x4xf32>
+    rnn.yield %h2, %h2 : tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  %l = rnn.mse %ys, %y : tensor<?x?x4xf32>, tensor<?x?x4xf32> -> tensor<f32>
+  return %l, %h : tensor<f32>, tensor<?x4xf32>
+}
+
+// -----
+
+// A plain loss function returns the loss only.
+// expected-error @+1 {{'func.func' op rnn-bptt: a loss function returns one scalar tensor<f32>}}
+func.func @two_results(%x: tensor<?x4xf32> {rnn.input = "x"}, %w: tensor<4x4xf32> {rnn.param = "w"}, %y: tensor<?x4xf32> {rnn.target = "y"})
+    -> (tensor<f32>, tensor<?x4xf32>) attributes {rnn.loss_entry} {
+  %g = rnn.dense none %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+  %l = rnn.mse %g, %y : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<f32>
+  return %l, %g : tensor<f32>, tensor<?x4xf32>
+}

@@ -11,8 +11,8 @@
 // Dot form (x @ W^T, PyTorch's [out, in] weights). With 3 rows or more: tiles
 // of 4 weight rows (columns of the output) outermost, 3 x 4 register tiles of
 // 8-lane accumulators over the reduction axis, rows innermost so the 4 weight
-// rows stay in L1; horizontal sums; the scalar reduction remainder; the
-// accumulation into the output. With fewer rows (a GEMV at batch 1): 1 x 8
+// rows stay in L1; the reduction's last partial chunk as one masked step (when
+// there is one); horizontal sums; the accumulation into the output. With fewer rows (a GEMV at batch 1): 1 x 8
 // tiles, then 4, then 1 column.
 // CHECK-LABEL: func.func @dot
 // CHECK:       %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c3
@@ -22,8 +22,10 @@
 // CHECK:             scf.for %[[K:.*]] = {{.*}} step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2:       vector.load
 // CHECK:               vector.fma
+// CHECK:             scf.if %{{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:               %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
+// CHECK:               vector.maskedload %arg0[{{.*}}], %[[MASK]]
 // CHECK-COUNT-12:    vector.reduction <add>
-// CHECK:             scf.for {{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK:             memref.load %arg2[%[[M]], %[[N]]]
 // CHECK:             arith.addf
 // CHECK:             memref.store
@@ -81,8 +83,8 @@ func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x
 }
 
 // Elementwise on a strided column block (a gate of [B, 2H]) with a broadcast
-// bias row: 8 lanes at a time up to 32, then scalars for 32..36; tanh becomes
-// a polynomial (no math.tanh left).
+// bias row: 8 lanes at a time up to 32, then columns 32..36 as one masked
+// vector; tanh becomes a polynomial (no math.tanh left).
 // CHECK-LABEL: func.func @gates
 // CHECK:       scf.for %[[B:.*]] = %c0 to %{{.*}} step %c1
 // CHECK:         scf.for %[[J:.*]] = %c0 to %c32 step %c8
@@ -90,9 +92,10 @@ func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x
 // CHECK:           vector.load %arg1[%[[J]]] : memref<37xf32>, vector<8xf32>
 // CHECK:           arith.addf {{.*}} : vector<8xf32>
 // CHECK:           vector.store {{.*}}, %arg2[%[[B]], %[[J]]]
-// CHECK:         scf.for %[[J2:.*]] = %c32 to %c37 step %c1
-// CHECK:           memref.load %arg0[%[[B]], %[[J2]]]
-// CHECK:           memref.store {{.*}}, %arg2[%[[B]], %[[J2]]]
+// CHECK:         scf.if
+// CHECK:           %[[MASK:.*]] = vector.create_mask %c5 : vector<8xi1>
+// CHECK:           vector.maskedload %arg0[%[[B]], %c32], %[[MASK]]
+// CHECK:           vector.maskedstore %arg2[%[[B]], %c32], %[[MASK]]
 // CHECK-NOT:   math.tanh
 // CHECK:       return
 func.func @gates(%a: memref<?x37xf32, strided<[74, 1], offset: ?>>, %bias: memref<37xf32>, %out: memref<?x37xf32>) {

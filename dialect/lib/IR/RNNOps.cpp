@@ -396,7 +396,8 @@ LogicalResult DecodeOp::verifyRegions() {
   if (!scoresTy || scoresTy.getRank() != 2 || ShapedType::isDynamic(scoresTy.getDimSize(1)))
     return yield.emitOpError("the first per-step output must be the scores [B, V] with static V");
   int64_t vocab = scoresTy.getDimSize(1);
-  if (getStart() < 0 || getStart() >= vocab || getEnd() < 0 || getEnd() >= vocab)
+  auto start = static_cast<int64_t>(getStart()), end = static_cast<int64_t>(getEnd());
+  if (start < 0 || start >= vocab || end < 0 || end >= vocab)
     return emitOpError() << "start and end tokens must be in [0, " << vocab << ")";
   if (getTeacher() && shapeOf(getTeacher()).size() != 2)
     return emitOpError("teacher must be the target token sequence [B, T]");
@@ -470,7 +471,7 @@ LogicalResult GRUGatesGradOp::verify() {
 }
 
 LogicalResult EmbeddingGradOp::verify() {
-  ArrayRef<int64_t> tok = shapeOf(getTokens()), dy = shapeOf(getDy()), t = shapeOf(getDtable());
+  ArrayRef<int64_t> tok = shapeOf(getTokens()), t = shapeOf(getDtable());
   if (t.size() != 2 || ShapedType::isDynamic(t[0]) || ShapedType::isDynamic(t[1]))
     return emitOpError() << "table adjoint must be a static [vocab, dim] matrix, got "
                          << shapeStr(t);

@@ -367,7 +367,7 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
     return maskT ? Value(SelectRowsOp::create(b, loc, maskT, v, zerosLike(b, loc, v))) : v;
   };
   Differentiator step(b, local, saved);
-  auto propagateUnsupported = llvm::make_scope_exit([&] {
+  llvm::scope_exit propagateUnsupported([&] {
     if (step.unsupported)
       unsupported = step.unsupported;
   });
@@ -447,7 +447,7 @@ struct RNNBPTTPass : rnn::impl::RNNBPTTPassBase<RNNBPTTPass> {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> losses;
     for (auto f : module.getOps<func::FuncOp>())
-      if (f->hasAttr(attrs::kLossEntry))
+      if (f->hasAttr(attrs::kLossEntry) || f->hasAttr(attrs::kLossStateEntry))
         losses.push_back(f);
     for (func::FuncOp f : losses)
       if (failed(differentiate(f)))
@@ -455,15 +455,25 @@ struct RNNBPTTPass : rnn::impl::RNNBPTTPassBase<RNNBPTTPass> {
   }
 
   LogicalResult differentiate(func::FuncOp lossFn) {
-    if (lossFn.getNumResults() != 1 ||
+    // The loss (a scalar) first; a loss-with-states function (truncated BPTT)
+    // then returns its final states, which pass through to the gradient
+    // function. Its state arguments are constants for differentiation: the
+    // state is detached at the window's edge.
+    bool withStates = lossFn->hasAttr(attrs::kLossStateEntry);
+    if (lossFn.getNumResults() < 1 ||
         cast<RankedTensorType>(lossFn.getResultTypes()[0]).getRank() != 0)
       return lossFn.emitOpError("rnn-bptt: a loss function returns one scalar tensor<f32>");
+    for (unsigned r = 1; r < lossFn.getNumResults(); ++r)
+      if (!withStates || !lossFn.getResultAttr(r, attrs::kState))
+        return lossFn.emitOpError("rnn-bptt: a loss function returns one scalar tensor<f32>")
+               << (withStates ? ", then rnn.state results" : "");
     OpBuilder b(lossFn);
     b.setInsertionPointAfter(lossFn);
     auto grad = cast<func::FuncOp>(b.clone(*lossFn));
     grad.setName((lossFn.getName() + "_grad").str());
     grad->removeAttr(attrs::kLossEntry);
-    grad->setAttr(attrs::kGradEntry, b.getUnitAttr());
+    grad->removeAttr(attrs::kLossStateEntry);
+    grad->setAttr(withStates ? attrs::kGradStateEntry : attrs::kGradEntry, b.getUnitAttr());
     Block &body = grad.getBody().front();
 
     Activity activity;
@@ -521,6 +531,10 @@ struct RNNBPTTPass : rnn::impl::RNNBPTTPassBase<RNNBPTTPass> {
       results.push_back(diff.adjointOrZero(loc, p));
       resAttrs.push_back(b.getDictionaryAttr(
           b.getNamedAttr(attrs::kOutput, grad.getArgAttr(i, attrs::kParam))));
+    }
+    for (unsigned r = 1; r < ret.getNumOperands(); ++r) {
+      results.push_back(ret.getOperand(r));
+      resAttrs.push_back(lossFn.getResultAttrDict(r));
     }
     func::ReturnOp::create(b, loc, results);
     ret.erase();

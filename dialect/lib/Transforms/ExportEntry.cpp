@@ -141,8 +141,12 @@ Slots assignSlots(func::FuncOp fn, const Signature &sig) {
 
 /// Checks the gradient function's signature (params, inputs and targets; the
 /// loss, then one gradient per parameter) and assigns its slots: params,
-/// inputs, targets, loss, then the gradients in parameter order.
-FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig) {
+/// inputs, targets, loss, then the gradients in parameter order. The
+/// truncated-BPTT gradient function also takes the states `states` (slots
+/// after the targets) and returns the final states (slots after the
+/// gradients).
+FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig,
+                           ArrayRef<std::string> states = {}) {
   auto index = [](ArrayRef<std::string> list, StringRef name) -> int {
     auto it = llvm::find(list, name);
     return it == list.end() ? -1 : static_cast<int>(it - list.begin());
@@ -158,18 +162,24 @@ FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig) {
       slots.args.push_back(nP + k);
     else if (StringRef n = strAttr(d, attrs::kTarget); !n.empty() && (k = index(sig.targets, n)) >= 0)
       slots.args.push_back(nP + nI + k);
+    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && (k = index(states, n)) >= 0)
+      slots.args.push_back(nP + nI + nT + k);
     else
       return grad.emitOpError() << "argument #" << i
                                 << " is not a parameter, input or target of the model",
              failure();
   }
+  unsigned nS = states.size();
   for (unsigned r = 0; r < grad.getNumResults(); ++r) {
     StringRef n = strAttr(grad.getResultAttrDict(r), attrs::kOutput);
-    int k = index(sig.params, n);
+    StringRef st = strAttr(grad.getResultAttrDict(r), attrs::kState);
+    int k = index(sig.params, n), ks = index(states, st);
     if (r == 0 && n == "loss")
-      slots.results.push_back(nP + nI + nT);
+      slots.results.push_back(nP + nI + nT + nS);
     else if (r > 0 && k >= 0)
-      slots.results.push_back(nP + nI + nT + 1 + k);
+      slots.results.push_back(nP + nI + nT + nS + 1 + k);
+    else if (r > sig.params.size() && ks >= 0)
+      slots.results.push_back(nP + nI + nT + nS + 1 + nP + ks);
     else
       return grad.emitOpError() << "result #" << r
                                 << " must be the loss (first), then parameter gradients",
@@ -192,7 +202,9 @@ std::pair<Type, DictionaryAttr> findDecl(func::FuncOp fn, StringRef key, StringR
 /// Builds the descriptor text from the module's attributes and the signatures
 /// of the forward function (and the step function, if any).
 FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::FuncOp step,
-                                       bool hasGrad, const Signature &sig) {
+                                       bool hasGrad, const Signature &sig,
+                                       func::FuncOp gradState = {},
+                                       ArrayRef<std::string> gradStates = {}) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "rnnc-model 1\n";
@@ -270,6 +282,16 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
     for (const std::string &name : sig.states) {
       auto [ty, d] = findDecl(step, attrs::kState, name);
       os << "state " << name;
+      printDims(os, cast<RankedTensorType>(ty), d);
+      os << '\n';
+    }
+  }
+  if (gradState) {
+    // The truncated-BPTT gradient function and the states it carries.
+    os << "grad_state\n";
+    for (const std::string &name : gradStates) {
+      auto [ty, d] = findDecl(gradState, attrs::kState, name);
+      os << "tstate " << name;
       printDims(os, cast<RankedTensorType>(ty), d);
       os << '\n';
     }
@@ -392,7 +414,10 @@ struct RNNExportEntryPass
     FailureOr<func::FuncOp> step = findMarked(module, attrs::kStepEntry);
     FailureOr<func::FuncOp> grad = findMarked(module, attrs::kGradEntry);
     FailureOr<func::FuncOp> loss = findMarked(module, attrs::kLossEntry);
-    if (failed(fn) || failed(step) || failed(grad) || failed(loss))
+    FailureOr<func::FuncOp> gradState = findMarked(module, attrs::kGradStateEntry);
+    FailureOr<func::FuncOp> lossState = findMarked(module, attrs::kLossStateEntry);
+    if (failed(fn) || failed(step) || failed(grad) || failed(loss) || failed(gradState) ||
+        failed(lossState))
       return signalPassFailure();
     if (!*fn) {
       module.emitError("no function is marked rnn.entry");
@@ -409,7 +434,17 @@ struct RNNExportEntryPass
     FailureOr<Slots> gSlots = *grad ? gradSlots(*grad, sig) : FailureOr<Slots>(Slots());
     if (failed(gSlots))
       return signalPassFailure();
-    FailureOr<std::string> desc = buildDescriptor(module, *fn, *step, bool(*grad), sig);
+    SmallVector<std::string> tStates;
+    if (*gradState)
+      for (unsigned i = 0; i < gradState->getNumArguments(); ++i)
+        if (StringRef n = strAttr(gradState->getArgAttrDict(i), attrs::kState); !n.empty())
+          tStates.push_back(n.str());
+    FailureOr<Slots> gsSlots =
+        *gradState ? gradSlots(*gradState, sig, tStates) : FailureOr<Slots>(Slots());
+    if (failed(gsSlots))
+      return signalPassFailure();
+    FailureOr<std::string> desc =
+        buildDescriptor(module, *fn, *step, bool(*grad), sig, *gradState, tStates);
     if (failed(desc))
       return signalPassFailure();
     // The forward function has no states: its slots are params, inputs, outputs.
@@ -437,9 +472,16 @@ struct RNNExportEntryPass
       emitEntry(b, *grad, "rnnc_model_grad", *gSlots);
       makeInternal(*grad);
     }
-    // The loss function itself is only the source of the gradient function.
+    if (*gradState) {
+      emitEntry(b, *gradState, "rnnc_model_grad_state", *gsSlots);
+      makeInternal(*gradState);
+    }
+    // The loss functions themselves are only the sources of the gradient
+    // functions.
     if (*loss)
       makeInternal(*loss);
+    if (*lossState)
+      makeInternal(*lossState);
   }
 };
 

@@ -56,19 +56,33 @@ Value cIdx(OpBuilder &b, Location loc, int64_t v) {
 }
 
 /// `w` consecutive elements of `mem` starting at `idx` (its last index), or
-/// the scalar at `idx` when w == 1.
-Value load(OpBuilder &b, Location loc, Value mem, ValueRange idx, int64_t w) {
+/// the scalar at `idx` when w == 1. With `mask` (a vector<w x i1>), only the
+/// enabled lanes are read; the others are zero.
+Value load(OpBuilder &b, Location loc, Value mem, ValueRange idx, int64_t w,
+           Value mask = Value()) {
   if (w == 1)
     return memref::LoadOp::create(b, loc, mem, idx);
   auto elt = cast<MemRefType>(mem.getType()).getElementType();
-  return vector::LoadOp::create(b, loc, VectorType::get({w}, elt), mem, idx);
+  auto vt = VectorType::get({w}, elt);
+  if (mask) {
+    Value zero = arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt));
+    return vector::MaskedLoadOp::create(b, loc, vt, mem, idx, mask, zero);
+  }
+  return vector::LoadOp::create(b, loc, vt, mem, idx);
 }
 
-void store(OpBuilder &b, Location loc, Value v, Value mem, ValueRange idx) {
-  if (isa<VectorType>(v.getType()))
+void store(OpBuilder &b, Location loc, Value v, Value mem, ValueRange idx, Value mask = Value()) {
+  if (mask)
+    vector::MaskedStoreOp::create(b, loc, mem, idx, mask, v);
+  else if (isa<VectorType>(v.getType()))
     vector::StoreOp::create(b, loc, v, mem, idx);
   else
     memref::StoreOp::create(b, loc, v, mem, idx);
+}
+
+/// The first `n` of `w` lanes (n in [0, w]).
+Value laneMask(OpBuilder &b, Location loc, Value n, int64_t w) {
+  return vector::CreateMaskOp::create(b, loc, VectorType::get({w}, b.getI1Type()), ValueRange{n});
 }
 
 Value splat(OpBuilder &b, Location loc, Value scalar, int64_t w) {
@@ -281,7 +295,8 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
       };
       // The products of one reduction step (width w) into `accs`, each
       // operand loaded once per distinct index.
-      auto step = [&](OpBuilder &b, Location loc, Value kv, int64_t w, ValueRange accs) {
+      auto step = [&](OpBuilder &b, Location loc, Value kv, int64_t w, ValueRange accs,
+                      Value mask = Value()) {
         SmallVector<Value> next;
         // A load is shared by the tile entries that index it the same way.
         DenseMap<std::pair<int64_t, int64_t>, Value> cache[2];
@@ -291,7 +306,7 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
                                     map.isFunctionOfDim(c.n) ? j : -1);
           Value &slot = cache[which][key];
           if (!slot)
-            slot = load(b, loc, c.in[which], apply(map, loopVals(i, j, kv)), w);
+            slot = load(b, loc, c.in[which], apply(map, loopVals(i, j, kv)), w, mask);
           return slot;
         };
         for (int64_t i = 0; i < rows; ++i)
@@ -312,19 +327,25 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
           [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
             scf::YieldOp::create(b, loc, step(b, loc, kv, width, accs));
           });
+      // The last partial chunk of the reduction: one masked step (the
+      // disabled lanes read as zero).
+      Value rem = arith::SubIOp::create(b, loc, kHi, kVecEnd);
+      Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rem, cIdx(b, loc, 0));
+      auto tail = scf::IfOp::create(
+          b, loc, any,
+          [&](OpBuilder &b, Location loc) {
+            scf::YieldOp::create(
+                b, loc, step(b, loc, kVecEnd, width, vloop.getResults(), laneMask(b, loc, rem, width)));
+          },
+          [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, vloop.getResults()); });
       SmallVector<Value> sums;
-      for (Value acc : vloop.getResults())
+      for (Value acc : tail.getResults())
         sums.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc));
-      auto sloop = scf::ForOp::create(
-          b, loc, kVecEnd, kHi, cIdx(b, loc, 1), sums,
-          [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
-            scf::YieldOp::create(b, loc, step(b, loc, kv, 1, accs));
-          });
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j) {
           SmallVector<Value> idx = apply(c.outMap, loopVals(i, j, Value()));
           Value old = memref::LoadOp::create(b, loc, c.out, idx);
-          Value sum = arith::AddFOp::create(b, loc, old, sloop.getResult(i * cols + j));
+          Value sum = arith::AddFOp::create(b, loc, old, sums[i * cols + j]);
           memref::StoreOp::create(b, loc, sum, c.out, idx);
         }
     };
@@ -569,6 +590,12 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
       asVector.push_back(false);
     }
   }
+  // The row's tail runs as one masked vector unless an op could trap on the
+  // disabled lanes' zeros (integer division).
+  bool maskedTail = llvm::none_of(op.getRegion().front(), [](Operation &o) {
+    return isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+               arith::CeilDivSIOp, arith::CeilDivUIOp, arith::FloorDivSIOp>(o);
+  });
   Location loc = op.getLoc();
   OpBuilder::InsertionGuard g(rewriter);
   rewriter.setInsertionPoint(op);
@@ -579,7 +606,7 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<Value> ivs(numLoops);
   Block &body = op.getRegion().front();
   outerLoops(rewriter, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
-    auto emit = [&](OpBuilder &b, Location loc, Value iv, int64_t w) {
+    auto emit = [&](OpBuilder &b, Location loc, Value iv, int64_t w, Value mask) {
       SmallVector<Value> vals(ivs.begin(), ivs.end());
       vals[last] = iv;
       IRMapping map;
@@ -594,7 +621,7 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
         }
         SmallVector<Value> idx = apply(maps[i], vals);
         if (asVector[i])
-          map.map(arg, load(b, loc, operand.get(), idx, w));
+          map.map(arg, load(b, loc, operand.get(), idx, w, mask));
         else
           map.map(arg, splat(b, loc, memref::LoadOp::create(b, loc, operand.get(), idx), w));
       }
@@ -619,13 +646,32 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
         Value out = map.lookupOrNull(v);
         if (!out)
           out = splat(b, loc, v, w);
-        store(b, loc, out, init->get(), apply(maps[init->getOperandNumber()], vals));
+        store(b, loc, out, init->get(), apply(maps[init->getOperandNumber()], vals), mask);
       }
     };
     Value lo = getValueOrCreateConstantIndexOp(b, loc, ranges[last].offset);
     Value hi = getValueOrCreateConstantIndexOp(b, loc, ranges[last].size);
-    tiledLoops(b, loc, lo, hi, {width, 1}, [&](OpBuilder &b, Location loc, Value iv, int64_t t) {
-      emit(b, loc, iv, t);
+    if (!maskedTail) {
+      tiledLoops(b, loc, lo, hi, {width, 1}, [&](OpBuilder &b, Location loc, Value iv, int64_t t) {
+        emit(b, loc, iv, t, Value());
+      });
+      return;
+    }
+    // Full vectors, then the rest of the row as one masked vector.
+    Value cw = cIdx(b, loc, width);
+    Value n = arith::SubIOp::create(b, loc, hi, lo);
+    Value end = arith::AddIOp::create(
+        b, loc, lo, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, cw), cw));
+    scf::ForOp::create(b, loc, lo, end, cw, ValueRange{},
+                       [&](OpBuilder &b, Location loc, Value iv, ValueRange) {
+                         emit(b, loc, iv, width, Value());
+                         scf::YieldOp::create(b, loc);
+                       });
+    Value rem = arith::SubIOp::create(b, loc, hi, end);
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rem, cIdx(b, loc, 0));
+    scf::IfOp::create(b, loc, any, [&](OpBuilder &b, Location loc) {
+      emit(b, loc, end, width, laneMask(b, loc, rem, width));
+      scf::YieldOp::create(b, loc);
     });
   });
   rewriter.eraseOp(op);

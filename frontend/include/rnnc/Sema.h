@@ -125,6 +125,7 @@ struct Model {
   std::vector<Loss> losses;
   std::vector<std::pair<std::string, std::string>> train; ///< normalised options
   llvm::SMLoc trainLoc;
+  llvm::SMLoc bpttLoc; ///< the `bptt=` setting of the train line, if given
 
   const Vocab *findVocab(llvm::StringRef name) const;
   const VType &typeOf(ValueRef v) const { return nodes[v.node].results[v.result]; }

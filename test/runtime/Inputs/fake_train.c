@@ -12,8 +12,14 @@
  *   5  linreg's descriptor, but rnnc_model_grad is not defined
  *   6  linreg without a loss (no grad line, no target)
  *   7  linreg whose input has no example axis: x f32[3]
+ *   8  tbigram: the bigram with a recurrent state for truncated BPTT (a `grad_state` line,
+ *      rnnc_model_grad_state): h_t = 0.5 h_{t-1} + 0.1 (x_t + 1) per example (state s.h
+ *      [1, B, 1], zero for rnnc_model_grad), logits_t = E[x_t] + h_t on class 0; -DTSTATE="\"...\""
+ *      replaces the tstate's shape, -DNO_GRAD_STATE leaves rnnc_model_grad_state undefined
+ *   9  linreg with a `grad_state` line (its input has no time axis); rnnc_model_grad_state
+ *      must not be called
  * -DTRAIN_LINE="\"...\"" replaces the train line. Environment: FAKE_SLEEP_US=N sleeps N us per
- * gradient call; FAKE_NAN_AT=K makes the loss of the K-th gradient call NaN, FAKE_NANGRAD_AT=K
+ * gradient call (of either gradient function); FAKE_NAN_AT=K makes the loss of the K-th gradient call NaN, FAKE_NANGRAD_AT=K
  * its gradient of the bias. Every call checks its slots (ranks, shapes, batch sizes agree); a
  * failed check prints 'fake model: ...' and exits 3. */
 #define _DEFAULT_SOURCE
@@ -37,6 +43,17 @@ const char rnnc_model_desc[] = "rnnc-model 1\nmodel bigram\nvocab V 5 chars\ntok
                                "input x tokens 2 B T vocab=V\ntarget y tokens 2 B T vocab=V\n"
                                "output logits 3 B T 5 vocab=V scores=logits\nparam emb.weight 2 5 5 normal:1\ngrad\n"
                                "train " TRAIN_LINE "\nend\n";
+#elif VARIANT == 8
+#ifndef TRAIN_LINE
+#define TRAIN_LINE "optimizer=adam(lr=0.1,beta1=0.9,beta2=0.999,eps=1e-08) epochs=3 batch=3 validation=0.2 bptt=truncate(4)"
+#endif
+#ifndef TSTATE
+#define TSTATE "3 1 B 1"
+#endif
+const char rnnc_model_desc[] = "rnnc-model 1\nmodel tbigram\nvocab V 5 chars\ntok 61\ntok 62\ntok 63\ntok 64\ntok 20\n"
+                               "input x tokens 2 B T vocab=V\ntarget y tokens 2 B T vocab=V\n"
+                               "output logits 3 B T 5 vocab=V scores=logits\nparam emb.weight 2 5 5 normal:1\ngrad\n"
+                               "grad_state\ntstate s.h " TSTATE "\ntrain " TRAIN_LINE "\nend\n";
 #elif VARIANT == 3
 #ifndef TRAIN_LINE
 #define TRAIN_LINE "optimizer=sgd(lr=0.5,momentum=0.9,nesterov=false) epochs=4 batch=8 validation=0.25 seed=3"
@@ -55,7 +72,11 @@ const char rnnc_model_desc[] = "rnnc-model 1\nmodel series\ninput x f32 3 B T 1\
 #ifndef TRAIN_LINE
 #define TRAIN_LINE "optimizer=sgd(lr=0.1,momentum=0.9,nesterov=false) epochs=5 batch=4"
 #endif
-#if VARIANT == 6
+#if VARIANT == 9
+const char rnnc_model_desc[] = "rnnc-model 1\nmodel linreg\ninput x f32 2 B 3\ntarget y f32 2 B 2\noutput pred 2 B 2\n"
+                               "param lin.weight 2 2 3 uniform:0.5\nparam lin.bias 1 2 uniform:0.5\ngrad\n"
+                               "grad_state\ntstate s.h 3 1 B 1\ntrain " TRAIN_LINE "\nend\n";
+#elif VARIANT == 6
 const char rnnc_model_desc[] = "rnnc-model 1\nmodel linreg\ninput x f32 2 B 3\noutput pred 2 B 2\n"
                                "param lin.weight 2 2 3 uniform:0.5\nparam lin.bias 1 2 uniform:0.5\nend\n";
 #elif VARIANT == 7
@@ -97,7 +118,7 @@ static inline void enter_grad(void) {
   if (s) usleep((useconds_t)atol(s));
 }
 
-#if VARIANT == 1 || VARIANT == 5 || VARIANT == 6 || VARIANT == 7
+#if VARIANT == 1 || VARIANT == 5 || VARIANT == 6 || VARIANT == 7 || VARIANT == 9
 /* slots: W [2,3], b [2], x [B,3], (y [B,2]), then pred [B,2] or loss, dW, db */
 static void linreg(const rnnrt_tensor *a, int64_t B, float *pred) {
   const float *W = a[0].data, *bias = a[1].data, *x = a[2].data;
@@ -123,7 +144,10 @@ void rnnc_model_forward(rnnrt_tensor *a) {
 #endif
 }
 
-#if VARIANT == 1
+#if VARIANT == 9
+void rnnc_model_grad_state(rnnrt_tensor *a) { (void)a; check(0, "grad_state: called for a model without a time axis"); }
+#endif
+#if VARIANT == 1 || VARIANT == 9
 void rnnc_model_grad(rnnrt_tensor *a) {
   enter_grad();
   check_shape(&a[0], 2, 2, 3, 0, "grad: W");
@@ -196,6 +220,77 @@ void rnnc_model_grad(rnnrt_tensor *a) {
   }
   *(float *)a[3].data = nan_at("FAKE_NAN_AT") ? NAN : (float)(loss / (double)n);
 }
+#endif
+
+#if VARIANT == 8
+/* The loss of a window from states h0 [B] (NULL: zero), its gradient dE (the states
+ * detached) and the final states h1 [B] (NULL: not wanted); logits too if out is not NULL. */
+static double tbigram(const float *E, const int32_t *x, const int32_t *y, int64_t B, int64_t T, const float *h0,
+                      float *h1, float *dE, float *out) {
+  double loss = 0;
+  int64_t n = B * T;
+  if (dE) memset(dE, 0, 25 * sizeof *dE);
+  for (int64_t b = 0; b < B; b++) {
+    float h = h0 ? h0[b] : 0;
+    for (int64_t t = 0; t < T; t++) {
+      int64_t i = b * T + t;
+      check(x[i] >= 0 && x[i] < 5, "tbigram: token id out of range");
+      h = 0.5f * h + 0.1f * (float)(x[i] + 1);
+      float l[5], p[5], m, s = 0;
+      for (int k = 0; k < 5; k++) l[k] = E[x[i] * 5 + k] + (k == 0 ? h : 0);
+      if (out) memcpy(out + i * 5, l, sizeof l);
+      if (!y) continue;
+      check(y[i] >= 0 && y[i] < 5, "tbigram: target id out of range");
+      m = l[0];
+      for (int k = 1; k < 5; k++) m = fmaxf(m, l[k]);
+      for (int k = 0; k < 5; k++) s += (p[k] = expf(l[k] - m));
+      loss += (double)(logf(s) + m - l[y[i]]);
+      for (int k = 0; k < 5; k++) dE[x[i] * 5 + k] += (p[k] / s - (k == y[i])) / (float)n;
+    }
+    if (h1) h1[b] = h;
+  }
+  return loss / (double)n;
+}
+
+/* slots: E [5,5], x [B,T], then logits [B,T,5] */
+void rnnc_model_forward(rnnrt_tensor *a) {
+  check_shape(&a[0], 2, 5, 5, 0, "forward: E");
+  check_shape(&a[1], 2, -1, -1, 0, "forward: x");
+  check_shape(&a[2], 3, a[1].sizes[0], a[1].sizes[1], 5, "forward: logits");
+  tbigram(a[0].data, a[1].data, NULL, a[1].sizes[0], a[1].sizes[1], NULL, NULL, NULL, a[2].data);
+}
+
+/* slots: E, x, y, loss, dE */
+void rnnc_model_grad(rnnrt_tensor *a) {
+  enter_grad();
+  check_shape(&a[0], 2, 5, 5, 0, "grad: E");
+  check_shape(&a[1], 2, -1, -1, 0, "grad: x");
+  check_shape(&a[2], 2, a[1].sizes[0], a[1].sizes[1], 0, "grad: y");
+  check(a[3].rank == 0, "grad: loss slot");
+  check_shape(&a[4], 2, 5, 5, 0, "grad: dE");
+  double loss = tbigram(a[0].data, a[1].data, a[2].data, a[1].sizes[0], a[1].sizes[1], NULL, NULL, a[4].data, NULL);
+  *(float *)a[3].data = nan_at("FAKE_NAN_AT") ? NAN : (float)loss;
+}
+
+#ifndef NO_GRAD_STATE
+/* slots: E, x, y, s.h in [1,B,1], loss, dE, s.h out [1,B,1] */
+void rnnc_model_grad_state(rnnrt_tensor *a) {
+  enter_grad();
+  check_shape(&a[0], 2, 5, 5, 0, "grad_state: E");
+  check_shape(&a[1], 2, -1, -1, 0, "grad_state: x");
+  int64_t B = a[1].sizes[0], T = a[1].sizes[1];
+  check(B >= 1 && T >= 1, "grad_state: empty window");
+  check_shape(&a[2], 2, B, T, 0, "grad_state: y");
+  check_shape(&a[3], 3, 1, B, 1, "grad_state: state in");
+  check(a[4].rank == 0, "grad_state: loss slot");
+  check_shape(&a[5], 2, 5, 5, 0, "grad_state: dE");
+  check_shape(&a[6], 3, 1, B, 1, "grad_state: state out");
+  check(a[3].data != a[6].data, "grad_state: state in and out share a buffer");
+  double loss = tbigram(a[0].data, a[1].data, a[2].data, B, T, a[3].data, a[6].data, a[5].data, NULL);
+  *(float *)a[4].data = nan_at("FAKE_NAN_AT") ? NAN : (float)loss;
+  if (nan_at("FAKE_NANGRAD_AT")) ((float *)a[5].data)[3] = INFINITY;
+}
+#endif
 #endif
 
 #if VARIANT == 3

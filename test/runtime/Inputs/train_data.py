@@ -5,6 +5,10 @@
     train_data.py classifier N    x.npy f32[N, 4], y.npy i64[N] in [0, 3)
     train_data.py corpus N        corpus.txt: N characters of "abcd " (a noisy cycle a b c d)
     train_data.py series N        series.csv: a header and N rows "t,value" (a noisy sine)
+    train_data.py seqs N T        x.npy i64[N, T] token ids of "abcd " (the corpus's noisy cycle),
+                                  y.npy i64[N, T] the next token of each
+    train_data.py regseq N T      x.npy f32[N, T, 3], y.npy f32[N, T, 2] (a leaky running sum of
+                                  a projection of x, and a noisy copy of x's first feature)
 
 Files go to the current directory.
 """
@@ -17,6 +21,8 @@ import numpy as np
 def main():
     kind, n = sys.argv[1], int(sys.argv[2])
     r = np.random.default_rng(12345)
+    if kind in ("seqs", "regseq") and len(sys.argv) != 4:
+        sys.exit(__doc__)
     if kind == "linreg":
         x = r.standard_normal((n, 3)).astype(np.float32)
         w = np.array([[1.0, -2.0, 0.5], [0.3, 0.1, -1.0]], np.float32)
@@ -39,6 +45,26 @@ def main():
             f.write('"t","value"\n')
             for t in range(n):
                 f.write(f"{t},{math.sin(t * 0.3) + 0.1 * r.standard_normal():.6f}\n")
+    elif kind == "seqs":
+        T = int(sys.argv[3])
+        ids, c = [], 0
+        for _ in range(n * (T + 1)):
+            c = (c + 1) % 4 if r.random() < 0.8 else int(r.integers(5))
+            ids.append(c)
+        a = np.array(ids, np.int64).reshape(n, T + 1)
+        np.save("x.npy", a[:, :T].copy())
+        np.save("y.npy", a[:, 1:].copy())
+    elif kind == "regseq":
+        T = int(sys.argv[3])
+        x = r.standard_normal((n, T, 3)).astype(np.float32)
+        y = np.zeros((n, T, 2), np.float32)
+        acc = np.zeros(n)
+        for t in range(T):
+            acc = 0.7 * acc + x[:, t] @ np.array([0.5, -0.3, 0.2])
+            y[:, t, 0] = acc
+            y[:, t, 1] = x[:, t, 0] + 0.1 * r.standard_normal(n)
+        np.save("x.npy", x)
+        np.save("y.npy", y)
     else:
         sys.exit(__doc__)
 

@@ -33,6 +33,10 @@ inline constexpr llvm::StringLiteral kState = "rnn.state";
 inline constexpr llvm::StringLiteral kScores = "rnn.scores";
 inline constexpr llvm::StringLiteral kLossEntry = "rnn.loss_entry";
 inline constexpr llvm::StringLiteral kGradEntry = "rnn.grad_entry";
+/// The loss with recurrent states as arguments and results (truncated BPTT),
+/// and its gradient function.
+inline constexpr llvm::StringLiteral kLossStateEntry = "rnn.loss_state_entry";
+inline constexpr llvm::StringLiteral kGradStateEntry = "rnn.grad_state_entry";
 inline constexpr llvm::StringLiteral kTarget = "rnn.target";
 inline constexpr llvm::StringLiteral kEnd = "rnn.end";
 inline constexpr llvm::StringLiteral kMax = "rnn.max";

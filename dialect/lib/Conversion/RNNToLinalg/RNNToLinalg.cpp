@@ -49,7 +49,26 @@ struct ConvertRNNToLinalgPass
     RewritePatternSet patterns(&getContext());
     populateRNNToLinalgConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+
+    // The states and output sequences a time loop carries keep their shape
+    // from step to step (an rnn.recurrence/rnn.decode invariant): sizes read
+    // from them inside the loop are those of their initial values, defined
+    // outside. Per-step temporaries then have loop-invariant sizes and can be
+    // allocated once before the loop.
+    SmallVector<tensor::DimOp> dims;
+    module.walk([&](tensor::DimOp d) {
+      auto arg = dyn_cast<BlockArgument>(d.getSource());
+      auto loop = arg ? dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()) : scf::ForOp();
+      if (loop && loop->hasAttr(mlir::rnn::detail::kShapePreservingLoop) && arg.getArgNumber() > 0)
+        dims.push_back(d);
+    });
+    for (tensor::DimOp d : dims) {
+      auto arg = cast<BlockArgument>(d.getSource());
+      auto loop = cast<scf::ForOp>(arg.getOwner()->getParentOp());
+      Value init = loop.getInitArgs()[arg.getArgNumber() - 1];
+      d.getSourceMutable().assign(init);
+    }
   }
 };
 
