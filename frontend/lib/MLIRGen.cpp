@@ -89,6 +89,10 @@ private:
   /// Why the model cannot train with truncated BPTT (empty when it can).
   std::string truncBlocker() const;
   bool hasStateArgs() const { return mode == Mode::Step || mode == Mode::LossState; }
+  /// The final recurrent states (rnn.state results) of a step or
+  /// loss-with-states function.
+  void appendStateResults(llvm::SmallVectorImpl<Value> &results,
+                          llvm::SmallVectorImpl<mlir::DictionaryAttr> &resAttrs);
   /// True for the nodes of a decoder body (generated inside the loop).
   bool inDecoderBody(int id) const;
   /// Generates a decoder as an rnn.decode loop.
@@ -653,6 +657,20 @@ std::string MLIRGenImpl::truncBlocker() const {
   return "";
 }
 
+void MLIRGenImpl::appendStateResults(llvm::SmallVectorImpl<Value> &results,
+                                     llvm::SmallVectorImpl<mlir::DictionaryAttr> &resAttrs) {
+  for (auto &[name, v] : stepStateResults) {
+    auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
+    VType st;
+    st.shape = {Dim{"", t.getDimSize(0)}, m.nodes[m.inputs[0]].results[0].shape[0],
+                Dim{"", t.getDimSize(2)}};
+    results.push_back(v);
+    resAttrs.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr(rnn::attrs::kState, builder.getStringAttr(name)),
+         builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(st))}));
+  }
+}
+
 bool MLIRGenImpl::genLossState() {
   auto fn = beginFunction(m.name + "_loss_state", rnn::attrs::kLossStateEntry, Mode::LossState);
   if (!genNodes())
@@ -664,16 +682,7 @@ bool MLIRGenImpl::genLossState() {
   llvm::SmallVector<mlir::DictionaryAttr> resAttrs = {builder.getDictionaryAttr(
       {builder.getNamedAttr(rnn::attrs::kOutput, builder.getStringAttr("loss")),
        builder.getNamedAttr(rnn::attrs::kDims, builder.getArrayAttr({}))})};
-  for (auto &[name, v] : stepStateResults) {
-    auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
-    VType st;
-    st.shape = {Dim{"", t.getDimSize(0)}, m.nodes[m.inputs[0]].results[0].shape[0],
-                Dim{"", t.getDimSize(2)}};
-    results.push_back(v);
-    resAttrs.push_back(builder.getDictionaryAttr(
-        {builder.getNamedAttr(rnn::attrs::kState, builder.getStringAttr(name)),
-         builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(st))}));
-  }
+  appendStateResults(results, resAttrs);
   finishFunction(fn, results, resAttrs, loc(m.losses.front().loc));
   return true;
 }
@@ -715,16 +724,7 @@ bool MLIRGenImpl::genStep() {
     results.push_back(get(o.value));
     resAttrs.push_back(outputAttrs(o));
   }
-  for (auto &[name, v] : stepStateResults) {
-    auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
-    VType st;
-    st.shape = {Dim{"", t.getDimSize(0)}, m.nodes[m.inputs[0]].results[0].shape[0],
-                Dim{"", t.getDimSize(2)}};
-    results.push_back(v);
-    resAttrs.push_back(builder.getDictionaryAttr(
-        {builder.getNamedAttr(rnn::attrs::kState, builder.getStringAttr(name)),
-         builder.getNamedAttr(rnn::attrs::kDims, dimsAttr(st))}));
-  }
+  appendStateResults(results, resAttrs);
   finishFunction(fn, results, resAttrs, loc(m.outputs.front().loc));
   return true;
 }
