@@ -44,8 +44,10 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   // Sizes of loop-carried states read from their (loop-invariant) initial
   // values, so that per-step temporaries have loop-invariant sizes.
   pm.addPass(createSCFForLoopCanonicalizationPass());
-  if (optLevel >= 1)
+  if (optLevel >= 1) {
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
+    pm.addPass(rnn::createRNNCarryInPlacePass());
+  }
   if (level < EmitLevel::LLVMMLIR)
     return;
 

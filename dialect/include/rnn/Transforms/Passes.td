@@ -144,6 +144,21 @@ def RNNAccumulateInPlacePass : Pass<"rnn-accumulate-in-place"> {
   }];
 }
 
+def RNNCarryInPlacePass : Pass<"rnn-carry-in-place"> {
+  let summary = "Compute a time loop's next state into the state's own tensor";
+  let description = [{
+    On linalg over tensors, before bufferization. When the value an
+    `scf.for` yields for an iteration argument is the result of a linalg op
+    in the loop body whose init is a `tensor.empty` it does not read (the
+    gate arithmetic writing `h_t`, `c_t`), the init becomes the iteration
+    argument itself. One-shot bufferization then updates the state's buffer
+    in place instead of allocating a buffer per state per step (and copies
+    only where the old state is still read afterwards, such as the saved
+    states of the gradient). Enabled from -O1.
+    Guarantees: results unchanged (the op overwrites its whole output).
+  }];
+}
+
 def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
   let summary = "Register-tiled vector kernels for contractions and elementwise linalg ops on buffers";
   let description = [{

@@ -1,0 +1,49 @@
+//===- CarryInPlace.cpp - Loop-carried states updated in their own buffer --===//
+//
+// The lowering computes each step's next state into a fresh tensor.empty;
+// after bufferization that is one allocation per state per step (and a
+// deallocation of the previous one). When the next value of an scf.for
+// iteration argument is computed by a linalg op that does not read that
+// output, the op can write into the iteration argument instead: one-shot
+// bufferization then updates the state's buffer in place (copying only where
+// the old value is still read afterwards, e.g. a saved state).
+//
+//===----------------------------------------------------------------------===//
+#include "rnn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::rnn {
+#define GEN_PASS_DEF_RNNCARRYINPLACEPASS
+#include "rnn/Transforms/Passes.h.inc"
+} // namespace mlir::rnn
+
+using namespace mlir;
+
+namespace {
+
+struct RNNCarryInPlacePass : mlir::rnn::impl::RNNCarryInPlacePassBase<RNNCarryInPlacePass> {
+  void runOnOperation() override {
+    getOperation()->walk([](scf::ForOp loop) {
+      auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+      for (auto [i, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
+        auto res = dyn_cast<OpResult>(yield.getOperand(i));
+        auto op = res ? dyn_cast<linalg::LinalgOp>(res.getOwner()) : linalg::LinalgOp();
+        if (!op || op->getBlock() != loop.getBody() || !op.hasPureTensorSemantics())
+          continue;
+        OpOperand *init = op.getDpsInitOperand(res.getResultNumber());
+        if (!init->get().getDefiningOp<tensor::EmptyOp>() || init->get().getType() != arg.getType() ||
+            op.payloadUsesValueFromOperand(init))
+          continue;
+        // Another result of the op must not already write into `arg`.
+        if (llvm::any_of(op.getDpsInits(), [&](Value v) { return v == arg; }))
+          continue;
+        init->set(arg);
+      }
+    });
+  }
+};
+
+} // namespace
