@@ -15,6 +15,14 @@ writes, next to this script:
                          shifted by one character (the targets)
 and prints the validation perplexity per character (each held-out chunk from a zero state).
 Needs numpy and PyTorch (1.13, CPU); the seed is fixed.
+
+Options (the defaults are the `train` line): --epochs, --lr, --seed (initialisation, chunk
+offsets and shuffling); --init W.safetensors starts from those weights (e.g. rnnc's
+`./charlm init`) instead of PyTorch's initialisation; --rnnc-data DIR only writes the arrays
+for the compiled program's `train` (x.npy, y.npy: the training text in consecutive chunks of
+100 from its first character (308 chunks), then the 34 held-out chunks) and prints the
+`--validation` fraction that holds out exactly the 34; --fixed-offset trains on those 308
+chunks every epoch (as the compiled program does) instead of a new random offset.
 """
 
 import argparse
@@ -22,6 +30,7 @@ import math
 import os
 import re
 import sys
+import time
 
 import numpy as np
 import torch
@@ -107,9 +116,34 @@ def sample(model, prime, steps, temperature, gen):
     return out
 
 
+def write_rnnc_data(outdir, arrays, n_val):
+    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
+    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
+    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
+    os.makedirs(outdir, exist_ok=True)
+    for name, (tr, va) in arrays.items():
+        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
+    n = len(tr) + len(va)
+    frac = f"{(n_val + 0.5) / n:.4f}"
+    assert math.floor(n * float(frac)) == n_val
+    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
+          f"rows, then {n_val} held out (--validation {frac})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--outdir", default=HERE)
+    ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="initialisation, chunk offsets and shuffling")
+    ap.add_argument("--fixed-offset", action="store_true",
+                    help="cut the training text into chunks at offset 0 every epoch (the chunks of "
+                         "--rnnc-data) instead of at a new random offset")
+    ap.add_argument("--init", metavar="W.safetensors",
+                    help="initial weights (e.g. from `./charlm init`)")
+    ap.add_argument("--rnnc-data", metavar="DIR",
+                    help="write x.npy, y.npy for `./charlm train` to DIR and exit")
     args = ap.parse_args()
 
     with open(os.path.join(HERE, "charlm.rnn"), encoding="utf-8") as f:
@@ -119,16 +153,24 @@ def main():
         print(f"error: charlm.rnn must declare  vocab C = {lit}", file=sys.stderr)
         return 1
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     train_ids, val_ids = split()
     vx, vy = chunks(val_ids)
+    if args.rnnc_data:
+        tx, ty = chunks(train_ids)
+        write_rnnc_data(args.rnnc_data, {"x": (tx, vx), "y": (ty, vy)}, len(vy))
+        return 0
     print(f"text: {len(TEXT)} characters, {len(VOCAB)} distinct; train {len(train_ids)}, "
           f"validation {len(val_ids)} ({vx.shape[0]} chunks of {T})")
     model = CharLM()
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    rng = np.random.default_rng(SEED)
-    gen = torch.Generator().manual_seed(SEED)
+    if args.init:
+        init = load_safetensors(args.init)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in init.items()})
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    t0 = time.time()
 
     def val_ppl():
         model.eval()
@@ -136,9 +178,9 @@ def main():
             logits, _ = model(torch.from_numpy(vx).long())
             return perplexity(torch.softmax(logits, -1).numpy(), vy)
 
-    for epoch in range(1, EPOCHS + 1):
+    for epoch in range(1, args.epochs + 1):
         model.train()
-        x, y = chunks(train_ids, int(rng.integers(0, T)))
+        x, y = chunks(train_ids, 0 if args.fixed_offset else int(rng.integers(0, T)))
         X, Y = torch.from_numpy(x).long(), torch.from_numpy(y).long()
         perm = torch.randperm(len(X), generator=gen)
         total, n = 0.0, 0
@@ -155,7 +197,8 @@ def main():
             print(f"epoch {epoch:3d}  train perplexity {math.exp(total / n):6.3f}  "
                   f"validation perplexity {val_ppl():6.3f}")
     ppl = val_ppl()
-    print(f"validation perplexity {ppl:.3f} per character ({vx.size} characters)")
+    print(f"validation perplexity {ppl:.3f} per character ({vx.size} characters); "
+          f"{args.epochs} epochs in {time.time() - t0:.1f} s")
     print("sample (PyTorch, temperature 0.8): " +
           repr(sample(model, "The ", 200, 0.8, torch.Generator().manual_seed(1))))
 

@@ -18,13 +18,22 @@ at each row's first 0 (pack_padded_sequence here).
 writes words.txt, sentiment.safetensors, val_x.npy (int32 [N, T], padded with 0) and
 val_y.npy (int32 [N], 1 = positive) next to this script and prints the validation accuracy.
 Needs numpy and PyTorch (1.13, CPU); the seed is fixed.
+
+Options (the defaults are the `train` line): --epochs, --lr, --seed (initialisation and
+shuffling; the held-out split stays the same); --init W.safetensors starts from those weights
+(e.g. rnnc's `./sentiment init`) instead of PyTorch's initialisation; --rnnc-data DIR only
+writes the arrays for the compiled program's `train` (x.npy, y.npy: the 397 training
+sentences, then the 100 held-out ones, all padded with 0 to the longest) and prints the
+`--validation` fraction that holds out exactly the 100.
 """
 
 import argparse
 import collections
+import math
 import os
 import re
 import sys
+import time
 
 import numpy as np
 import torch
@@ -84,10 +93,10 @@ def read_lines(path):
         return [line.rstrip("\n") for line in f if line.strip()]
 
 
-def encode(data, words):
-    """(x int32 [N, T] padded with 0 at the end, y int32 [N])."""
+def encode(data, words, T=None):
+    """(x int32 [N, T] padded with 0 at the end, y int32 [N]); T: the longest by default."""
     index = {w: i for i, w in enumerate(words)}
-    T = max(len(ws) for ws, _ in data)
+    T = T or max(len(ws) for ws, _ in data)
     x = np.zeros((len(data), T), dtype=np.int32)
     for r, (ws, _) in enumerate(data):
         x[r, :len(ws)] = [index.get(w, 1) for w in ws]
@@ -123,17 +132,43 @@ def accuracy(scores, y):
     return float((np.asarray(scores).argmax(-1) == np.asarray(y)).mean())
 
 
+def write_rnnc_data(outdir, arrays, n_val):
+    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
+    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
+    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
+    os.makedirs(outdir, exist_ok=True)
+    for name, (tr, va) in arrays.items():
+        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
+    n = len(tr) + len(va)
+    frac = f"{(n_val + 0.5) / n:.4f}"
+    assert math.floor(n * float(frac)) == n_val
+    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
+          f"rows, then {n_val} held out (--validation {frac})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--outdir", default=HERE)
+    ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--seed", type=int, default=SEED, help="initialisation and shuffling")
+    ap.add_argument("--init", metavar="W.safetensors",
+                    help="initial weights (e.g. from `./sentiment init`)")
+    ap.add_argument("--rnnc-data", metavar="DIR",
+                    help="write x.npy, y.npy for `./sentiment train` to DIR and exit")
     args = ap.parse_args()
     out = args.outdir
-    os.makedirs(out, exist_ok=True)
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     train, val = split(load_groups())
     words = build_vocab(train)
+    if args.rnnc_data:
+        T = max(len(ws) for ws, _ in train + val)
+        (tx, ty), (vx, vy) = encode(train, words, T), encode(val, words, T)
+        write_rnnc_data(args.rnnc_data, {"x": (tx, vx), "y": (ty, vy)}, len(vy))
+        return 0
+    os.makedirs(out, exist_ok=True)
     tx, ty = encode(train, words)
     vx, vy = encode(val, words)
     print(f"{len(train)} training sentences ({ty.mean():.0%} positive), {len(val)} validation "
@@ -141,10 +176,14 @@ def main():
           f"<unk>: {(vx == 1).sum() / (vx > 0).sum():.1%}")
 
     model = Sentiment(len(words))
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    gen = torch.Generator().manual_seed(SEED)
+    if args.init:
+        init = load_safetensors(args.init)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in init.items()})
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    gen = torch.Generator().manual_seed(args.seed)
     X, Y = torch.from_numpy(tx).long(), torch.from_numpy(ty).long()
-    for epoch in range(1, EPOCHS + 1):
+    t0 = time.time()
+    for epoch in range(1, args.epochs + 1):
         model.train()
         perm = torch.randperm(len(X), generator=gen)
         total = 0.0
@@ -165,7 +204,8 @@ def main():
                   f"{tacc:.4f}  validation accuracy {acc:.4f}")
     with torch.no_grad():
         acc = accuracy(model(torch.from_numpy(vx).long()).numpy(), vy)
-    print(f"validation accuracy {acc:.4f} ({int(round(acc * len(vy)))}/{len(vy)} sentences)")
+    print(f"validation accuracy {acc:.4f} ({int(round(acc * len(vy)))}/{len(vy)} sentences); "
+          f"{args.epochs} epochs in {time.time() - t0:.1f} s")
 
     with open(os.path.join(out, "words.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(words) + "\n")

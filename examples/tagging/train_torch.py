@@ -27,12 +27,22 @@ cut at a new random offset every epoch; the held-out stream is cut into consecut
 writes words.txt, tags.txt, tagging.safetensors, val_x.npy, val_y.npy (int32 [N, 32]) next to
 this script and prints the validation tag accuracy. Needs numpy and PyTorch (1.13, CPU); the
 seed is fixed.
+
+Options (the defaults are the `train` line): --epochs, --lr, --seed (initialisation, window
+offsets and shuffling); --init W.safetensors starts from those weights (e.g. rnnc's
+`./tagging init`) instead of PyTorch's initialisation; --rnnc-data DIR only writes the arrays
+for the compiled program's `train` (x.npy, y.npy: the training stream in consecutive windows
+of 32 from its first word (645 windows), then the 38 held-out windows) and prints the
+`--validation` fraction that holds out exactly the 38; --fixed-offset trains on those 645
+windows every epoch (as the compiled program does) instead of a new random offset.
 """
 
 import argparse
 import collections
+import math
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -134,19 +144,48 @@ def load_model(weights, words):
     return model
 
 
+def write_rnnc_data(outdir, arrays, n_val):
+    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
+    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
+    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
+    os.makedirs(outdir, exist_ok=True)
+    for name, (tr, va) in arrays.items():
+        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
+    n = len(tr) + len(va)
+    frac = f"{(n_val + 0.5) / n:.4f}"
+    assert math.floor(n * float(frac)) == n_val
+    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
+          f"rows, then {n_val} held out (--validation {frac})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--outdir", default=HERE)
+    ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="initialisation, window offsets and shuffling")
+    ap.add_argument("--fixed-offset", action="store_true",
+                    help="cut the training stream into windows at offset 0 every epoch (the "
+                         "windows of --rnnc-data) instead of at a new random offset")
+    ap.add_argument("--init", metavar="W.safetensors",
+                    help="initial weights (e.g. from `./tagging init`)")
+    ap.add_argument("--rnnc-data", metavar="DIR",
+                    help="write x.npy, y.npy for `./tagging train` to DIR and exit")
     args = ap.parse_args()
     out = args.outdir
-    os.makedirs(out, exist_ok=True)
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     train_pairs, val_pairs = read_stream(TRAIN_FILES), read_stream(VAL_FILES)
     words = build_vocab(train_pairs)
     tx, ty = encode(train_pairs, words)
     vx, vy = windows(*encode(val_pairs, words))
+    if args.rnnc_data:
+        wx, wy = windows(tx, ty)
+        write_rnnc_data(args.rnnc_data, {"x": (wx, vx), "y": (wy, vy)}, len(vy))
+        return 0
+    os.makedirs(out, exist_ok=True)
     unk = float((vx == 1).mean())
     print(f"train {len(tx)} words, validation {vx.size} words ({len(vx)} windows of {T}, "
           f"{unk:.1%} <unk>); vocabulary {len(words)} words, {len(TAGS)} tags")
@@ -154,12 +193,16 @@ def main():
     print("training tags: " + ", ".join(f"{t!r} {counts[t]}" for t in TAGS))
 
     model = Tagger(len(words))
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    rng = np.random.default_rng(SEED)
-    gen = torch.Generator().manual_seed(SEED)
-    for epoch in range(1, EPOCHS + 1):
+    if args.init:
+        init = load_safetensors(args.init)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in init.items()})
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    t0 = time.time()
+    for epoch in range(1, args.epochs + 1):
         model.train()
-        wx, wy = windows(tx, ty, int(rng.integers(0, T)))
+        wx, wy = windows(tx, ty, 0 if args.fixed_offset else int(rng.integers(0, T)))
         X, Y = torch.from_numpy(wx).long(), torch.from_numpy(wy).long()
         perm = torch.randperm(len(X), generator=gen)
         total = 0.0
@@ -184,7 +227,8 @@ def main():
     case_acc = float((pred // 4 == vy // 4).mean())
     punct_acc = float((pred % 4 == vy % 4).mean())
     print(f"validation accuracy {acc:.4f} over {vy.size} words (case {case_acc:.4f}, "
-          f"punctuation {punct_acc:.4f}; always 'lower': {base:.4f})")
+          f"punctuation {punct_acc:.4f}; always 'lower': {base:.4f}); {args.epochs} epochs in "
+          f"{time.time() - t0:.1f} s")
 
     with open(os.path.join(out, "words.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(words) + "\n")

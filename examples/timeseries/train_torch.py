@@ -13,6 +13,12 @@ writes, next to this script:
     val_y.npy                f32 [40, 1]      their targets (scaled)
 and prints the validation RMSE in sunspot units (and a persistence baseline).
 Needs numpy and PyTorch (1.13, CPU); the seed is fixed.
+
+Options (the defaults are the `train` line): --epochs, --lr, --seed; --init W.safetensors
+starts from those weights (e.g. rnnc's `./timeseries init`) instead of PyTorch's
+initialisation; --rnnc-data DIR only writes the arrays for the compiled program's `train`
+(x.npy, y.npy: the 249 training windows, then the 40 held-out ones) and prints the
+`--validation` fraction that holds out exactly the 40.
 """
 
 import argparse
@@ -20,6 +26,7 @@ import csv
 import math
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -74,19 +81,47 @@ def rmse(pred, y):
     return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(y)) ** 2))) * SCALE
 
 
+def write_rnnc_data(outdir, arrays, n_val):
+    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
+    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
+    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
+    os.makedirs(outdir, exist_ok=True)
+    for name, (tr, va) in arrays.items():
+        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
+    n = len(tr) + len(va)
+    frac = f"{(n_val + 0.5) / n:.4f}"
+    assert math.floor(n * float(frac)) == n_val
+    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
+          f"rows, then {n_val} held out (--validation {frac})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--outdir", default=HERE)
+    ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--seed", type=int, default=SEED, help="initialisation and shuffling")
+    ap.add_argument("--init", metavar="W.safetensors",
+                    help="initial weights (e.g. from `./timeseries init`)")
+    ap.add_argument("--rnnc-data", metavar="DIR",
+                    help="write x.npy, y.npy for `./timeseries train` to DIR and exit")
     args = ap.parse_args()
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     (tx, ty), (vx, vy, vyears) = split()
+    if args.rnnc_data:
+        write_rnnc_data(args.rnnc_data, {"x": (tx, vx), "y": (ty, vy)}, len(vy))
+        return 0
     model = Timeseries()
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    gen = torch.Generator().manual_seed(SEED)
+    if args.init:
+        init = load_safetensors(args.init)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in init.items()})
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    gen = torch.Generator().manual_seed(args.seed)
     X, Y = torch.from_numpy(tx), torch.from_numpy(ty)
-    for epoch in range(1, EPOCHS + 1):
+    t0 = time.time()
+    for epoch in range(1, args.epochs + 1):
         model.train()
         perm = torch.randperm(len(X), generator=gen)
         total = 0.0
@@ -108,7 +143,7 @@ def main():
         pred = model(torch.from_numpy(vx)).numpy()
     print(f"validation ({vyears[0]}-{vyears[-1]}, {len(vy)} years): RMSE {rmse(pred, vy):.2f} "
           f"sunspots (persistence baseline, next year = this year: "
-          f"{rmse(vx[:, -1, :], vy):.2f})")
+          f"{rmse(vx[:, -1, :], vy):.2f}); {args.epochs} epochs in {time.time() - t0:.1f} s")
 
     os.makedirs(args.outdir, exist_ok=True)
     wpath = os.path.join(args.outdir, "timeseries.safetensors")
