@@ -17,7 +17,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
-#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -41,9 +40,6 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   pm.addPass(rnn::createConvertRNNToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // Sizes of loop-carried states read from their (loop-invariant) initial
-  // values, so that per-step temporaries have loop-invariant sizes.
-  pm.addPass(createSCFForLoopCanonicalizationPass());
   if (optLevel >= 1) {
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
     pm.addPass(rnn::createRNNCarryInPlacePass());

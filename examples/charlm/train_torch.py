@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "lib"))
-from rnnref import save_safetensors, load_safetensors, save_npy  # noqa: E402
+from rnnref import save_safetensors, load_safetensors, save_npy, write_rnnc_data  # noqa: E402
 
 T, DIM, HIDDEN, VAL_FRACTION = 100, 32, 128, 0.1
 LR, EPOCHS, BATCH, CLIP, SEED = 0.01, 20, 32, 5.0, 0      # the `train` line of charlm.rnn
@@ -114,20 +114,6 @@ def sample(model, prime, steps, temperature, gen):
             out += VOCAB[i]
             logits, state = model(torch.tensor([[i]]), state)
     return out
-
-
-def write_rnnc_data(outdir, arrays, n_val):
-    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
-    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
-    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
-    os.makedirs(outdir, exist_ok=True)
-    for name, (tr, va) in arrays.items():
-        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
-    n = len(tr) + len(va)
-    frac = f"{(n_val + 0.5) / n:.4f}"
-    assert math.floor(n * float(frac)) == n_val
-    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
-          f"rows, then {n_val} held out (--validation {frac})")
 
 
 def main():

@@ -29,7 +29,6 @@ sentences, then the 100 held-out ones, all padded with 0 to the longest) and pri
 
 import argparse
 import collections
-import math
 import os
 import re
 import sys
@@ -43,7 +42,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "lib"))
-from rnnref import save_safetensors, load_safetensors, save_npy  # noqa: E402
+from rnnref import save_safetensors, load_safetensors, save_npy, write_rnnc_data  # noqa: E402
 
 DIM, HIDDEN, VAL_FRACTION, MIN_COUNT = 32, 32, 0.2, 2
 LR, EPOCHS, BATCH, SEED = 0.01, 20, 16, 0          # the `train` line of sentiment.rnn
@@ -130,20 +129,6 @@ def load_model(weights, words):
 
 def accuracy(scores, y):
     return float((np.asarray(scores).argmax(-1) == np.asarray(y)).mean())
-
-
-def write_rnnc_data(outdir, arrays, n_val):
-    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
-    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
-    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
-    os.makedirs(outdir, exist_ok=True)
-    for name, (tr, va) in arrays.items():
-        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
-    n = len(tr) + len(va)
-    frac = f"{(n_val + 0.5) / n:.4f}"
-    assert math.floor(n * float(frac)) == n_val
-    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
-          f"rows, then {n_val} held out (--validation {frac})")
 
 
 def main():

@@ -39,7 +39,6 @@ windows every epoch (as the compiled program does) instead of a new random offse
 
 import argparse
 import collections
-import math
 import os
 import sys
 import time
@@ -51,7 +50,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "lib"))
-from rnnref import save_safetensors, load_safetensors, save_npy  # noqa: E402
+from rnnref import save_safetensors, load_safetensors, save_npy, write_rnnc_data  # noqa: E402
 
 TRAIN_FILES = ["Apache-2.0.txt", "Artistic.txt", "CC0-1.0.txt", "GFDL-1.3.txt", "GPL-2.txt",
                "LGPL-2.1.txt", "MPL-1.1.txt", "MPL-2.0.txt"]
@@ -142,20 +141,6 @@ def load_model(weights, words):
     model.load_state_dict({k: torch.from_numpy(v) for k, v in load_safetensors(weights).items()})
     model.eval()
     return model
-
-
-def write_rnnc_data(outdir, arrays, n_val):
-    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
-    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
-    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
-    os.makedirs(outdir, exist_ok=True)
-    for name, (tr, va) in arrays.items():
-        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
-    n = len(tr) + len(va)
-    frac = f"{(n_val + 0.5) / n:.4f}"
-    assert math.floor(n * float(frac)) == n_val
-    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
-          f"rows, then {n_val} held out (--validation {frac})")
 
 
 def main():

@@ -88,6 +88,11 @@ private:
   bool genLossState();
   /// Why the model cannot train with truncated BPTT (empty when it can).
   std::string truncBlocker() const;
+  /// Why the layers cannot run a few steps at a time from given states:
+  /// every recurrent layer a plain forward sequence (no lengths=, no computed
+  /// initial state), nothing that looks beyond one step. Shared by the step
+  /// and loss-with-states functions.
+  std::string stepwiseBlocker() const;
   bool hasStateArgs() const { return mode == Mode::Step || mode == Mode::LossState; }
   /// The final recurrent states (rnn.state results) of a step or
   /// loss-with-states function.
@@ -637,23 +642,28 @@ std::string MLIRGenImpl::truncBlocker() const {
   for (const Target &t : m.targets)
     if (!isSeq(t.type))
       return "target '" + t.name + "' is not a per-step [B, T, ...] sequence";
-  bool anyRecurrent = false;
+  if (std::string why = stepwiseBlocker(); !why.empty())
+    return why;
+  for (const Node &n : m.nodes)
+    if (n.layer == Layer::Embedding && n.maskZero)
+      return "embedding '" + n.name + "' pads with mask_zero";
+  if (llvm::none_of(m.nodes, [](const Node &n) { return n.layer == Layer::Recurrent; }))
+    return "it has no recurrent layer";
+  return "";
+}
+
+std::string MLIRGenImpl::stepwiseBlocker() const {
   for (const Node &n : m.nodes) {
     if (n.layer == Layer::Recurrent) {
-      anyRecurrent = true;
       if (n.direction != Direction::Forward || !n.returnSequences)
         return "recurrent layer '" + n.name + "' is not a forward layer returning its sequence";
       if (n.lengths || !n.initialState.empty())
         return "recurrent layer '" + n.name + "' has lengths= or a computed initial state";
     }
-    if (n.layer == Layer::Embedding && n.maskZero)
-      return "embedding '" + n.name + "' pads with mask_zero";
     if (n.layer == Layer::Decoder || n.layer == Layer::Attention || n.layer == Layer::Last ||
         n.layer == Layer::Cell)
       return "layer '" + n.name + "' looks beyond one step";
   }
-  if (!anyRecurrent)
-    return "it has no recurrent layer";
   return "";
 }
 
@@ -699,17 +709,7 @@ std::string MLIRGenImpl::stepBlocker() const {
   });
   if (!scores)
     return "no output scores the input vocabulary at every step";
-  for (const Node &n : m.nodes) {
-    if (n.layer == Layer::Recurrent &&
-        (n.direction != Direction::Forward || !n.returnSequences || n.lengths))
-      return "a recurrent layer is not a plain forward sequence";
-    if (n.layer == Layer::Recurrent && !n.initialState.empty())
-      return "a recurrent layer starts from a computed state";
-    if (n.layer == Layer::Decoder || n.layer == Layer::Attention || n.layer == Layer::Last ||
-        n.layer == Layer::Cell)
-      return "it has a layer that looks beyond one step";
-  }
-  return "";
+  return stepwiseBlocker();
 }
 
 bool MLIRGenImpl::genStep() {

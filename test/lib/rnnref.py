@@ -165,6 +165,20 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def write_rnnc_data(outdir, arrays, n_val):
+    """Writes NAME.npy = the training rows, then the n_val held-out rows, for each NAME of
+    arrays ({NAME: (train, val)}); prints the --validation fraction of the compiled program's
+    `train` that holds out exactly the last n_val rows (it holds out floor(N * fraction))."""
+    os.makedirs(outdir, exist_ok=True)
+    for name, (tr, va) in arrays.items():
+        save_npy(os.path.join(outdir, name + ".npy"), np.concatenate([tr, va]))
+    n = len(tr) + len(va)
+    frac = f"{(n_val + 0.5) / n:.4f}"
+    assert math.floor(n * float(frac)) == n_val
+    print(f"wrote {', '.join(k + '.npy' for k in arrays)} to {outdir}: {n - n_val} training "
+          f"rows, then {n_val} held out (--validation {frac})")
+
+
 def load_safetensors(path, with_metadata=False):
     """Read a safetensors file strictly; return {name: np.ndarray} (native byte order).
 

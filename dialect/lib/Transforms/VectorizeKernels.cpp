@@ -117,21 +117,31 @@ bool unitLastStride(Value mem) {
   return strides.back() == 1;
 }
 
+Value rangeLo(OpBuilder &b, Location loc, const Range &r) {
+  return getValueOrCreateConstantIndexOp(b, loc, r.offset);
+}
+/// The loop ranges here start at their offset and end at their size.
+Value rangeHi(OpBuilder &b, Location loc, const Range &r) {
+  return getValueOrCreateConstantIndexOp(b, loc, r.size);
+}
+
+/// `lo + ((hi - lo) / tile) * tile`: where the whole tiles of [lo, hi) end.
+Value fullTilesEnd(OpBuilder &b, Location loc, Value lo, Value hi, int64_t tile) {
+  Value ct = cIdx(b, loc, tile);
+  Value n = arith::SubIOp::create(b, loc, hi, lo);
+  return arith::AddIOp::create(b, loc, lo,
+                               arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, ct), ct));
+}
+
 /// Emits `for (iv = lo; iv + tile <= hi; iv += tile) body(iv, tile)` for
-/// each tile size in `tiles` (largest first, ending with 1), each loop taking
-/// over where the previous one stopped.
-void tiledLoops(OpBuilder &b, Location loc, Value lo, Value hi, ArrayRef<int64_t> tiles,
+/// each tile size in `tiles` (largest first; ending with 1 covers every
+/// remainder), each loop taking over where the previous one stopped. Returns
+/// where the last loop stopped.
+Value tiledLoops(OpBuilder &b, Location loc, Value lo, Value hi, ArrayRef<int64_t> tiles,
                 function_ref<void(OpBuilder &, Location, Value, int64_t)> body) {
   Value start = lo;
   for (int64_t t : tiles) {
-    Value end = hi;
-    if (t > 1) {
-      // end = start + ((hi - start) / t) * t
-      Value n = arith::SubIOp::create(b, loc, hi, start);
-      Value ct = cIdx(b, loc, t);
-      Value full = arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, ct), ct);
-      end = arith::AddIOp::create(b, loc, start, full);
-    }
+    Value end = t > 1 ? fullTilesEnd(b, loc, start, hi, t) : hi;
     auto loop = scf::ForOp::create(b, loc, start, end, cIdx(b, loc, t));
     {
       OpBuilder::InsertionGuard g(b);
@@ -140,6 +150,7 @@ void tiledLoops(OpBuilder &b, Location loc, Value lo, Value hi, ArrayRef<int64_t
     }
     start = end;
   }
+  return start;
 }
 
 /// Nested scf.for loops over `dims` (loop dimensions of `ranges`); `ivs` is
@@ -149,8 +160,7 @@ void outerLoops(OpBuilder &b, Location loc, ArrayRef<Range> ranges, ArrayRef<uns
   if (dims.empty())
     return body(b, loc);
   const Range &r = ranges[dims.front()];
-  auto loop = scf::ForOp::create(b, loc, getValueOrCreateConstantIndexOp(b, loc, r.offset),
-                                 getValueOrCreateConstantIndexOp(b, loc, r.size),
+  auto loop = scf::ForOp::create(b, loc, rangeLo(b, loc, r), rangeHi(b, loc, r),
                                  getValueOrCreateConstantIndexOp(b, loc, r.stride));
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPoint(loop.getBody()->getTerminator());
@@ -174,8 +184,7 @@ reductionNest(OpBuilder &b, Location loc, ArrayRef<Range> ranges, ArrayRef<unsig
   }
   const Range &r = ranges[dims[depth]];
   auto loop = scf::ForOp::create(
-      b, loc, getValueOrCreateConstantIndexOp(b, loc, r.offset),
-      getValueOrCreateConstantIndexOp(b, loc, r.size), cIdx(b, loc, 1), init,
+      b, loc, rangeLo(b, loc, r), rangeHi(b, loc, r), cIdx(b, loc, 1), init,
       [&](OpBuilder &b, Location loc, Value iv, ValueRange carried) {
         vals[depth] = iv;
         scf::YieldOp::create(b, loc,
@@ -229,7 +238,28 @@ struct Contraction {
   std::optional<unsigned> m;     // the output's second-to-last axis
   SmallVector<unsigned> outer;   // every other parallel loop
   SmallVector<int64_t> staticSizes; // loop sizes (ShapedType::kDynamic if unknown)
+
+  /// The loop values at register-tile entry (i, j): the outer loops' `ivs`,
+  /// row `mIdx[i]`, column `nIdx[j]`, and `kv` for the reduction loops `kd`.
+  SmallVector<Value> at(ArrayRef<Value> ivs, ArrayRef<Value> mIdx, ArrayRef<Value> nIdx, int64_t i,
+                        int64_t j, ArrayRef<unsigned> kd, ArrayRef<Value> kv) const {
+    SmallVector<Value> vals(ivs.begin(), ivs.end());
+    if (m)
+      vals[*m] = mIdx[i];
+    vals[n] = nIdx[j];
+    for (auto [d, v] : llvm::zip(kd, kv))
+      vals[d] = v;
+    return vals;
+  }
 };
+
+/// `base, base + step, ..., base + (count - 1) * step`.
+SmallVector<Value> offsets(OpBuilder &b, Location loc, Value base, int64_t count, int64_t step) {
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < count; ++i)
+    out.push_back(i == 0 ? base : arith::AddIOp::create(b, loc, base, cIdx(b, loc, i * step)));
+  return out;
+}
 
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
@@ -275,23 +305,14 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
   Type f32 = b.getF32Type();
   unsigned numLoops = ranges.size();
   SmallVector<Value> ivs(numLoops);
-  auto lo = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].offset); };
-  auto hi = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].size); };
+  auto lo = [&](unsigned d) { return rangeLo(b, loc, ranges[d]); };
+  auto hi = [&](unsigned d) { return rangeHi(b, loc, ranges[d]); };
   outerLoops(b, loc, ranges, c.outer, ivs, [&](OpBuilder &b, Location loc) {
     // One register tile of `rows x cols` outputs at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols) {
-      SmallVector<Value> mIdx, nIdx;
-      for (int64_t i = 0; i < rows; ++i)
-        mIdx.push_back(i == 0 ? m0 : arith::AddIOp::create(b, loc, m0, cIdx(b, loc, i)));
-      for (int64_t j = 0; j < cols; ++j)
-        nIdx.push_back(j == 0 ? n0 : arith::AddIOp::create(b, loc, n0, cIdx(b, loc, j)));
+      SmallVector<Value> mIdx = offsets(b, loc, m0, rows, 1), nIdx = offsets(b, loc, n0, cols, 1);
       auto loopVals = [&](int64_t i, int64_t j, Value kv) {
-        SmallVector<Value> vals(ivs.begin(), ivs.end());
-        if (c.m)
-          vals[*c.m] = mIdx[i];
-        vals[c.n] = nIdx[j];
-        vals[c.k] = kv;
-        return vals;
+        return c.at(ivs, mIdx, nIdx, i, j, c.k, kv);
       };
       // The products of one reduction step (width w) into `accs`, each
       // operand loaded once per distinct index.
@@ -316,11 +337,8 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
       };
       int64_t numAcc = rows * cols;
       Value kLo = lo(c.k), kHi = hi(c.k);
-      Value kLen = arith::SubIOp::create(b, loc, kHi, kLo);
       Value cw = cIdx(b, loc, width);
-      Value kVecEnd = arith::AddIOp::create(
-          b, loc, kLo,
-          arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, kLen, cw), cw));
+      Value kVecEnd = fullTilesEnd(b, loc, kLo, kHi, width);
       SmallVector<Value> init(numAcc, zero(b, loc, f32, width));
       auto vloop = scf::ForOp::create(
           b, loc, kLo, kVecEnd, cw, init,
@@ -389,8 +407,8 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                    int vecIn, int64_t width) {
   unsigned numLoops = ranges.size();
   SmallVector<Value> ivs(numLoops);
-  auto lo = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].offset); };
-  auto hi = [&](unsigned d) { return getValueOrCreateConstantIndexOp(b, loc, ranges[d].size); };
+  auto lo = [&](unsigned d) { return rangeLo(b, loc, ranges[d]); };
+  auto hi = [&](unsigned d) { return rangeHi(b, loc, ranges[d]); };
   int sIn = 1 - vecIn;
   // Does the scalar input vary along n too (both inputs indexed by n)? Then
   // it must be contiguous along n as well and is loaded as a vector.
@@ -399,20 +417,10 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
                     int64_t w, ArrayRef<Range> rr) {
-      SmallVector<Value> mIdx, nIdx;
-      for (int64_t i = 0; i < rows; ++i)
-        mIdx.push_back(i == 0 ? m0 : arith::AddIOp::create(b, loc, m0, cIdx(b, loc, i)));
-      for (int64_t j = 0; j < cols; ++j)
-        nIdx.push_back(j == 0 ? n0 : arith::AddIOp::create(b, loc, n0, cIdx(b, loc, j * w)));
+      SmallVector<Value> mIdx = offsets(b, loc, m0, rows, 1), nIdx = offsets(b, loc, n0, cols, w);
       SmallVector<Value> kvs(c.ks.size());
       auto loopVals = [&](int64_t i, int64_t j, ArrayRef<Value> kv) {
-        SmallVector<Value> vals(ivs.begin(), ivs.end());
-        if (c.m)
-          vals[*c.m] = mIdx[i];
-        vals[c.n] = nIdx[j];
-        for (auto [d, v] : llvm::zip(c.ks, kv))
-          vals[d] = v;
-        return vals;
+        return c.at(ivs, mIdx, nIdx, i, j, c.ks, kv);
       };
       SmallVector<Value> init;
       for (int64_t i = 0; i < rows; ++i)
@@ -490,30 +498,13 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     };
     // Column tiles: 3 vectors, then one vector, then scalars.
     const int64_t chunks = 3;
-    Value start = lo(c.n), end = hi(c.n);
-    Value cBig = cIdx(b, loc, chunks * width), cOne = cIdx(b, loc, width);
-    auto bound = [&](Value from, Value step) {
-      Value n = arith::SubIOp::create(b, loc, end, from);
-      return arith::AddIOp::create(
-          b, loc, from, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, step), step));
-    };
-    Value e1 = bound(start, cBig);
-    scf::ForOp::create(b, loc, start, e1, cBig, ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                         blocked(b, loc, n0, chunks, width);
-                         scf::YieldOp::create(b, loc);
-                       });
-    Value e2 = bound(e1, cOne);
-    scf::ForOp::create(b, loc, e1, e2, cOne, ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                         blocked(b, loc, n0, 1, width);
-                         scf::YieldOp::create(b, loc);
-                       });
-    scf::ForOp::create(b, loc, e2, end, cIdx(b, loc, 1), ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                         blocked(b, loc, n0, 1, 1);
-                         scf::YieldOp::create(b, loc);
-                       });
+    tiledLoops(b, loc, lo(c.n), hi(c.n), {chunks * width, width, 1},
+               [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
+                 if (t == 1)
+                   blocked(b, loc, n0, 1, 1);
+                 else
+                   blocked(b, loc, n0, t / width, width);
+               });
   });
 }
 
@@ -649,8 +640,7 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
         store(b, loc, out, init->get(), apply(maps[init->getOperandNumber()], vals), mask);
       }
     };
-    Value lo = getValueOrCreateConstantIndexOp(b, loc, ranges[last].offset);
-    Value hi = getValueOrCreateConstantIndexOp(b, loc, ranges[last].size);
+    Value lo = rangeLo(b, loc, ranges[last]), hi = rangeHi(b, loc, ranges[last]);
     if (!maskedTail) {
       tiledLoops(b, loc, lo, hi, {width, 1}, [&](OpBuilder &b, Location loc, Value iv, int64_t t) {
         emit(b, loc, iv, t, Value());
@@ -658,15 +648,9 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
       return;
     }
     // Full vectors, then the rest of the row as one masked vector.
-    Value cw = cIdx(b, loc, width);
-    Value n = arith::SubIOp::create(b, loc, hi, lo);
-    Value end = arith::AddIOp::create(
-        b, loc, lo, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, n, cw), cw));
-    scf::ForOp::create(b, loc, lo, end, cw, ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value iv, ValueRange) {
-                         emit(b, loc, iv, width, Value());
-                         scf::YieldOp::create(b, loc);
-                       });
+    Value end = tiledLoops(b, loc, lo, hi, {width}, [&](OpBuilder &b, Location loc, Value iv, int64_t) {
+      emit(b, loc, iv, width, Value());
+    });
     Value rem = arith::SubIOp::create(b, loc, hi, end);
     Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rem, cIdx(b, loc, 0));
     scf::IfOp::create(b, loc, any, [&](OpBuilder &b, Location loc) {

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from rnnref import load_safetensors  # noqa: E402
+from train_ref import compare  # noqa: E402
 
 CHARS = "abcd "
 MODELS = {
@@ -94,10 +95,6 @@ class Model:
 
 def detach(state):
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
-def rel(a, b):
-    return abs(a - b) / max(abs(b), 1e-12)
 
 
 def main():
@@ -203,33 +200,8 @@ def main():
                 metric = correct / total if total else math.sqrt(val_loss)
         ref_epochs.append((tot / cnt, val_loss, metric))
 
-    k = a.steps or len(ref_losses)
-    ok = len(got_losses) >= k and len(ref_losses) >= k
-    worst = max((rel(g, r) for g, r in zip(got_losses[:k], ref_losses[:k])), default=0.0)
-    print(f"step losses: {k} compared, max rel diff {worst:.2e}: {'ok' if ok and worst <= 1e-4 else 'FAIL'}")
-    if len(got_losses) != len(ref_losses):
-        print(f"step count FAIL: program {len(got_losses)}, reference {len(ref_losses)}")
-
-    worst_e = 0.0
-    ok = True
-    for row, (tl, vl, mt) in zip(rows, ref_epochs):
-        worst_e = max(worst_e, rel(float(row["train_loss"]), tl))
-        if not math.isnan(vl):
-            worst_e = max(worst_e, rel(float(row["val_loss"]), vl), rel(float(row["val_metric"]), mt))
-        elif row["val_loss"] or row["val_metric"]:
-            ok = False
-    print(f"epochs: {len(rows)} rows, max rel diff {worst_e:.2e}: {'ok' if ok and worst_e <= 1e-4 else 'FAIL'}")
-
-    out = load_safetensors(os.path.join(d, "out.st"))
-    worst_w = 0.0
-    named = m.named()
-    ok = sorted(out) == sorted(named)
-    for name, p in named.items():
-        got = np.array(out[name])
-        ref = p.detach().numpy()
-        ok = ok and got.shape == ref.shape and got.dtype == np.float32
-        worst_w = max(worst_w, float(np.max(np.abs(got - ref) / (1 + np.abs(ref)))))
-    print(f"weights: max diff {worst_w:.2e}: {'ok' if ok and worst_w <= 1e-4 else 'FAIL'}")
+    compare(got_losses, ref_losses, a.steps, rows, ref_epochs, os.path.join(d, "out.st"),
+            m.named())
 
 
 if __name__ == "__main__":

@@ -94,6 +94,39 @@ def rel(a, b):
     return abs(a - b) / max(abs(b), 1e-12)
 
 
+def compare(got_losses, ref_losses, steps, rows, ref_epochs, out_path, ref_params):
+    """Prints the step-loss, per-epoch (metrics CSV rows) and final-weights comparisons of a
+    program's training run against the reference's, each 'ok' or 'FAIL' at 1e-4 relative.
+    ref_epochs: (train loss, validation loss or nan, metric) per epoch; ref_params: name ->
+    tensor."""
+    k = steps or len(ref_losses)
+    ok = len(got_losses) >= k and len(ref_losses) >= k
+    worst = max((rel(g, r) for g, r in zip(got_losses[:k], ref_losses[:k])), default=0.0)
+    print(f"step losses: {k} compared, max rel diff {worst:.2e}: {'ok' if ok and worst <= 1e-4 else 'FAIL'}")
+    if len(got_losses) != len(ref_losses):
+        print(f"step count FAIL: program {len(got_losses)}, reference {len(ref_losses)}")
+
+    worst_e = 0.0
+    ok = len(rows) == len(ref_epochs)
+    for row, (tl, vl, mt) in zip(rows, ref_epochs):
+        worst_e = max(worst_e, rel(float(row["train_loss"]), tl))
+        if not math.isnan(vl):
+            worst_e = max(worst_e, rel(float(row["val_loss"]), vl), rel(float(row["val_metric"]), mt))
+        elif row["val_loss"] or row["val_metric"]:
+            ok = False
+    print(f"epochs: {len(rows)} rows, max rel diff {worst_e:.2e}: {'ok' if ok and worst_e <= 1e-4 else 'FAIL'}")
+
+    out = load_safetensors(out_path)
+    worst_w = 0.0
+    ok = sorted(out) == sorted(ref_params)
+    for name, p in ref_params.items():
+        got = np.array(out[name])
+        ref = p.detach().numpy()
+        ok = ok and got.shape == ref.shape and got.dtype == np.float32
+        worst_w = max(worst_w, float(np.max(np.abs(got - ref) / (1 + np.abs(ref)))))
+    print(f"weights: max diff {worst_w:.2e}: {'ok' if ok and worst_w <= 1e-4 else 'FAIL'}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", choices=sorted(PARAMS))
@@ -163,32 +196,8 @@ def main():
                 metric = correct / total if total else math.sqrt(val_loss)
         epochs.append((tot / cnt, val_loss, metric))
 
-    k = a.steps or len(ref_losses)
-    ok = len(got_losses) >= k and len(ref_losses) >= k
-    worst = max((rel(g, r) for g, r in zip(got_losses[:k], ref_losses[:k])), default=0.0)
-    print(f"step losses: {k} compared, max rel diff {worst:.2e}: {'ok' if ok and worst <= 1e-4 else 'FAIL'}")
-    if len(got_losses) != len(ref_losses):
-        print(f"step count FAIL: program {len(got_losses)}, reference {len(ref_losses)}")
-
-    worst_e = 0.0
-    ok = len(rows) == len(epochs)
-    for row, (tl, vl, m) in zip(rows, epochs):
-        worst_e = max(worst_e, rel(float(row["train_loss"]), tl))
-        if n_val:
-            worst_e = max(worst_e, rel(float(row["val_loss"]), vl), rel(float(row["val_metric"]), m))
-        elif row["val_loss"] or row["val_metric"]:
-            ok = False
-    print(f"epochs: {len(rows)} rows, max rel diff {worst_e:.2e}: {'ok' if ok and worst_e <= 1e-4 else 'FAIL'}")
-
-    out = load_safetensors(os.path.join(d, "out.st"))
-    worst_w = 0.0
-    ok = sorted(out) == sorted(PARAMS[a.model])
-    for name, p in zip(PARAMS[a.model], params):
-        got = np.array(out[name])
-        ref = p.detach().numpy()
-        ok = ok and got.shape == ref.shape and got.dtype == np.float32
-        worst_w = max(worst_w, float(np.max(np.abs(got - ref) / (1 + np.abs(ref)))))
-    print(f"weights: max diff {worst_w:.2e}: {'ok' if ok and worst_w <= 1e-4 else 'FAIL'}")
+    compare(got_losses, ref_losses, a.steps, rows, epochs, os.path.join(d, "out.st"),
+            dict(zip(PARAMS[a.model], params)))
 
 
 if __name__ == "__main__":
