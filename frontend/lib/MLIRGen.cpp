@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -623,10 +624,9 @@ Value MLIRGenImpl::genTotalLoss() {
       continue;
     }
     // Several losses add up.
-    Value a = mlir::tensor::ExtractOp::create(builder, l, total, mlir::ValueRange{});
-    Value c = mlir::tensor::ExtractOp::create(builder, l, v, mlir::ValueRange{});
-    Value sum = mlir::arith::AddFOp::create(builder, l, a, c);
-    total = mlir::tensor::FromElementsOp::create(builder, l, scalar, sum);
+    Value out = mlir::tensor::EmptyOp::create(builder, l, scalar, mlir::ValueRange{});
+    total = mlir::linalg::AddOp::create(builder, l, mlir::ValueRange{total, v}, mlir::ValueRange{out})
+                .getResult(0);
   }
   return total;
 }

@@ -682,10 +682,9 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
     lfail(&c, &tmp, "'grad_state' without 'tstate' lines (the states carried from window to window)");
     goto done;
   }
-  /* the gradient function takes the targets: their symbols come from the inputs too, and
-   * class ids need a class count to be range-checked */
+  /* the gradient function takes the targets (which bind their own symbols, e.g. the length T
+   * of a decoder's target sequence); class ids need a class count to be range-checked */
   if (out->has_grad) {
-    if (check_bound(&c, out->targets, out->n_targets, "target")) goto done;
     for (int64_t t = 0; t < out->n_targets; t++) {
       const rnnrt_decl *x = &out->targets[t];
       if (x->kind == RNNRT_KIND_CLASS && x->classes < 0 && x->vocab < 0) {

@@ -313,3 +313,29 @@ func.func @embedding_grad_dim(%t: tensor<?x?xi32>, %dy: tensor<?x?x3xf32>) {
   %de = rnn.embedding_grad %t, %dy : (tensor<?x?xi32>, tensor<?x?x3xf32>) -> tensor<7x4xf32>
   return
 }
+
+// -----
+
+func.func @last_step_grad_dy(%dy: tensor<?x4xf32>, %x: tensor<?x?x5xf32>) {
+  // expected-error @+1 {{'rnn.last_step_grad' op dy has shape [?, 4], expected [?, 5]}}
+  %dx = rnn.last_step_grad %dy, %x : (tensor<?x4xf32>, tensor<?x?x5xf32>) -> tensor<?x?x5xf32>
+  return
+}
+
+// -----
+
+func.func @attention_grad_dscores(%q: tensor<2x4xf32>, %k: tensor<2x3x4xf32>, %dc: tensor<2x4xf32>, %ds: tensor<2x4xf32>) {
+  // expected-error @+1 {{'rnn.attention_grad' op dscores has shape [2, 4], expected [2, 3]}}
+  %dq, %dk = rnn.attention_grad dot %q, %k grads(%dc, %ds)
+      : (tensor<2x4xf32>, tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x3x4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_weights(%q: tensor<?x4xf32>, %k: tensor<?x?x3xf32>, %w: tensor<4x3xf32>, %dc: tensor<?x3xf32>, %ds: tensor<?x?xf32>) {
+  // expected-error @+1 {{'rnn.attention_grad' op dweights must have the types of the weights}}
+  %dq, %dk, %dw = rnn.attention_grad general %q, %k weights(%w) grads(%dc, %ds)
+      : (tensor<?x4xf32>, tensor<?x?x3xf32>, tensor<4x3xf32>, tensor<?x3xf32>, tensor<?x?xf32>) -> (tensor<?x4xf32>, tensor<?x?x3xf32>, tensor<3x4xf32>)
+  return
+}

@@ -138,6 +138,8 @@ func.func @decode(%h0: tensor<?x4xf32>, %y: tensor<?x?xi32>, %emb: tensor<6x4xf3
 // CHECK: rnn.cross_entropy_grad
 // CHECK: rnn.mse_grad
 // CHECK: rnn.embedding_grad
+// CHECK: rnn.last_step_grad %{{.*}}, %{{.*}} lengths(%{{.*}}) : (tensor<?x5xf32>, tensor<?x?x5xf32>, tensor<?xi32>) -> tensor<?x?x5xf32>
+// CHECK: rnn.attention_grad general %{{.*}}, %{{.*}} lengths(%{{.*}}) weights(%{{.*}}) grads(%{{.*}}, %{{.*}})
 func.func @adjoints(%y: tensor<?x8xf32>, %x: tensor<?x5xf32>, %w: tensor<8x5xf32>, %g32: tensor<?x32xf32>,
                    %g24: tensor<?x24xf32>, %l: tensor<?x?x5xf32>, %t: tensor<?x?xi32>, %dl: tensor<f32>,
                    %emb: tensor<?x?x3xf32>) {
@@ -149,5 +151,12 @@ func.func @adjoints(%y: tensor<?x8xf32>, %x: tensor<?x5xf32>, %w: tensor<8x5xf32
   %dce = rnn.cross_entropy_grad %l, %t, %dl : tensor<?x?x5xf32>, tensor<?x?xi32>, tensor<f32>
   %dm = rnn.mse_grad %y, %y, %dl : tensor<?x8xf32>, tensor<f32>
   %de = rnn.embedding_grad %t, %emb : (tensor<?x?xi32>, tensor<?x?x3xf32>) -> tensor<7x3xf32>
+  %n = arith.constant dense<2> : tensor<3xi32>
+  %nd = tensor.cast %n : tensor<3xi32> to tensor<?xi32>
+  %dlast = rnn.last_step_grad %x, %l lengths(%nd) : (tensor<?x5xf32>, tensor<?x?x5xf32>, tensor<?xi32>) -> tensor<?x?x5xf32>
+  %sq = arith.constant dense<0.5> : tensor<5x5xf32>
+  %dq, %dk, %dwa = rnn.attention_grad general %x, %l lengths(%nd) weights(%sq) grads(%x, %x)
+      : (tensor<?x5xf32>, tensor<?x?x5xf32>, tensor<?xi32>, tensor<5x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>)
+      -> (tensor<?x5xf32>, tensor<?x?x5xf32>, tensor<5x5xf32>)
   return
 }

@@ -59,8 +59,8 @@ func.func @lm(%x: tensor<?x?x5xf32> {rnn.input = "x"}, %y: tensor<?x?xi32> {rnn.
 
 // -----
 
-// expected-error @+1 {{'func.func' op rnn-bptt: the loss does not depend on any parameter}}
 func.func @no_params(%x: tensor<?x5xf32> {rnn.input = "x"}, %y: tensor<?x5xf32> {rnn.target = "y"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  // expected-error @+1 {{rnn-bptt: the loss does not depend on any parameter}}
   %l = rnn.mse %x, %y : tensor<?x5xf32>, tensor<?x5xf32> -> tensor<f32>
   return %l : tensor<f32>
 }
@@ -123,4 +123,56 @@ func.func @two_results(%x: tensor<?x4xf32> {rnn.input = "x"}, %w: tensor<4x4xf32
   %g = rnn.dense none %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
   %l = rnn.mse %g, %y : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<f32>
   return %l, %g : tensor<f32>, tensor<?x4xf32>
+}
+
+// -----
+
+// Attention inside a recurrence over token ids (a teacher-forced decoder):
+// its adjoint takes both cotangents; the keys and the attention weight are
+// read from outside the loop, so their adjoints are carried and summed over
+// the steps like the other weights'; the i32 tokens get no adjoint.
+// CHECK-LABEL: func.func @attend_grad
+// CHECK: %[[FWD:.*]]:3 = rnn.recurrence(%[[TOK:[^)]*]]) init(
+// CHECK: rnn.recurrence reverse(%[[TOK]], %[[FWD]]#1, %{{.*}}) init(
+// CHECK: rnn.attention_grad general %{{.*}}, %[[KEYS:.*]] lengths(%{{.*}}) weights(%[[WA:.*]]) grads(%{{.*}}, %{{.*}})
+// CHECK: rnn.yield
+// CHECK: rnn.last_step_grad %{{.*}}, %{{.*}} lengths(%{{.*}})
+func.func @attend(%tok: tensor<?x?xi32> {rnn.input = "tok"}, %x: tensor<?x?x4xf32> {rnn.input = "x"},
+                  %n: tensor<?xi32> {rnn.input = "n"}, %y: tensor<?x?x4xf32> {rnn.target = "y"},
+                  %wk: tensor<4x4xf32> {rnn.param = "wk"}, %wa: tensor<4x4xf32> {rnn.param = "wa"},
+                  %emb: tensor<6x4xf32> {rnn.param = "emb"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %keys = rnn.dense tanh %x, %wk : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
+  %h0 = rnn.last_step %keys lengths(%n) : (tensor<?x?x4xf32>, tensor<?xi32>) -> tensor<?x4xf32>
+  %ys, %h = rnn.recurrence(%tok) init(%h0) : (tensor<?x?xi32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%t: tensor<?xi32>, %ht: tensor<?x4xf32>):
+    %e = rnn.embedding %t, %emb : tensor<?xi32>, tensor<6x4xf32> -> tensor<?x4xf32>
+    %h2 = rnn.rnn_gates tanh %e, %ht : tensor<?x4xf32>
+    %c, %w = rnn.attention general %h2, %keys lengths(%n) weights(%wa)
+        : (tensor<?x4xf32>, tensor<?x?x4xf32>, tensor<?xi32>, tensor<4x4xf32>) -> (tensor<?x4xf32>, tensor<?x?xf32>)
+    rnn.yield %c, %h2 : tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  %l = rnn.mse %ys, %y : tensor<?x?x4xf32>, tensor<?x?x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// Two losses added with linalg.add: the loss's adjoint reaches both; a [B, H]
+// state expanded to [1, B, H] gets its adjoint collapsed back.
+// CHECK-LABEL: func.func @two_losses_grad
+// CHECK-DAG: rnn.mse_grad
+// CHECK-DAG: rnn.mse_grad
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<1x?x4xf32> into tensor<?x4xf32>
+func.func @two_losses(%x: tensor<?x4xf32> {rnn.input = "x"}, %y: tensor<?x4xf32> {rnn.target = "y"},
+                      %w: tensor<4x4xf32> {rnn.param = "w"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %g = rnn.dense tanh %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %g, %c0 : tensor<?x4xf32>
+  %e = tensor.expand_shape %g [[0, 1], [2]] output_shape [1, %b, 4] : tensor<?x4xf32> into tensor<1x?x4xf32>
+  %z = tensor.empty(%b) : tensor<1x?x4xf32>
+  %l1 = rnn.mse %g, %y : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<f32>
+  %l2 = rnn.mse %e, %z : tensor<1x?x4xf32>, tensor<1x?x4xf32> -> tensor<f32>
+  %o = tensor.empty() : tensor<f32>
+  %l = linalg.add ins(%l1, %l2 : tensor<f32>, tensor<f32>) outs(%o : tensor<f32>) -> tensor<f32>
+  return %l : tensor<f32>
 }

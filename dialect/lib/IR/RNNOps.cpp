@@ -119,49 +119,63 @@ LogicalResult LastStepOp::verify() {
   return expectShape(*this, getResult(), "result", {in[0], in[2]});
 }
 
-LogicalResult AttentionOp::verify() {
-  ArrayRef<int64_t> q = shapeOf(getQuery()), k = shapeOf(getKeys());
+/// Checks the operands of rnn.attention (and of its adjoint) and computes the
+/// shapes of the context and the scores.
+static LogicalResult verifyAttentionOperands(Operation *op, AttentionKind kind, Value query,
+                                             Value keys, Value lengths, ValueRange weights,
+                                             SmallVectorImpl<int64_t> &ctx,
+                                             SmallVectorImpl<int64_t> &scores) {
+  ArrayRef<int64_t> q = shapeOf(query), k = shapeOf(keys);
   if (q.size() != 2 && q.size() != 3)
-    return emitOpError() << "query must be [B, H] or [B, T, H], got " << shapeStr(q);
+    return op->emitOpError() << "query must be [B, H] or [B, T, H], got " << shapeStr(q);
   if (k.size() != 3 || ShapedType::isDynamic(k[2]))
-    return emitOpError() << "keys must be [B, S, H] with static H, got " << shapeStr(k);
+    return op->emitOpError() << "keys must be [B, S, H] with static H, got " << shapeStr(k);
   if (ShapedType::isDynamic(q.back()))
-    return emitOpError("query feature axis must be static");
+    return op->emitOpError("query feature axis must be static");
   if (!dimsCompatible(q[0], k[0]))
-    return emitOpError("query and keys must have the same batch size");
+    return op->emitOpError("query and keys must have the same batch size");
   int64_t hq = q.back(), hk = k[2];
-  switch (getKind()) {
+  switch (kind) {
   case AttentionKind::dot:
-    if (!getWeights().empty())
-      return emitOpError("dot attention takes no weights");
+    if (!weights.empty())
+      return op->emitOpError("dot attention takes no weights");
     if (hq != hk)
-      return emitOpError() << "dot attention needs equal query and key sizes, got " << hq
-                           << " and " << hk;
+      return op->emitOpError() << "dot attention needs equal query and key sizes, got " << hq
+                               << " and " << hk;
     break;
   case AttentionKind::general:
-    if (getWeights().size() != 1)
-      return emitOpError("general attention takes one weight [Hq, Hk]");
-    if (failed(expectStaticShape(*this, getWeights()[0], "weight", {hq, hk})))
+    if (weights.size() != 1)
+      return op->emitOpError("general attention takes one weight [Hq, Hk]");
+    if (failed(expectStaticShape(op, weights[0], "weight", {hq, hk})))
       return failure();
     break;
   case AttentionKind::additive: {
-    if (getWeights().size() != 3)
-      return emitOpError("additive attention takes three weights: query [A, Hq], key [A, Hk], v [1, A]");
-    ArrayRef<int64_t> wq = shapeOf(getWeights()[0]);
+    if (weights.size() != 3)
+      return op->emitOpError(
+          "additive attention takes three weights: query [A, Hq], key [A, Hk], v [1, A]");
+    ArrayRef<int64_t> wq = shapeOf(weights[0]);
     int64_t a = wq.empty() ? 0 : wq[0];
-    if (failed(expectStaticShape(*this, getWeights()[0], "query weight", {a, hq})) ||
-        failed(expectStaticShape(*this, getWeights()[1], "key weight", {a, hk})) ||
-        failed(expectStaticShape(*this, getWeights()[2], "v weight", {1, a})))
+    if (failed(expectStaticShape(op, weights[0], "query weight", {a, hq})) ||
+        failed(expectStaticShape(op, weights[1], "key weight", {a, hk})) ||
+        failed(expectStaticShape(op, weights[2], "v weight", {1, a})))
       return failure();
     break;
   }
   }
-  if (getLengths() && failed(expectShape(*this, getLengths(), "lengths", {k[0]})))
+  if (lengths && failed(expectShape(op, lengths, "lengths", {k[0]})))
     return failure();
-  SmallVector<int64_t> ctx(q), scores(q);
+  ctx.assign(q.begin(), q.end());
+  scores.assign(q.begin(), q.end());
   ctx.back() = hk;
   scores.back() = k[1];
-  if (failed(expectShape(*this, getContextVector(), "context", ctx)))
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  SmallVector<int64_t> ctx, scores;
+  if (failed(verifyAttentionOperands(*this, getKind(), getQuery(), getKeys(), getLengths(),
+                                     getWeights(), ctx, scores)) ||
+      failed(expectShape(*this, getContextVector(), "context", ctx)))
     return failure();
   return expectShape(*this, getScores(), "scores", scores);
 }
@@ -478,4 +492,29 @@ LogicalResult EmbeddingGradOp::verify() {
   SmallVector<int64_t> expected(tok);
   expected.push_back(t[1]);
   return expectShape(*this, getDy(), "dy", expected);
+}
+
+LogicalResult LastStepGradOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getLike());
+  if (in.size() != 3)
+    return emitOpError() << "like must be a [B, T, F] sequence, got " << shapeStr(in);
+  if (getLengths() && failed(expectShape(*this, getLengths(), "lengths", {in[0]})))
+    return failure();
+  if (getDx().getType() != getLike().getType())
+    return emitOpError("dx must have the type of like");
+  return expectShape(*this, getDy(), "dy", {in[0], in[2]});
+}
+
+LogicalResult AttentionGradOp::verify() {
+  SmallVector<int64_t> ctx, scores;
+  if (failed(verifyAttentionOperands(*this, getKind(), getQuery(), getKeys(), getLengths(),
+                                     getWeights(), ctx, scores)) ||
+      failed(expectShape(*this, getDcontext(), "dcontext", ctx)) ||
+      failed(expectShape(*this, getDscores(), "dscores", scores)))
+    return failure();
+  if (getDquery().getType() != getQuery().getType() || getDkeys().getType() != getKeys().getType())
+    return emitOpError("dquery and dkeys must have the types of query and keys");
+  if (getDweights().getTypes() != getWeights().getTypes())
+    return emitOpError("dweights must have the types of the weights");
+  return success();
 }

@@ -232,21 +232,40 @@ LogicalResult Differentiator::visit(Operation *op) {
         }
         return success();
       })
-      .Case<LastStepOp>([&](LastStepOp o) -> LogicalResult {
-        if (o.getLengths()) {
-          unsupported = o; // the adjoint of a per-example gather: not yet
-          return failure();
-        }
-        Value x = o.getInput();
-        Value steps = tensor::DimOp::create(b, loc, x, 1);
-        Value last = arith::SubIOp::create(b, loc, steps, arith::ConstantIndexOp::create(b, loc, 1));
-        auto xTy = cast<RankedTensorType>(x.getType());
-        SmallVector<OpFoldResult> offs = {b.getIndexAttr(0), last, b.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, x, 0), b.getIndexAttr(1),
-                                           b.getIndexAttr(xTy.getDimSize(2))};
-        SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-        accumulate(loc, x, tensor::InsertSliceOp::create(b, loc, adjointOf(o.getResult()),
-                                                         zerosLike(b, loc, x), offs, sizes, strides));
+      .Case<LastStepOp>([&](LastStepOp o) {
+        accumulate(loc, o.getInput(),
+                   LastStepGradOp::create(b, loc, o.getInput().getType(),
+                                          adjointOf(o.getResult()), o.getInput(), o.getLengths()));
+        return success();
+      })
+      .Case<AttentionOp>([&](AttentionOp o) {
+        auto g = AttentionGradOp::create(
+            b, loc, o.getQuery().getType(), o.getKeys().getType(), o.getWeights().getTypes(),
+            o.getQuery(), o.getKeys(), o.getLengths(), o.getWeights(),
+            adjointOrZero(loc, o.getContextVector()), adjointOrZero(loc, o.getScores()),
+            o.getKind());
+        accumulate(loc, o.getQuery(), g.getDquery());
+        accumulate(loc, o.getKeys(), g.getDkeys());
+        for (auto [wt, d] : llvm::zip(o.getWeights(), g.getDweights()))
+          accumulate(loc, wt, d);
+        return success();
+      })
+      .Case<tensor::ExpandShapeOp>([&](tensor::ExpandShapeOp o) {
+        accumulate(loc, o.getSrc(),
+                   tensor::CollapseShapeOp::create(b, loc, o.getSrcType(), adjointOf(o.getResult()),
+                                                   o.getReassociationIndices()));
+        return success();
+      })
+      .Case<tensor::CollapseShapeOp>([&](tensor::CollapseShapeOp o) {
+        accumulate(loc, o.getSrc(),
+                   tensor::ExpandShapeOp::create(
+                       b, loc, o.getSrcType(), adjointOf(o.getResult()),
+                       o.getReassociationIndices(), tensor::getMixedSizes(b, loc, o.getSrc())));
+        return success();
+      })
+      .Case<linalg::AddOp>([&](linalg::AddOp o) {
+        for (Value in : o.getInputs())
+          accumulate(loc, in, adjointOf(o->getResult(0)));
         return success();
       })
       .Case<RecurrenceOp>([&](RecurrenceOp o) { return visitRecurrence(o); })
@@ -510,8 +529,10 @@ struct RNNBPTTPass : rnn::impl::RNNBPTTPassBase<RNNBPTTPass> {
     Differentiator diff(b, activity, saved);
     auto one = DenseElementsAttr::get(cast<RankedTensorType>(loss.getType()), 1.0f);
     diff.accumulate(loc, loss, arith::ConstantOp::create(b, loc, one));
-    if (!activity.isActive(loss))
-      return lossFn.emitOpError("rnn-bptt: the loss does not depend on any parameter");
+    if (!activity.isActive(loss)) {
+      Operation *at = loss.getDefiningOp() ? loss.getDefiningOp() : lossFn.getOperation();
+      return at->emitError("rnn-bptt: the loss does not depend on any parameter");
+    }
     if (failed(diff.backprop(forward))) {
       if (!diff.unsupported)
         return failure();

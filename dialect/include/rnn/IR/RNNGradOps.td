@@ -146,4 +146,57 @@ def RNN_EmbeddingGradOp : RNN_Op<"embedding_grad", [Pure]> {
   let hasVerifier = 1;
 }
 
+def RNN_LastStepGradOp : RNN_Op<"last_step_grad", [Pure]> {
+  let summary = "adjoint of rnn.last_step";
+  let description = [{
+    Scatters `dy` (`[B, F]`) into a zero tensor shaped like the sequence
+    `like` (`[B, T, F]`) at each example's last valid step: `T - 1`, or
+    `lengths[b] - 1` with `lengths`.
+
+    ```mlir
+    %dx = rnn.last_step_grad %dy, %seq lengths(%n)
+        : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<?xi32>) -> tensor<?x?x8xf32>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$dy, F32RankedTensor:$like,
+                       Optional<I32RankedTensor>:$lengths);
+  let results = (outs F32RankedTensor:$dx);
+  let assemblyFormat = [{
+    $dy `,` $like (`lengths` `(` $lengths^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def RNN_AttentionGradOp : RNN_Op<"attention_grad", [Pure, AttrSizedOperandSegments]> {
+  let summary = "adjoint of rnn.attention";
+  let description = [{
+    Takes the forward op's operands (query, keys, optional lengths, weights)
+    and the adjoints of its two results (`dcontext`, `dscores` — the adjoint
+    of the attention weights, zero when they do not reach the loss); recomputes
+    the scores and the masked softmax, and returns the adjoints of the query,
+    the keys and every weight. Masked key positions have weight 0 and get no
+    adjoint through the scores.
+
+    ```mlir
+    %dq, %dk, %dw = rnn.attention_grad general %h, %enc lengths(%n) weights(%W)
+        grads(%dctx, %dw)
+        : (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<?xi32>, tensor<8x8xf32>,
+           tensor<?x8xf32>, tensor<?x?xf32>)
+        -> (tensor<?x8xf32>, tensor<?x?x8xf32>, tensor<8x8xf32>)
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$query, F32RankedTensor:$keys,
+                       Optional<I32RankedTensor>:$lengths,
+                       Variadic<F32RankedTensor>:$weights,
+                       F32RankedTensor:$dcontext, F32RankedTensor:$dscores,
+                       RNN_AttentionKind:$kind);
+  let results = (outs F32RankedTensor:$dquery, F32RankedTensor:$dkeys,
+                      Variadic<F32RankedTensor>:$dweights);
+  let assemblyFormat = [{
+    $kind $query `,` $keys (`lengths` `(` $lengths^ `)`)? (`weights` `(` $weights^ `)`)?
+    `grads` `(` $dcontext `,` $dscores `)` attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // RNN_GRAD_OPS

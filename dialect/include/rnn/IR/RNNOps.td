@@ -336,7 +336,7 @@ def RNN_RecurrenceOp : RNN_Op<"recurrence",
   let summary = "a loop over time with carried state";
   let description = [{
     Iterates its body over the time axis (axis 1) of the sequences `inputs`
-    (`[B, T, ...]`), forward or, with `reverse`, from the last step to the
+    (`[B, T, ...]`, f32 values or i32 token ids), forward or, with `reverse`, from the last step to the
     first. The body's block arguments are one step of every input (`[B, ...]`)
     followed by the carried states, initialised from `init`. The body yields
     per-step outputs followed by the next states. Results: one sequence
@@ -359,7 +359,7 @@ def RNN_RecurrenceOp : RNN_Op<"recurrence",
     }
     ```
   }];
-  let arguments = (ins Variadic<F32RankedTensor>:$inputs,
+  let arguments = (ins Variadic<RankedTensorOf<[F32, I32]>>:$inputs,
                        Variadic<F32RankedTensor>:$init,
                        Optional<I32RankedTensor>:$lengths,
                        UnitAttr:$reverse);

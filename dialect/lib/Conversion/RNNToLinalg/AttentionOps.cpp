@@ -1,9 +1,10 @@
-//===- AttentionOps.cpp - rnn.attention to linalg ----------------------------===//
+//===- AttentionOps.cpp - rnn.attention and its adjoint to linalg ------------===//
 //
 // Scores (dot / general / additive), masking by source lengths, softmax over
-// the source axis, and the weighted sum of the keys. The query may be one step
-// [B, H] or a sequence [B, T, H]; its leading axes are the "query axes" q...,
-// with the batch first.
+// the source axis, and the weighted sum of the keys; the adjoint recomputes
+// the weights and runs the chain backwards. The query may be one step [B, H]
+// or a sequence [B, T, H]; in the einsum specs below its leading axes are
+// "b" or "bt" (Q), keys are "bsh", query features "i", additive units "a".
 //
 //===----------------------------------------------------------------------===//
 #include "LinalgBuilders.h"
@@ -22,43 +23,73 @@ using namespace mlir::rnn::detail;
 
 namespace {
 
-/// Dims of an iteration space (q..., x, y): map picking the query axes and
-/// then the given extra dims.
-AffineMap pick(MLIRContext *ctx, unsigned total, unsigned nq, ArrayRef<unsigned> extra) {
-  SmallVector<AffineExpr> e;
-  for (unsigned i = 0; i < nq; ++i)
-    e.push_back(getAffineDimExpr(i, ctx));
-  for (unsigned d : extra)
-    e.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(total, 0, e, ctx);
+/// tanh(pq + pk) for the additive scores.
+Value tanhSum(OpBuilder &b, Location loc, Value pq, Value pk) {
+  return math::TanhOp::create(b, loc, arith::AddFOp::create(b, loc, pq, pk));
 }
 
-AffineMap dims(MLIRContext *ctx, unsigned total, ArrayRef<unsigned> ds) {
-  SmallVector<AffineExpr> e;
-  for (unsigned d : ds)
-    e.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(total, 0, e, ctx);
-}
+/// The forward computation, kept for the adjoint: the projected query (dot:
+/// the query; general: q W) or the additive projections, and the weights.
+struct AttentionValues {
+  std::string Q;      // einsum letters of the query axes
+  Value qp;           // dot / general
+  Value pq, pk, v;    // additive: q Wq^T [Q, A], k Wk^T [B, S, A], v as [A]
+  Value weights;      // softmax of the masked scores, [Q, S]
+};
 
-/// out[q..., j] = sum_i in[q..., i] * w[j, i] (in @ w^T), seeded with zero.
-Value projectLast(OpBuilder &b, Location loc, Value in, Value w) {
+AttentionValues computeAttention(OpBuilder &b, Location loc, AttentionKind kind, Value q,
+                                 Value keys, Value lengths, ValueRange w) {
+  AttentionValues r;
+  unsigned nq = cast<RankedTensorType>(q.getType()).getRank() - 1;
+  const std::string Q = r.Q = nq == 1 ? "b" : "bt";
+  Value scores;
+  if (kind == AttentionKind::additive) {
+    r.pq = einsum(b, loc, Q + "i,ai->" + Q + "a", {q, w[0]});
+    r.pk = einsum(b, loc, "bsh,ah->bsa", {keys, w[1]});
+    r.v = tensor::CollapseShapeOp::create(b, loc, w[2], ArrayRef<ReassociationIndices>{{0, 1}});
+    scores = einsum(b, loc, Q + "a,bsa,a->" + Q + "s", {r.pq, r.pk, r.v}, {},
+                    [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      Value m = arith::MulFOp::create(nb, l, a[2], tanhSum(nb, l, a[0], a[1]));
+                      return arith::AddFOp::create(nb, l, a[3], m);
+                    });
+  } else {
+    r.qp = kind == AttentionKind::general ? einsum(b, loc, Q + "i,ih->" + Q + "h", {q, w[0]}) : q;
+    scores = einsum(b, loc, Q + "h,bsh->" + Q + "s", {r.qp, keys});
+  }
+
+  // Softmax over s, with masked positions excluded (weight exactly 0).
   MLIRContext *ctx = b.getContext();
-  auto inTy = cast<RankedTensorType>(in.getType());
-  auto wTy = cast<RankedTensorType>(w.getType());
-  unsigned nq = inTy.getRank() - 1, total = nq + 2;
-  SmallVector<int64_t> shape(inTy.getShape().drop_back());
-  shape.push_back(wTy.getDimSize(0));
-  auto outTy = RankedTensorType::get(shape, b.getF32Type());
-  Value acc = fillWith(b, loc, emptyLike(b, loc, outTy, in), 0.0f);
-  IterKinds iters = parallel(nq + 1);
-  iters.push_back(utils::IteratorType::reduction);
-  return linalg::GenericOp::create(
-             b, loc, outTy, ValueRange{in, w}, acc,
-             ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {nq, nq + 1}),
-                                 pick(ctx, total, nq, {nq})},
-             iters,
-             macBody)
-      .getResult(0);
+  auto scoresTy = cast<RankedTensorType>(scores.getType());
+  unsigned rank = nq + 1;
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap red = dropLastMap(ctx, rank);
+  if (lengths) {
+    float negInf = -std::numeric_limits<float>::infinity();
+    scores = linalg::GenericOp::create(
+                 b, loc, scoresTy, ValueRange{scores, lengths},
+                 emptyLike(b, loc, scoresTy, scores),
+                 ArrayRef<AffineMap>{id, AffineMap::get(rank, 0, getAffineDimExpr(0, ctx)), id},
+                 parallel(rank),
+                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                   Value s = arith::IndexCastOp::create(nb, l, nb.getI32Type(),
+                                                        linalg::IndexOp::create(nb, l, nq));
+                   Value valid = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, s, a[1]);
+                   Value ninf = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(negInf));
+                   linalg::YieldOp::create(nb, l,
+                                           ValueRange{arith::SelectOp::create(nb, l, valid, a[0], ninf)});
+                 })
+                 .getResult(0);
+  }
+  auto [mx, sum] = maxAndSumExp(b, loc, scores);
+  r.weights = linalg::GenericOp::create(
+                  b, loc, scoresTy, ValueRange{scores, mx, sum}, emptyLike(b, loc, scoresTy, scores),
+                  ArrayRef<AffineMap>{id, red, red, id}, parallel(rank),
+                  [](OpBuilder &nb, Location l, ValueRange a) {
+                    Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                    linalg::YieldOp::create(nb, l, ValueRange{arith::DivFOp::create(nb, l, e, a[2])});
+                  })
+                  .getResult(0);
+  return r;
 }
 
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
@@ -67,124 +98,79 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value q = adaptor.getQuery(), keys = adaptor.getKeys(), lengths = adaptor.getLengths();
-    auto scoresTy = cast<RankedTensorType>(op.getScores().getType());
-    auto ctxTy = cast<RankedTensorType>(op.getContextVector().getType());
-    unsigned nq = scoresTy.getRank() - 1; // query axes
+    Value keys = adaptor.getKeys();
+    AttentionValues a = computeAttention(rewriter, loc, op.getKind(), adaptor.getQuery(), keys,
+                                         adaptor.getLengths(), adaptor.getWeights());
+    // context[Q, h] = sum_s w[Q, s] keys[b, s, h].
+    Value context = einsum(rewriter, loc, a.Q + "s,bsh->" + a.Q + "h", {a.weights, keys});
+    rewriter.replaceOp(op, {context, a.weights});
+    return success();
+  }
+};
+
+/// Reverse mode through the context, the softmax and the scores.
+struct AttentionGradOpLowering : OpConversionPattern<AttentionGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Value q = adaptor.getQuery(), keys = adaptor.getKeys();
     ValueRange w = adaptor.getWeights();
-    // Scores need a [B, S] tensor whose sizes come from both operands.
-    SmallVector<Value> dyn;
-    for (int64_t i = 0; i < scoresTy.getRank(); ++i)
-      if (scoresTy.isDynamicDim(i))
-        dyn.push_back(static_cast<unsigned>(i) < nq ? tensor::DimOp::create(rewriter, loc, q, i)
-                                                    : tensor::DimOp::create(rewriter, loc, keys, 1));
-    Value scoresInit = tensor::EmptyOp::create(rewriter, loc, scoresTy, dyn);
-
-    Value scores;
+    AttentionValues a = computeAttention(b, loc, op.getKind(), q, keys, adaptor.getLengths(), w);
+    const std::string &Q = a.Q;
+    Value dctx = adaptor.getDcontext();
+    // d weights = dscores + dctx . keys; through the softmax:
+    // d scores = w (dw - sum_s w dw). Masked positions have w = 0.
+    Value dw = einsum(b, loc, Q + "h,bsh->" + Q + "s", {dctx, keys}, adaptor.getDscores());
+    Value wdw = einsum(b, loc, Q + "s," + Q + "s->" + Q, {a.weights, dw});
+    Value ds = einsum(b, loc, Q + "s," + Q + "s," + Q + "->" + Q + "s", {a.weights, dw, wdw}, {},
+                      [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                        return arith::MulFOp::create(nb, l, v[0],
+                                                     arith::SubFOp::create(nb, l, v[1], v[2]));
+                      });
+    // The keys are also the values: dkeys = sum over the query steps of w dctx.
+    Value dkeys = einsum(b, loc, Q + "s," + Q + "h->bsh", {a.weights, dctx});
+    SmallVector<Value> results;
     if (op.getKind() == AttentionKind::additive) {
-      // v . tanh(Wq q + Wk k_s): iteration (q..., s, a).
-      Value pq = projectLast(rewriter, loc, q, w[0]);
-      Value pk = projectLast(rewriter, loc, keys, w[1]);
-      unsigned total = nq + 2;
-      IterKinds iters = parallel(nq + 1);
-      iters.push_back(utils::IteratorType::reduction);
-      scores = linalg::GenericOp::create(
-                   rewriter, loc, scoresTy, ValueRange{pq, pk, w[2]},
-                   fillWith(rewriter, loc, scoresInit, 0.0f),
-                   ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {0, nq, nq + 1}),
-                                       AffineMap::get(total, 0,
-                                                      {getAffineConstantExpr(0, ctx),
-                                                       getAffineDimExpr(nq + 1, ctx)},
-                                                      ctx),
-                                       pick(ctx, total, nq, {nq})},
-                   iters,
-                   [](OpBuilder &nb, Location l, ValueRange a) {
-                     Value t = math::TanhOp::create(nb, l, arith::AddFOp::create(nb, l, a[0], a[1]));
-                     Value m = arith::MulFOp::create(nb, l, a[2], t);
-                     linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[3], m)});
-                   })
-                   .getResult(0);
+      // scores = sum_a v_a tanh(pq + pk): d pre-activation = ds v (1 - t^2).
+      auto dPre = [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+        Value t = tanhSum(nb, l, v[1], v[2]);
+        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
+        Value dt = arith::SubFOp::create(nb, l, one, arith::MulFOp::create(nb, l, t, t));
+        Value g = arith::MulFOp::create(nb, l, arith::MulFOp::create(nb, l, v[0], v[3]), dt);
+        return arith::AddFOp::create(nb, l, v[4], g);
+      };
+      std::string pre = Q + "s," + Q + "a,bsa,a->";
+      Value dpq = einsum(b, loc, pre + Q + "a", {ds, a.pq, a.pk, a.v}, {}, dPre);
+      Value dpk = einsum(b, loc, pre + "bsa", {ds, a.pq, a.pk, a.v}, {}, dPre);
+      Value dv = einsum(b, loc, Q + "s," + Q + "a,bsa->a", {ds, a.pq, a.pk}, {},
+                        [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+                          Value m = arith::MulFOp::create(nb, l, v[0], tanhSum(nb, l, v[1], v[2]));
+                          return arith::AddFOp::create(nb, l, v[3], m);
+                        });
+      Value dq = einsum(b, loc, Q + "a,ai->" + Q + "i", {dpq, w[0]});
+      dkeys = einsum(b, loc, "bsa,ah->bsh", {dpk, w[1]}, dkeys);
+      Value dWq = einsum(b, loc, Q + "a," + Q + "i->ai", {dpq, q});
+      Value dWk = einsum(b, loc, "bsa,bsh->ah", {dpk, keys});
+      Value dV = tensor::ExpandShapeOp::create(
+          b, loc, w[2].getType(), dv, ArrayRef<ReassociationIndices>{{0, 1}});
+      results = {dq, dkeys, dWq, dWk, dV};
     } else {
-      // q' . k_s, with q' = q (dot) or q W (general): iteration (q..., s, h).
-      Value qp = q;
+      // scores = qp . k_s.
+      Value dqp = einsum(b, loc, Q + "s,bsh->" + Q + "h", {ds, keys});
+      dkeys = einsum(b, loc, Q + "s," + Q + "h->bsh", {ds, a.qp}, dkeys);
       if (op.getKind() == AttentionKind::general) {
-        // q W = q @ (W^T)^T: contract over Hq.
-        auto wTy = cast<RankedTensorType>(w[0].getType());
-        auto qTy = cast<RankedTensorType>(q.getType());
-        SmallVector<int64_t> shape(qTy.getShape().drop_back());
-        shape.push_back(wTy.getDimSize(1));
-        auto outTy = RankedTensorType::get(shape, rewriter.getF32Type());
-        unsigned total = nq + 2;
-        IterKinds iters = parallel(nq + 1);
-        iters.push_back(utils::IteratorType::reduction);
-        qp = linalg::GenericOp::create(
-                 rewriter, loc, outTy, ValueRange{q, w[0]},
-                 fillWith(rewriter, loc, emptyLike(rewriter, loc, outTy, q), 0.0f),
-                 ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {nq + 1, nq}),
-                                     pick(ctx, total, nq, {nq})},
-                 iters,
-                 macBody)
-                 .getResult(0);
+        // qp = q W.
+        Value dq = einsum(b, loc, Q + "h,ih->" + Q + "i", {dqp, w[0]});
+        Value dW = einsum(b, loc, Q + "i," + Q + "h->ih", {q, dqp});
+        results = {dq, dkeys, dW};
+      } else {
+        results = {dqp, dkeys};
       }
-      unsigned total = nq + 2;
-      IterKinds iters = parallel(nq + 1);
-      iters.push_back(utils::IteratorType::reduction);
-      scores = linalg::GenericOp::create(
-                   rewriter, loc, scoresTy, ValueRange{qp, keys},
-                   fillWith(rewriter, loc, scoresInit, 0.0f),
-                   ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}), dims(ctx, total, {0, nq, nq + 1}),
-                                       pick(ctx, total, nq, {nq})},
-                   iters,
-                   macBody)
-                   .getResult(0);
     }
-
-    // Softmax over s, with masked positions excluded.
-    unsigned rank = nq + 1;
-    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap red = dropLastMap(ctx, rank);
-    AffineMap batch = dims(ctx, rank, {0});
-    float negInf = -std::numeric_limits<float>::infinity();
-    if (lengths) {
-      scores = linalg::GenericOp::create(
-                   rewriter, loc, scoresTy, ValueRange{scores, lengths},
-                   emptyLike(rewriter, loc, scoresTy, scores), ArrayRef<AffineMap>{id, batch, id},
-                   parallel(rank),
-                   [&](OpBuilder &nb, Location l, ValueRange a) {
-                     Value s = arith::IndexCastOp::create(nb, l, nb.getI32Type(),
-                                                          linalg::IndexOp::create(nb, l, nq));
-                     Value valid = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, s, a[1]);
-                     Value ninf = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(negInf));
-                     linalg::YieldOp::create(nb, l, ValueRange{arith::SelectOp::create(nb, l, valid, a[0], ninf)});
-                   })
-                   .getResult(0);
-    }
-    auto [mx, sum] = maxAndSumExp(rewriter, loc, scores);
-    Value weights = linalg::GenericOp::create(
-                        rewriter, loc, scoresTy, ValueRange{scores, mx, sum},
-                        emptyLike(rewriter, loc, scoresTy, scores),
-                        ArrayRef<AffineMap>{id, red, red, id}, parallel(rank),
-                        [](OpBuilder &nb, Location l, ValueRange a) {
-                          Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
-                          linalg::YieldOp::create(nb, l, ValueRange{arith::DivFOp::create(nb, l, e, a[2])});
-                        })
-                        .getResult(0);
-
-    // context[q..., h] = sum_s w[q..., s] * keys[b, s, h]: iteration (q..., h, s).
-    unsigned total = nq + 2;
-    IterKinds iters = parallel(nq + 1);
-    iters.push_back(utils::IteratorType::reduction);
-    Value context = linalg::GenericOp::create(
-                        rewriter, loc, ctxTy, ValueRange{weights, keys},
-                        fillWith(rewriter, loc, emptyLike(rewriter, loc, ctxTy, q), 0.0f),
-                        ArrayRef<AffineMap>{pick(ctx, total, nq, {nq + 1}),
-                                            dims(ctx, total, {0, nq + 1, nq}),
-                                            pick(ctx, total, nq, {nq})},
-                        iters,
-                        macBody)
-                        .getResult(0);
-    rewriter.replaceOp(op, {context, weights});
+    rewriter.replaceOp(op, results);
     return success();
   }
 };
@@ -192,5 +178,5 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
 } // namespace
 
 void mlir::rnn::populateAttentionOpsToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionOpLowering>(patterns.getContext());
+  patterns.add<AttentionOpLowering, AttentionGradOpLowering>(patterns.getContext());
 }

@@ -145,6 +145,42 @@ struct LastStepOpLowering : OpConversionPattern<LastStepOp> {
   }
 };
 
+/// dx[b, t, f] = dy[b, f] at t = last(b) (lengths[b] - 1, or T - 1), else 0.
+struct LastStepGradOpLowering : OpConversionPattern<LastStepGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LastStepGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto ty = cast<RankedTensorType>(op.getType());
+    Value like = adaptor.getLike(), lengths = adaptor.getLengths();
+    Value steps = tensor::DimOp::create(rewriter, loc, like, 1);
+    SmallVector<Value> ins = {adaptor.getDy()};
+    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {getAffineDimExpr(0, ctx),
+                                                         getAffineDimExpr(2, ctx)}, ctx)};
+    if (lengths) {
+      ins.push_back(lengths);
+      maps.push_back(AffineMap::get(3, 0, getAffineDimExpr(0, ctx)));
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(3, ctx));
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, ty, ins, emptyLike(rewriter, loc, ty, like), maps, parallel(3),
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value one = arith::ConstantIndexOp::create(b, l, 1);
+          Value len = lengths ? Value(arith::IndexCastOp::create(b, l, b.getIndexType(), a[1]))
+                              : steps;
+          Value last = arith::SubIOp::create(b, l, len, one);
+          Value isLast = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                               linalg::IndexOp::create(b, l, 1), last);
+          Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, isLast, a[0], zero)});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
 /// mask[b, t] = t < lengths[b].
 struct StepMaskOpLowering : OpConversionPattern<StepMaskOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -291,5 +327,5 @@ struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
 } // namespace
 
 void mlir::rnn::populateLayerOpsToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<StepMaskOpLowering, SelectRowsOpLowering, OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
+  patterns.add<StepMaskOpLowering, SelectRowsOpLowering, OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, LastStepGradOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
 }

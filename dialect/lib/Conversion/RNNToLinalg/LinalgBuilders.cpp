@@ -30,6 +30,71 @@ Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type, Value like) {
   return tensor::EmptyOp::create(b, loc, type, dyn);
 }
 
+Value einsum(OpBuilder &b, Location loc, StringRef spec, ValueRange ins, Value init,
+             function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
+  MLIRContext *ctx = b.getContext();
+  auto [lhs, out] = spec.split("->");
+  SmallVector<StringRef> inSpecs;
+  lhs.split(inSpecs, ',');
+  assert(inSpecs.size() == ins.size() && "one axis string per input");
+  // Iteration axes: the result's, then the reductions in order of appearance.
+  std::string axes = out.str();
+  for (StringRef s : inSpecs)
+    for (char c : s)
+      if (axes.find(c) == std::string::npos)
+        axes.push_back(c);
+  auto mapOf = [&](StringRef s) {
+    SmallVector<AffineExpr> e;
+    for (char c : s)
+      e.push_back(getAffineDimExpr(axes.find(c), ctx));
+    return AffineMap::get(axes.size(), 0, e, ctx);
+  };
+  SmallVector<AffineMap> maps;
+  for (StringRef s : inSpecs)
+    maps.push_back(mapOf(s));
+  maps.push_back(mapOf(out));
+  IterKinds iters;
+  for (size_t i = 0; i < axes.size(); ++i)
+    iters.push_back(i < out.size() ? utils::IteratorType::parallel
+                                   : utils::IteratorType::reduction);
+  if (!init) {
+    // Each result axis takes its size from the first input that has it.
+    SmallVector<int64_t> shape;
+    SmallVector<Value> dyn;
+    for (char c : out)
+      for (auto [s, v] : llvm::zip(inSpecs, ins)) {
+        size_t pos = s.find(c);
+        if (pos == StringRef::npos)
+          continue;
+        auto ty = cast<RankedTensorType>(v.getType());
+        shape.push_back(ty.getDimSize(pos));
+        if (ty.isDynamicDim(pos))
+          dyn.push_back(tensor::DimOp::create(b, loc, v, pos));
+        break;
+      }
+    assert(shape.size() == out.size() && "every result axis must come from an input");
+    init = fillWith(b, loc,
+                    tensor::EmptyOp::create(b, loc, RankedTensorType::get(shape, b.getF32Type()),
+                                            dyn),
+                    0.0f);
+  }
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ins, init, maps, iters,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value r;
+               if (fn) {
+                 r = fn(nb, l, a);
+               } else {
+                 Value p = a[0];
+                 for (Value v : a.drop_front().drop_back())
+                   p = arith::MulFOp::create(nb, l, p, v);
+                 r = arith::AddFOp::create(nb, l, a.back(), p);
+               }
+               linalg::YieldOp::create(nb, l, ValueRange{r});
+             })
+      .getResult(0);
+}
+
 Value fillWith(OpBuilder &b, Location loc, Value tensor, float value) {
   Value c = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
   return linalg::FillOp::create(b, loc, c, tensor).getResult(0);

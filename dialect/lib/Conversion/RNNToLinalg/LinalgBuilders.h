@@ -51,6 +51,14 @@ SmallVector<Value> gateBlocks(OpBuilder &b, Location loc, Value gx, Value gh, in
 /// The row-wise maximum of `x` over its last axis and the sum of
 /// exp(x - max) (the two halves of a stable softmax / log-sum-exp).
 std::pair<Value, Value> maxAndSumExp(OpBuilder &b, Location loc, Value x);
+/// A `linalg.generic` written as an einsum: `spec` names the axes of each input
+/// and then of the result ("Bi,ji->Bj"); letters not in the result are
+/// reductions (iterated innermost, after the result's axes in their order).
+/// The result is f32, sized from the inputs, seeded with `init` (zeros when
+/// null). `fn` gets the inputs' scalars and the accumulator and returns the
+/// new accumulator; by default `acc + product of the inputs`.
+Value einsum(OpBuilder &b, Location loc, StringRef spec, ValueRange ins, Value init = {},
+             function_ref<Value(OpBuilder &, Location, ValueRange)> fn = {});
 /// Row-wise select for padded batches (see LinalgBuilders.cpp).
 Value maskRows(OpBuilder &b, Location loc, Value lengths, Value t, Value a, Value other);
 /// Number of elements of `v` as an f32 scalar.
