@@ -41,7 +41,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "lib"))
-from rnnref import save_safetensors, load_safetensors, save_npy  # noqa: E402
+from rnnref import save_safetensors, load_safetensors, save_npy, write_rnnc_data  # noqa: E402
 
 ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -184,6 +184,11 @@ def greedy_accuracy(model, src, src_len, ns):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--outdir", default=HERE)
+    ap.add_argument("--init", metavar="W.safetensors",
+                    help="initial weights (e.g. from `./seq2seq init`) instead of PyTorch's")
+    ap.add_argument("--rnnc-data", metavar="DIR",
+                    help="write src.npy, src_len.npy, y.npy (the 4,000 training rows, then the "
+                         "400 held out) for `./seq2seq train` to DIR and exit")
     args = ap.parse_args()
     out = args.outdir
     os.makedirs(out, exist_ok=True)
@@ -196,12 +201,21 @@ def main():
     torch.manual_seed(SEED)
     torch.set_num_threads(1)
     train_ns, val_ns = numbers()
+    if args.rnnc_data:
+        # One encoding of all rows, so that both parts are padded to the same widths.
+        src, slen, y = encode(train_ns + val_ns)
+        n = len(train_ns)
+        write_rnnc_data(args.rnnc_data, {"src": (src[:n], src[n:]), "src_len": (slen[:n], slen[n:]),
+                                         "y": (y[:n], y[n:])}, len(val_ns))
+        return 0
     tsrc, tlen, ty = encode(train_ns)
     vsrc, vlen, vy = encode(val_ns)
     print(f"{len(train_ns)} training numbers, {len(val_ns)} held out; source up to "
           f"{vsrc.shape[1]} words, target up to {vy.shape[1]} tokens; e.g. "
           f"{number_words(val_ns[0])!r} -> {' '.join(str(val_ns[0]))!r}")
     model = Seq2Seq()
+    if args.init:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in load_safetensors(args.init).items()})
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     gen = torch.Generator().manual_seed(SEED)
     X, L, Y = (torch.from_numpy(a).long() for a in (tsrc, tlen, ty))

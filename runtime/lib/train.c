@@ -48,7 +48,7 @@ const opt_spec cli_train_opts[] = {
     {OPT_MOMENTUM, "momentum", 0, "X", false, "momentum of sgd, in [0, 1]"},
     {OPT_CLIP, "clip", 0, "X", false, "maximum global gradient norm (0: no clipping)"},
     {OPT_WEIGHT_DECAY, "weight-decay", 0, "X", false, "L2 penalty, added to the gradients"},
-    {OPT_VALIDATION, "validation", 0, "F", false, "fraction held out from the end of the data, in [0, 1)"},
+    {OPT_VALIDATION, "validation", 0, "F", false, "held out from the end of the data: a fraction in [0, 1) or a count N >= 1"},
     {OPT_BPTT, "bptt", 0, "MODE", false, "back-propagation: full, truncate(K), truncate(K1,K2), budget(MiB)"},
     {OPT_SEED, "seed", 's', "N", false, "seed of the shuffling (same seed, same run)"},
     {OPT_CKPT_EVERY, "checkpoint-every", 0, "N", false, "checkpoint every N steps (default: every epoch)"},
@@ -286,6 +286,15 @@ static int parse_bptt(const char *value, train_cfg *t) {
   return 0;
 }
 
+/* --validation / validation=: a fraction in [0, 1) of the data, or a whole count >= 1 of it. */
+static bool valid_holdout(double x) { return x >= 0 && (x < 1 || x == floor(x)); }
+
+/* How many of n examples (or tokens) a validation setting holds out. */
+static int64_t held_out(double v, int64_t n) {
+  if (v >= 1) return (int64_t)v < n ? (int64_t)v : n;
+  return v > 0 ? (int64_t)((double)n * v) : 0;
+}
+
 static int bad_setting(const char *key, const char *value, const char *expected) {
   return cli_fail("model descriptor: train setting '%s=%s': expected %s", key, value, expected);
 }
@@ -371,7 +380,7 @@ static int parse_train_line(const rnnrt_model_desc *d, train_cfg *t) {
       if (!parse_real(v, &x) || x < 0) return bad_setting(k, v, "a number >= 0");
       t->opt.weight_decay = x;
     } else if (strcmp(k, "validation") == 0) {
-      if (!parse_real(v, &x) || x < 0 || x >= 1) return bad_setting(k, v, "a number in [0, 1)");
+      if (!parse_real(v, &x) || !valid_holdout(x)) return bad_setting(k, v, "a fraction in [0, 1) or a count >= 1");
       t->validation = x;
     } else if (strcmp(k, "bptt") == 0) {
       int r = parse_bptt(v, t);
@@ -475,8 +484,9 @@ static int train_parse_options(cli *c, train_cfg *t) {
     t->opt.weight_decay = x;
   }
   if ((s = cli_opt_get(c, OPT_VALIDATION))) {
-    if (!cli_parse_nonneg_real(s, &x) || x >= 1)
-      return cli_usage_error(c, "--validation: invalid value '%s' (expected a fraction in [0, 1))", s);
+    if (!cli_parse_nonneg_real(s, &x) || !valid_holdout(x))
+      return cli_usage_error(c, "--validation: invalid value '%s' (expected a fraction in [0, 1) or a count >= 1)",
+                             s);
     t->validation = x;
   }
   if ((s = cli_opt_get(c, OPT_BPTT))) {
@@ -553,7 +563,7 @@ typedef struct {
   int64_t *pnumel;
   bool params_loaded;
   /* validation metric */
-  enum { MET_NONE, MET_TOKENS, MET_CLASS, MET_RMSE } metric;
+  enum { MET_NONE, MET_TOKENS, MET_CLASS, MET_SEQUENCE, MET_RMSE } metric;
   int64_t met_out;            /* output scored for accuracy */
   /* counters */
   int64_t step, epoch, epoch_step, steps_per_epoch;
@@ -748,7 +758,7 @@ static int load_text_streams(trainer *t) {
   const char *unit = v->kind == RNNRT_VOCAB_CHARS ? "characters" : "words";
   int64_t nv = 0;
   if (t->cfg.validation > 0) {
-    nv = (int64_t)((double)N * t->cfg.validation);
+    nv = held_out(t->cfg.validation, N);
     if (nv < 2) nv = 2;
   }
   if (N - nv < 2) {
@@ -984,11 +994,28 @@ static void choose_metric(trainer *t) {
     for (int64_t k = 0; ok && k < y->rank; k++) ok = cli_same_dim(&z->dims[k], &y->dims[k]);
     if (ok) t->met_out = o;
   }
-  if (t->met_out >= 0) t->metric = y->kind == RNNRT_KIND_TOKENS ? MET_TOKENS : MET_CLASS;
+  if (t->met_out >= 0) {
+    t->metric = y->kind == RNNRT_KIND_TOKENS ? MET_TOKENS : MET_CLASS;
+    return;
+  }
+  /* A decoder's greedy output [B, steps, V] with an end token for a target sequence [B, T] of
+   * the same vocabulary: exact-match accuracy of whole sequences, each up to its first end. */
+  for (int64_t o = 0; o < d->n_outputs && t->met_out < 0; o++) {
+    const rnnrt_decl *z = &d->outputs[o];
+    if (y->kind == RNNRT_KIND_TOKENS && y->rank == 2 && z->rank == 3 && z->end >= 0 && z->vocab == y->vocab &&
+        cli_same_dim(&z->dims[0], &y->dims[0]))
+      t->met_out = o;
+  }
+  if (t->met_out >= 0) t->metric = MET_SEQUENCE;
+}
+
+/* Whether validation runs the forward function (accuracy from its output). */
+static bool metric_needs_forward(const trainer *t) {
+  return t->metric == MET_TOKENS || t->metric == MET_CLASS || t->metric == MET_SEQUENCE;
 }
 
 static const char *metric_name(int m) {
-  return m == MET_RMSE ? "rmse" : m == MET_NONE ? "none" : "accuracy";
+  return m == MET_RMSE ? "rmse" : m == MET_NONE ? "none" : m == MET_SEQUENCE ? "sequence_accuracy" : "accuracy";
 }
 
 static void optim_describe(const rnnrt_optim_cfg *o, char *buf, size_t n) {
@@ -1100,7 +1127,7 @@ static int train_alloc(trainer *t) {
         (t->cfg.opt.kind == RNNRT_OPTIM_ADAM && !(t->s2[i] = rnnrt_alloc(bytes))))
       return cli_fail("out of memory allocating the gradient of '%s'", d->params[i].name);
   }
-  if ((t->metric == MET_TOKENS || t->metric == MET_CLASS) && !t->met_step) {
+  if (metric_needs_forward(t) && !t->met_step) {
     memcpy(t->fargs, t->gargs, (size_t)(np + t->ni) * sizeof *t->fargs);
     t->b.val[t->bsym] = t->cap;
     for (int64_t o = 0; o < d->n_outputs; o++)
@@ -1610,6 +1637,9 @@ static int apply_update(trainer *t, float *loss, int64_t *bad) {
   return STEP_OK;
 }
 
+static void count_correct(const trainer *t, const rnnrt_tensor *y, const rnnrt_tensor *z, double *correct,
+                          double *total);
+
 /* Validation loss (example-weighted mean of the batch losses) and metric. */
 static void evaluate(trainer *t, double *val_loss, double *metric) {
   double sum = 0, correct = 0, total = 0;
@@ -1617,31 +1647,44 @@ static void evaluate(trainer *t, double *val_loss, double *metric) {
   for (int64_t off = 0; off < t->n_val; off += t->cap) {
     int64_t cnt = t->n_val - off < t->cap ? t->n_val - off : t->cap;
     for (int64_t r = 0; r < cnt; r++) idx[r] = t->n_train + off + r;
-    bool acc = t->metric == MET_TOKENS || t->metric == MET_CLASS;
+    bool acc = metric_needs_forward(t);
     gather(t, idx, cnt, acc);
     rnnc_model_grad(t->gargs);
     sum += (double)*(const float *)t->loss->data * (double)cnt;
     if (acc) {
       rnnc_model_forward(t->fargs);
-      const rnnrt_tensor *y = &t->batch[t->ni], *z = &t->outs[t->met_out];
-      int64_t n = rnnrt_shape_numel(y->rank, y->sizes), v = z->sizes[z->rank - 1];
-      const int32_t *ids = y->data;
-      const float *scores = z->data;
-      for (int64_t k = 0; k < n; k++) correct += cli_argmax(scores + k * v, v) == ids[k];
-      total += (double)n;
+      count_correct(t, &t->batch[t->ni], &t->outs[t->met_out], &correct, &total);
     }
   }
   *val_loss = sum / (double)t->n_val;
   *metric = t->metric == MET_RMSE ? sqrt(*val_loss) : total > 0 ? correct / total : NAN;
 }
 
-/* Correct argmax predictions of output z for target y (ids), counted into *correct, *total. */
-static void count_correct(const rnnrt_tensor *y, const rnnrt_tensor *z, double *correct, double *total) {
+/* Correct argmax predictions of output z for target y (ids), counted into *correct, *total:
+ * per position, or (MET_SEQUENCE) per row, the greedy tokens up to the first end token equal
+ * to the target's up to its first end. */
+static void count_correct(const trainer *t, const rnnrt_tensor *y, const rnnrt_tensor *z, double *correct,
+                          double *total) {
   int64_t n = rnnrt_shape_numel(y->rank, y->sizes), v = z->sizes[z->rank - 1];
   const int32_t *ids = y->data;
   const float *scores = z->data;
-  for (int64_t k = 0; k < n; k++) *correct += cli_argmax(scores + k * v, v) == ids[k];
-  *total += (double)n;
+  if (t->metric != MET_SEQUENCE) {
+    for (int64_t k = 0; k < n; k++) *correct += cli_argmax(scores + k * v, v) == ids[k];
+    *total += (double)n;
+    return;
+  }
+  int64_t rows = y->sizes[0], ty = y->sizes[1], tz = z->sizes[1], end = t->d->outputs[t->met_out].end;
+  for (int64_t r = 0; r < rows; r++) {
+    bool same = true;
+    for (int64_t k = 0; same; k++) {
+      int64_t want = k < ty ? ids[r * ty + k] : end;
+      int64_t got = k < tz ? cli_argmax(scores + (r * tz + k) * v, v) : end;
+      same = want == got;
+      if (want == end || k >= ty + tz) break;
+    }
+    *correct += same;
+  }
+  *total += (double)rows;
 }
 
 /* Validation with truncated BPTT: the validation rows in batches, each from zero states in
@@ -1652,14 +1695,14 @@ static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
   double sum = 0, weight = 0, correct = 0, total = 0;
   const rnnrt_model_desc *d = t->d;
   int64_t *idx = t->perm; /* reused: the epoch's order is no longer needed */
-  bool acc = t->metric == MET_TOKENS || t->metric == MET_CLASS;
+  bool acc = metric_needs_forward(t);
   for (int64_t off = 0; off < t->n_val; off += t->cap) {
     int64_t cnt = t->n_val - off < t->cap ? t->n_val - off : t->cap;
     if (acc && !t->met_step) {
       for (int64_t r = 0; r < cnt; r++) idx[r] = t->n_train + off + r;
       gather(t, idx, cnt, true);
       rnnc_model_forward(t->fargs);
-      count_correct(&t->batch[t->ni], &t->outs[t->met_out], &correct, &total);
+      count_correct(t, &t->batch[t->ni], &t->outs[t->met_out], &correct, &total);
     }
     for (int64_t r = 0; r < cnt; r++) idx[r] = off + r;
     states_for_batch(t, cnt, true);
@@ -1678,7 +1721,7 @@ static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
         t->b.val[t->tsym] = w;
         for (int64_t o = 0; o < d->n_outputs; o++) cli_bound_shape(&d->outputs[o], &t->b, &outs[o]);
         rnnc_model_step(t->pargs);
-        count_correct(&t->win[t->ni], &outs[t->met_out], &correct, &total);
+        count_correct(t, &t->win[t->ni], &outs[t->met_out], &correct, &total);
       }
       grad_state_call(t);
       sum += (double)*(const float *)t->loss->data * (double)(cnt * w);
@@ -1829,7 +1872,7 @@ static void train_free(trainer *t) {
       free(t->s2[i]);
     }
   }
-  if (t->fargs && (t->metric == MET_TOKENS || t->metric == MET_CLASS)) rnnrt_tensors_free(t->outs, d->n_outputs);
+  if (t->fargs && metric_needs_forward(t)) rnnrt_tensors_free(t->outs, d->n_outputs);
   if (t->sargs) {
     rnnrt_tensors_free(t->win, t->na);
     rnnrt_tensors_free(t->st_in, t->nts);
@@ -1910,12 +1953,12 @@ static int train_run(trainer *t) {
   }
   if (!(t->trunc && cfg->text)) { /* --text truncated: load_text_streams did this */
     t->n = t->b.val[t->bsym];
-    t->n_val = cfg->validation > 0 ? (int64_t)((double)t->n * cfg->validation) : 0;
+    t->n_val = held_out(cfg->validation, t->n);
     if (cfg->validation > 0 && t->n_val < 1) t->n_val = 1;
     t->n_train = t->n - t->n_val;
     if (t->n_train < 1)
-      return cli_fail("validation fraction %g of %lld example%s leaves no training example", cfg->validation,
-                      (long long)t->n, t->n == 1 ? "" : "s");
+      return cli_fail("validation %g holds out %lld of %lld example%s and leaves none for training", cfg->validation,
+                      (long long)t->n_val, (long long)t->n, t->n == 1 ? "" : "s");
     if (cfg->batch > t->n_train) cfg->batch = t->n_train;
   }
   t->steps_per_epoch = (t->n_train + cfg->batch - 1) / cfg->batch;
