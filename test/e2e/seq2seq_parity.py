@@ -360,16 +360,23 @@ DECODERS = [
 ]
 
 
-def decoder_model(idx, s):
+def decoder_name(s):
+    cell, H = s["cell"], s["H"]
+    return f"decoder-{cell}_cell" + (f"+{s['stack']}_cell" if s["stack"] else "") + \
+        f"-{s['att']}-{s['mask']}-init_{s['init']}-h{H}-L{s['layers']}" + \
+        ("-bi" if s["bi"] else "") + f"-V{len(s['V'])}-max{s['M']}" + \
+        ("-onehot" if not s["D"] else "") + ("-teacher" if s["teacher"] else "") + \
+        ("-relu" if s["relu"] else "") + (f"-enc_{s['enc']}" if s["enc"] != cell else "")
+
+
+def decoder_source(s, seed):
+    """The .rnn text of decoder spec s and its modules, drawn from `seed` and registered in a
+    Params under their binding names: se (source embedding), enc (encoder), summ and bridge
+    (init="bridge"), te (target embedding; none with onehot, D=0), s and s2 (the body's
+    cells), ctx (attention), scores (the head). Returns (src, Params)."""
     cell, H, V, M = s["cell"], s["H"], s["V"], s["M"]
     nv = len(V)
-    name = f"decoder-{cell}_cell" + (f"+{s['stack']}_cell" if s["stack"] else "") + \
-        f"-{s['att']}-{s['mask']}-init_{s['init']}-h{H}-L{s['layers']}" + \
-        ("-bi" if s["bi"] else "") + f"-V{nv}-max{M}" + ("-onehot" if not s["D"] else "") + \
-        ("-teacher" if s["teacher"] else "") + ("-relu" if s["relu"] else "") + \
-        (f"-enc_{s['enc']}" if s["enc"] != cell else "")
-    P = Params(3000 + idx)
-    start, end = V.index("^"), V.index("$")
+    P = Params(seed)
     lines = ["model s2s", f'vocab Tgt = "{V}"']
     has_enc = s["init"] != "input"
     lstm_enc = s["enc"] == "lstm"
@@ -385,9 +392,8 @@ def decoder_model(idx, s):
         lines.append(f"se = embedding(src, dim={E}" +
                      (", mask_zero=true)" if s["mask"] == "mask_zero" else ")"))
         ekw = dict(nonlinearity="relu") if s["relu"] and s["enc"] == "rnn" else {}
-        enc = perturb(P.add("enc", MODULES[s["enc"]](E, H, num_layers=s["layers"],
-                                                      bidirectional=s["bi"], batch_first=True,
-                                                      **ekw)))
+        perturb(P.add("enc", MODULES[s["enc"]](E, H, num_layers=s["layers"],
+                                               bidirectional=s["bi"], batch_first=True, **ekw)))
         eopts = f"hidden={H}" + (f", layers={s['layers']}" if s["layers"] > 1 else "") + \
             (", bidirectional=true" if s["bi"] else "") + \
             (", nonlinearity=relu" if ekw else "") + \
@@ -395,9 +401,8 @@ def decoder_model(idx, s):
         lines.append(f"enc, hn{', cn' if lstm_enc else ''} = {s['enc']}(se, {eopts}, "
                      "return_sequences=true, return_state=true)")
     if s["init"] == "bridge":
-        summ = perturb(P.add("summ", MODULES[s["enc"]](E, H, bidirectional=s["bi"],
-                                                       batch_first=True)))
-        bridge = perturb(P.add("bridge", nn.Linear(dirs * H, H)))
+        perturb(P.add("summ", MODULES[s["enc"]](E, H, bidirectional=s["bi"], batch_first=True)))
+        perturb(P.add("bridge", nn.Linear(dirs * H, H)))
         lines += [f"summ = {s['enc']}(se, hidden={H}" + (", bidirectional=true" if s["bi"] else "") +
                   (", lengths=src_len" if s["mask"] == "lengths" else "") + ")",
                   f"bridge = dense(summ, units={H}, activation=tanh)"]
@@ -416,22 +421,22 @@ def decoder_model(idx, s):
         (", teacher=y" if s["teacher"] else "")
     lines.append(f"decoder dec({dopts}) {{")
     if D:
-        te = P.add("te", nn.Embedding(nv, D))
+        P.add("te", nn.Embedding(nv, D))
         lines.append(f"  te = embedding(prev, dim={D})")
     else:
         lines.append("  te = onehot(prev)")
     ckw = dict(nonlinearity="relu") if s["relu"] and cell == "rnn" else {}
-    c1 = perturb(P.add("s", CELLS[cell](D or nv, H, **ckw)), scale=2.0)
+    perturb(P.add("s", CELLS[cell](D or nv, H, **ckw)), scale=2.0)
     lines.append(f"  s = {cell}_cell(te, hidden={H}" + (", nonlinearity=relu" if ckw else "") + ")")
     top = "s"
     if s["stack"]:
-        c2 = perturb(P.add("s2", CELLS[s["stack"]](H, H2)))
+        perturb(P.add("s2", CELLS[s["stack"]](H, H2)))
         lines.append(f"  s2 = {s['stack']}_cell(s, hidden={H2})")
         top = "s2"
     feats = H2 if s["stack"] else H
     if s["att"] != "none":
         hk = dirs * H
-        att = P.add("ctx", Attention(s["att"], feats, hk, s["units"]))
+        P.add("ctx", Attention(s["att"], feats, hk, s["units"]))
         aopts = ("" if s["att"] == "dot" else f", kind={s['att']}") + \
             (f", units={s['units']}" if s["units"] else "") + \
             (", lengths=src_len" if s["mask"] == "lengths" else "")
@@ -440,61 +445,97 @@ def decoder_model(idx, s):
         feats += hk
     else:
         lines.append(f"  scores = dense({top}, units=Tgt)")
-    head = perturb(P.add("scores", nn.Linear(feats, nv)), scale=3.0)
+    perturb(P.add("scores", nn.Linear(feats, nv)), scale=3.0)
     lines += ["  next scores", "}", "output logits = dec", "output probs = softmax(dec)"]
     if s["teacher"]:
         lines.append("loss cross_entropy(dec, y)")
-    src = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", P
 
+
+def source_lengths(s, inp):
+    """Each row's source length as a LongTensor ([B]), or None when unmasked: the
+    `src_len` input, or one past the last nonzero token (mask_zero)."""
+    if s["mask"] == "lengths":
+        return torch.from_numpy(inp["src_len"]).long()
+    if s["mask"] == "mask_zero":
+        nz = torch.from_numpy(inp["src"]) != 0
+        return (nz.long() * torch.arange(1, nz.shape[1] + 1)).max(1).values
+    return None
+
+
+def decoder_steps(s, m, inp, steps, teacher=None):
+    """The decoder of spec s, written out step by step with the modules m ({binding name:
+    module}, e.g. Params.mods or float64 copies of them; the computation runs in their
+    dtype) on the inputs inp ({name: array}). Step t's prev is the start token at t = 0,
+    then teacher[:, t-1] when a teacher ([B, T] ids) is given, else the argmax of step t-1
+    (greedy). Returns the list of `steps` step scores [B, |V|]."""
+    cell, V = s["cell"], s["V"]
+    nv = len(V)
+    dt = m["scores"].weight.dtype
+    L = None
+    if s["init"] != "input":
+        L = source_lengths(s, inp)
+        x = m["se"](torch.from_numpy(inp["src"]).long())
+        keys, hn, cn = run_rnn(m["enc"], x, L)
+    if s["init"] == "bridge":
+        _, sh, _ = run_rnn(m["summ"], x, L)
+        states = [torch.tanh(m["bridge"](final_of(sh, s["bi"])))]
+    elif s["init"] == "input":
+        states = [torch.from_numpy(inp["z"]).to(dt), torch.from_numpy(inp["zc"]).to(dt)[-1]]
+    else:
+        states = [hn[-1], cn[-1]] if cell == "lstm" else [hn[-1]]
+    if s["stack"]:
+        states2 = [hn[-1], cn[-1]] if s["stack"] == "lstm" else [hn[-1]]
+    B = states[0].shape[0]
+    prev = torch.full((B,), V.index("^"), dtype=torch.long)
+    logits = []
+    for t in range(steps):
+        xin = m["te"](prev) if s["D"] else F.one_hot(prev, nv).to(dt)
+        if cell == "lstm":
+            h, c = m["s"](xin, tuple(states))
+            states = [h, c]
+        else:
+            h = m["s"](xin, states[0])
+            states = [h]
+        if s["stack"]:
+            if s["stack"] == "lstm":
+                h, c = m["s2"](h, tuple(states2))
+                states2 = [h, c]
+            else:
+                h = m["s2"](h, states2[0])
+                states2 = [h]
+        if s["att"] != "none":
+            ctx, _ = m["ctx"](h, keys, L)
+            h = torch.cat([h, ctx], -1)
+        sc = m["scores"](h)
+        logits.append(sc)
+        prev = sc.argmax(-1) if teacher is None else torch.from_numpy(teacher[:, t]).long()
+    return logits
+
+
+def decoder_model(idx, s):
+    name = decoder_name(s)
+    H, M = s["H"], s["M"]
+    src, P = decoder_source(s, 3000 + idx)
+    has_enc = s["init"] != "input"
     runs = []
     rng = np.random.default_rng(idx)
     for B, S in [(3, 5), (1, 1)]:
         inp = {}
+        if has_enc:
+            lens = rand_lengths(rng, B, S) if s["mask"] != "none" else np.full(B, S, np.int32)
+            inp["src"] = padded_tokens(rng, 9, B, S, lens, s["mask"] == "mask_zero")
+            if s["mask"] == "lengths":
+                inp["src_len"] = lens
+        if s["init"] == "input":
+            inp["z"], inp["zc"] = f32(rng, B, H), f32(rng, 1, B, H)
         with torch.no_grad():
-            if has_enc:
-                lens = rand_lengths(rng, B, S) if s["mask"] != "none" else np.full(B, S, np.int32)
-                inp["src"] = padded_tokens(rng, 9, B, S, lens, s["mask"] == "mask_zero")
-                if s["mask"] == "lengths":
-                    inp["src_len"] = lens
-                L = torch.from_numpy(lens).long() if s["mask"] != "none" else None
-                x = se(torch.from_numpy(inp["src"]).long())
-                keys, hn, cn = run_rnn(enc, x, L)
-            if s["init"] == "bridge":
-                _, sh, _ = run_rnn(summ, x, L)
-                states = [torch.tanh(bridge(final_of(sh, s["bi"])))]
-            elif s["init"] == "input":
-                inp["z"], inp["zc"] = f32(rng, B, H), f32(rng, 1, B, H)
-                states = [torch.from_numpy(inp["z"]), torch.from_numpy(inp["zc"])[-1]]
-            else:
-                states = [hn[-1], cn[-1]] if cell == "lstm" else [hn[-1]]
-            if s["stack"]:
-                states2 = [hn[-1], cn[-1]] if s["stack"] == "lstm" else [hn[-1]]
-            prev = torch.full((B,), start, dtype=torch.long)
-            logits, margin = [], np.inf
-            for _ in range(M):
-                xin = te(prev) if D else F.one_hot(prev, nv).float()
-                if cell == "lstm":
-                    h, c = c1(xin, tuple(states))
-                    states = [h, c]
-                else:
-                    h = c1(xin, states[0])
-                    states = [h]
-                if s["stack"]:
-                    if s["stack"] == "lstm":
-                        h, c = c2(h, tuple(states2))
-                        states2 = [h, c]
-                    else:
-                        h = c2(h, states2[0])
-                        states2 = [h]
-                if s["att"] != "none":
-                    ctx, _ = att(h, keys, L)
-                    h = torch.cat([h, ctx], -1)
-                sc = head(h)
-                logits.append(sc)
-                top2 = sc.topk(min(2, nv), -1).values
-                margin = min(margin, float((top2[:, 0] - top2[:, 1]).min()))
-                prev = sc.argmax(-1)
-            lg = torch.stack(logits, 1)
+            logits = decoder_steps(s, P.mods, inp, M)
+        margin = np.inf
+        for sc in logits:
+            top2 = sc.topk(min(2, sc.shape[-1]), -1).values
+            margin = min(margin, float((top2[:, 0] - top2[:, 1]).min()))
+        lg = torch.stack(logits, 1)
         refs = {"logits": lg.numpy(), "probs": torch.softmax(lg, -1).numpy()}
         runs.append((f"B{B}-S{S}", inp, refs, [("logits", margin)]))
     return Model(name, src, P.state(), runs)
