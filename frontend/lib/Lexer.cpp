@@ -104,8 +104,16 @@ Token Lexer::lex() {
 }
 
 Token Lexer::lexIdentifier(const char *start) {
-  while (cur != buffer.end() && (isalnum(static_cast<unsigned char>(*cur)) || *cur == '_'))
+  auto identChar = [](char c) { return isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  while (cur != buffer.end() && identChar(*cur))
     ++cur;
+  // A dotted name (`dec.w`: binding `w` of decoder `dec`'s body) is one token.
+  while (cur + 1 < buffer.end() && *cur == '.' &&
+         (isalpha(static_cast<unsigned char>(cur[1])) || cur[1] == '_')) {
+    ++cur;
+    while (cur != buffer.end() && identChar(*cur))
+      ++cur;
+  }
   llvm::StringRef spelling(start, cur - start);
   Token::Kind k = llvm::StringSwitch<Token::Kind>(spelling)
                       .Case("model", Token::kw_model)

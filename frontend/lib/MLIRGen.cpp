@@ -138,9 +138,12 @@ std::vector<Value> MLIRGenImpl::params(const Node &n) {
   std::vector<Value> out;
   for (const Param &p : n.params) {
     auto type = mlir::RankedTensorType::get(p.shape, builder.getF32Type());
-    auto attrs = builder.getDictionaryAttr(
-        {builder.getNamedAttr(rnn::attrs::kParam, builder.getStringAttr(p.name)),
-         builder.getNamedAttr(rnn::attrs::kInit, builder.getStringAttr(p.init))});
+    llvm::SmallVector<mlir::NamedAttribute> a = {
+        builder.getNamedAttr(rnn::attrs::kParam, builder.getStringAttr(p.name)),
+        builder.getNamedAttr(rnn::attrs::kInit, builder.getStringAttr(p.init))};
+    if (p.zeroRow >= 0)
+      a.push_back(builder.getNamedAttr(rnn::attrs::kPadding, builder.getI64IntegerAttr(p.zeroRow)));
+    auto attrs = builder.getDictionaryAttr(a);
     out.push_back(addArg(type, attrs, loc(n.loc)));
   }
   return out;
@@ -217,6 +220,13 @@ bool MLIRGenImpl::genDecoder(int id) {
   auto scoresTy = mlir::RankedTensorType::get(
       {stateTy0.getDimSize(0), teacher ? mlir::ShapedType::kDynamic : n.units, vocabSize}, f32);
   llvm::SmallVector<mlir::Type> resultTypes = {scoresTy};
+  // Body values read outside (`dec.w`): one sequence of steps each.
+  for (unsigned k = 0; k < n.bodyOutputs.size(); ++k) {
+    auto t = tensorType(n.results[k + 1]);
+    llvm::SmallVector<int64_t> shape(t.getShape());
+    shape[1] = scoresTy.getDimSize(1);
+    resultTypes.push_back(mlir::RankedTensorType::get(shape, t.getElementType()));
+  }
   for (Value st : init)
     resultTypes.push_back(st.getType());
   auto op = rnn::DecodeOp::create(builder, l, resultTypes, init, teacher, n.startToken,
@@ -269,9 +279,12 @@ bool MLIRGenImpl::genDecoder(int id) {
     }
   }
   llvm::SmallVector<Value> yields = {get(n.operands[0])};
+  for (ValueRef r : n.bodyOutputs)
+    yields.push_back(get(r));
   yields.append(nextStates);
   rnn::YieldOp::create(builder, l, yields);
-  values[id] = {op.getResult(0)};
+  values[id] = {op.getResults().take_front(1 + n.bodyOutputs.size()).begin(),
+                op.getResults().take_front(1 + n.bodyOutputs.size()).end()};
   return true;
 }
 
@@ -328,7 +341,9 @@ bool MLIRGenImpl::genNode(int id) {
     return true;
   case Layer::Embedding: {
     auto w = params(n);
-    values[id] = {rnn::EmbeddingOp::create(builder, l, resultTy(0), ops[0], w[0])};
+    values[id] = {rnn::EmbeddingOp::create(
+        builder, l, resultTy(0), ops[0], w[0],
+        n.maskZero ? builder.getI64IntegerAttr(0) : mlir::IntegerAttr())};
     // mask_zero: token 0 pads each example after its last token; the layers
     // that read this sequence see each example's own length.
     auto tokTy = mlir::cast<mlir::RankedTensorType>(ops[0].getType());
@@ -612,13 +627,28 @@ Value MLIRGenImpl::genTotalLoss() {
         tid = id;
     if (!values.count(ls.pred.node) || tid < 0)
       return unsupported(ls.loc, "this loss"), Value();
-    if (ls.weightsLoc.isValid())
-      return unsupported(ls.weightsLoc, "per-step loss weights (weights=)"), Value();
     auto scalar = mlir::RankedTensorType::get({}, builder.getF32Type());
-    Value v = ls.kind == "mse"
-                  ? Value(rnn::MSEOp::create(builder, l, scalar, get(ls.pred), values[tid][0]))
-                  : Value(rnn::CrossEntropyOp::create(builder, l, scalar, get(ls.pred),
-                                                      values[tid][0]));
+    Value target = values[tid][0];
+    Value v;
+    if (ls.kind == "mse") {
+      v = rnn::MSEOp::create(builder, l, scalar, get(ls.pred), target);
+    } else {
+      // Weights: the given ones, or a 0/1 mask of the steps inside each row's
+      // length (a lengths input, or the mask_zero padding reaching the logits).
+      auto tgtTy = mlir::cast<mlir::RankedTensorType>(target.getType());
+      Value lengths, w;
+      if (ls.weights && m.typeOf(*ls.weights).kind == VType::Lengths)
+        lengths = get(*ls.weights);
+      else if (ls.weights)
+        w = get(*ls.weights);
+      else if (int src = maskSource(ls.pred); tgtTy.getRank() == 2 && src >= 0 && maskLengths.count(src))
+        lengths = maskLengths[src];
+      if (lengths)
+        w = rnn::StepMaskOp::create(
+            builder, l, mlir::RankedTensorType::get(tgtTy.getShape(), builder.getF32Type()), lengths,
+            target);
+      v = rnn::CrossEntropyOp::create(builder, l, scalar, get(ls.pred), target, w);
+    }
     if (!total) {
       total = v;
       continue;
@@ -762,6 +792,12 @@ mlir::OwningOpRef<mlir::ModuleOp> MLIRGenImpl::gen() {
       a.push_back(builder.getNamedAttr("vocab", builder.getStringAttr(t.type.vocab)));
     else if (t.type.kind == VType::Class)
       a.push_back(builder.getNamedAttr("classes", builder.getI64IntegerAttr(t.type.classes)));
+    // A float target that weighs a loss's positions: given with the targets,
+    // never predicted (the trainer scores the other target).
+    if (t.type.kind == VType::F32 && llvm::any_of(m.losses, [&](const Loss &ls) {
+          return ls.weights && m.nodes[ls.weights->node].name == t.name;
+        }))
+      a.push_back(builder.getNamedAttr("role", builder.getStringAttr("weights")));
     targets.push_back(builder.getDictionaryAttr(a));
   }
   (*module)->setAttr(rnn::attrs::kModel, builder.getStringAttr(m.name));

@@ -237,6 +237,8 @@ private:
   std::optional<int> evalCall(const CallAST &call, Scope &scope, const std::string &bindName,
                               bool inDecoder);
   std::optional<ValueRef> evalValue(const ValueAST &v, Scope &scope, bool inDecoder);
+  /// `DECODER.NAME`: body value NAME of a decoder, as the sequence of its steps.
+  std::optional<ValueRef> evalBodyValue(const ValueAST &v, Scope &scope);
   std::optional<VType> resolveType(const TypeAST &t, bool isTarget);
   bool requireFloatSeq(const Node &n, const VType &t, const std::string &what, SMLoc loc,
                        size_t minRank, size_t maxRank);
@@ -256,6 +258,8 @@ private:
   std::map<std::string, SMLoc> vocabLocs, outputLocs;
   /// Names whose definition failed: their uses are not reported again.
   std::set<std::string> failedNames;
+  /// Each decoder's body bindings (for DECODER.NAME).
+  std::map<int, std::map<std::string, ValueRef>> decoderBodies;
   SMLoc modelLoc;
   bool haveTrain = false;
 };
@@ -265,6 +269,9 @@ private:
 //===----------------------------------------------------------------------===//
 
 bool Sema::declareName(const std::string &name, SMLoc loc, Scope &scope) {
+  if (name.find('.') != std::string::npos)
+    return diag.error(loc, "'" + name + "' cannot be defined: a dotted name refers to a value in "
+                                        "a decoder's body (DECODER.NAME)");
   if (auto *prev = scope.lookup(name)) {
     diag.error(loc, "redefinition of '" + name + "'");
     if (name == "prev" && scope.parent && !scope.parent->lookup(name))
@@ -414,6 +421,10 @@ std::optional<VType> Sema::resolveType(const TypeAST &t, bool isTarget) {
     break;
   case TypeAST::F32:
     vt.kind = VType::F32;
+    // A float target may also be per-example or per-step weights of a loss
+    // (f32[B], f32[B, T]): its last axis need not be a feature axis.
+    if (isTarget && (rank == 1 || (rank == 2 && !vt.shape.back().isStatic())))
+      break;
     if (rank < 2 || rank > 3)
       return rankError("float values are [B, F] or [B, T, F], got " + shapeStr(vt.shape));
     if (!vt.shape.back().isStatic()) {
@@ -556,6 +567,7 @@ bool Sema::checkLoss(const LossStmt &s) {
       pos.push_back(&a);
   Options opts(diag, c.callee, c.args);
   const ArgAST *weights = kind == "cross_entropy" ? opts.get("weights") : nullptr;
+  std::optional<ValueRef> wref;
   if (!opts.finish())
     return false;
   if (pos.size() != 2)
@@ -591,17 +603,41 @@ bool Sema::checkLoss(const LossStmt &s) {
                             std::to_string(tgt->type.classes) + " classes) does not fit logits " +
                             p.str() + "; expected a target " + shapeStr(expect) + " of " +
                             std::to_string(p.shape.back().size) + " classes");
-    if (weights && weights->value.kind != ValueAST::Name)
-      return diag.error(weights->value.loc, "weights must name an input of per-step weights");
-    if (weights && !evalValue(weights->value, top, false))
-      return false;
+    if (weights) {
+      const char *what = "weights must name a lengths[B] input (with a per-step target [B, T]) "
+                         "or a float target of the target's shape";
+      if (weights->value.kind != ValueAST::Name)
+        return diag.error(weights->value.loc, what);
+      wref = evalValue(weights->value, top, false);
+      if (!wref)
+        return false;
+      const VType &wt = m.typeOf(*wref);
+      bool isTarget = m.nodes[wref->node].layer == Layer::Input &&
+                      !llvm::is_contained(m.inputs, wref->node);
+      const std::vector<Dim> &ts = tgt->type.shape;
+      if (wt.kind == VType::Lengths && !isTarget) {
+        if (ts.size() != 2 || wt.shape[0] != ts[0])
+          return diag.error(weights->value.loc,
+                            "lengths weights '" + weights->value.text + "' (" + wt.str() +
+                                ") need a per-step target [B, T] with the same B, but '" +
+                                tgt->name + "' is " + tgt->type.str());
+      } else if (wt.kind == VType::F32 && isTarget) {
+        if (wt.shape != ts)
+          return diag.error(weights->value.loc,
+                            "weights '" + weights->value.text + "' (" + wt.str() +
+                                ") must have the shape of target '" + tgt->name + "' " +
+                                shapeStr(ts));
+      } else {
+        return diag.error(weights->value.loc,
+                          std::string(what) + ", but '" + weights->value.text + "' is " + wt.str());
+      }
+    }
   } else {
     if (tgt->type.kind != VType::F32 || tgt->type.shape != p.shape)
       return diag.error(pos[1]->value.loc, "target '" + tgt->name + "' (" + tgt->type.str() +
                                                ") does not fit the prediction " + p.str());
   }
-  m.losses.push_back({c.callee, *pred, tgt->name, s.getLoc(),
-                      weights ? weights->nameLoc : SMLoc()});
+  m.losses.push_back({c.callee, *pred, tgt->name, s.getLoc(), wref});
   return true;
 }
 
@@ -828,7 +864,56 @@ bool Sema::checkDecoder(const DecoderStmt &s) {
   n.results.push_back(out);
   int id = addNode(std::move(n));
   top.names[s.name] = {{id, 0}, s.getLoc()};
+  for (auto &[name, ref] : body.names)
+    if (name != "prev")
+      decoderBodies[id][name] = ref.first;
   return true;
+}
+
+std::optional<ValueRef> Sema::evalBodyValue(const ValueAST &v, Scope &scope) {
+  auto [decName, member] = StringRef(v.text).split('.');
+  auto *d = scope.lookup(decName.str());
+  if (!d || m.nodes[d->first.node].layer != Layer::Decoder) {
+    if (!d && failedNames.count(decName.str()))
+      return std::nullopt;
+    diag.error(v.loc, "'" + v.text + "': '" + decName + "' is not " +
+                          (d ? "a decoder" : "defined") +
+                          " (DECODER.NAME is the value NAME of a decoder's body at every step)");
+    return std::nullopt;
+  }
+  int id = d->first.node;
+  const auto &bodyNames = decoderBodies[id];
+  auto it = bodyNames.find(member.str());
+  if (member == "prev") {
+    diag.error(v.loc, "'" + v.text + "' refers to 'prev', the decoder's previous token; only "
+                                     "float values of a decoder's body can be read outside it");
+    return std::nullopt;
+  }
+  if (it == bodyNames.end()) {
+    std::string known;
+    for (auto &[name, ref] : bodyNames)
+      known += (known.empty() ? "" : ", ") + name;
+    diag.error(v.loc, "decoder '" + decName + "' has no binding '" + member + "' in its body" +
+                          (known.empty() ? std::string() : " (it binds " + known + ")"));
+    return std::nullopt;
+  }
+  const VType &t = m.typeOf(it->second);
+  if (t.kind != VType::F32) {
+    diag.error(v.loc, "'" + v.text + "' is " + t.str() +
+                          "; only float values of a decoder's body can be read outside it");
+    return std::nullopt;
+  }
+  // The value at every step: a sequence [B, steps, ...], one more result of
+  // the decoder (the same reference gives the same result).
+  Node &dn = m.nodes[id];
+  for (unsigned k = 0; k < dn.bodyOutputs.size(); ++k)
+    if (dn.bodyOutputs[k].node == it->second.node && dn.bodyOutputs[k].result == it->second.result)
+      return ValueRef{id, k + 1};
+  VType seq = t;
+  seq.shape.insert(seq.shape.begin() + 1, dn.results[0].shape[1]);
+  dn.bodyOutputs.push_back(it->second);
+  dn.results.push_back(seq);
+  return ValueRef{id, static_cast<unsigned>(dn.results.size() - 1)};
 }
 
 //===----------------------------------------------------------------------===//
@@ -839,6 +924,8 @@ std::optional<ValueRef> Sema::evalValue(const ValueAST &v, Scope &scope, bool in
   if (v.kind == ValueAST::Name) {
     if (auto *e = scope.lookup(v.text))
       return e->first;
+    if (v.text.find('.') != std::string::npos)
+      return evalBodyValue(v, scope);
     if (vocabLocs.count(v.text)) {
       diag.error(v.loc, "'" + v.text + "' is a vocabulary, not a value");
       return std::nullopt;
@@ -988,7 +1075,8 @@ std::optional<int> Sema::evalCall(const CallAST &call, Scope &scope, const std::
       return std::nullopt;
     n.dim = *dim;
     n.maskZero = *mz;
-    n.params.push_back({bindName + ".weight", {in.classes, *dim}, "normal:1"});
+    // mask_zero: row 0 is PyTorch's padding_idx=0 row (zero, no gradient).
+    n.params.push_back({bindName + ".weight", {in.classes, *dim}, "normal:1", *mz ? 0 : -1});
     VType t;
     t.kind = VType::F32;
     t.shape = in.shape;

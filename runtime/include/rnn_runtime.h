@@ -183,7 +183,11 @@ typedef struct rnnrt_decl {
   int32_t max_sym;        /* lengths inputs: max=<sym>, the symbol (index into desc.symbols) of
                              the axis whose steps the lengths count; else -1 */
   int64_t padding;        /* tokens inputs: padding=<id>, the token that pads each example
-                             after its last token (an id of the input's vocab); else -1 */
+                             after its last token (an id of the input's vocab); params:
+                             padding=<row>, a table row initialised to zero (an embedding's
+                             padding_idx); else -1 */
+  int32_t weights;        /* targets: role=weights, the per-position weights of a loss (given
+                             with the targets when training, not predicted); else 0 */
   int line;               /* line number in the descriptor */
 } rnnrt_decl;
 
@@ -330,6 +334,8 @@ RNNRT_EXPORT double rnnrt_rng_normal(rnnrt_rng *rng);
 /* Fills a float buffer according to a param's init (uniform/normal/zeros/ones). */
 RNNRT_EXPORT void rnnrt_rng_fill(rnnrt_rng *rng, rnnrt_init_kind init, double arg, float *out,
                                  int64_t n);
+/* A parameter's initial values: rnnrt_rng_fill with its init, then its padding row zeroed. */
+RNNRT_EXPORT void rnnrt_rng_init_param(rnnrt_rng *rng, const rnnrt_decl *p, float *out);
 
 /* ------------------------------------------------------------------------------------------
  * Model helpers shared by the CLI commands

@@ -248,7 +248,7 @@ static int bench_setup(bench *bn) {
       cli_bound_shape(p, &bn->b, &bn->args[i]);
       if (!(bn->args[i].data = rnnrt_alloc(n ? n * 4 : 4)))
         return cli_fail("out of memory creating parameter '%s' (%lld values)", p->name, (long long)n);
-      rnnrt_rng_fill(&rng, p->init, p->init_arg, bn->args[i].data, n);
+      rnnrt_rng_init_param(&rng, p, bn->args[i].data);
     }
   }
   /* inputs, targets */

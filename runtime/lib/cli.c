@@ -357,7 +357,7 @@ void cli_type_str(const rnnrt_model_desc *d, const rnnrt_decl *x, bool is_output
     return;
   }
   switch (x->kind) {
-    case RNNRT_KIND_F32: snprintf(buf, size, "f32"); break;
+    case RNNRT_KIND_F32: snprintf(buf, size, x->weights ? "f32 loss weights" : "f32"); break;
     case RNNRT_KIND_TOKENS:
       if (x->padding >= 0) {
         token_note(v, x->padding, note, sizeof note);
@@ -499,6 +499,9 @@ static int cmd_info(cli *c) {
         if (x->init == RNNRT_INIT_UNIFORM) snprintf(init, sizeof init, "uniform:%g", x->init_arg);
         else if (x->init == RNNRT_INIT_NORMAL) snprintf(init, sizeof init, "normal:%g", x->init_arg);
         else snprintf(init, sizeof init, "%s", x->init == RNNRT_INIT_ONES ? "ones" : "zeros");
+        if (x->padding >= 0)
+          snprintf(init + strlen(init), sizeof init - strlen(init), ", row %lld zero (padding)",
+                   (long long)x->padding);
         printf("  %-*s  %-*s  f32  %*lld  %s\n", wname, x->name, wshape, shape, wcount,
                (long long)rnnrt_decl_numel(x), init);
       } else if (groups[g].kind == G_STATE) {
@@ -586,7 +589,7 @@ static int cmd_init(cli *c) {
       cli_fail("out of memory creating parameter '%s' (%lld values)", p->name, (long long)n);
       goto done;
     }
-    rnnrt_rng_fill(&rng, p->init, p->init_arg, buf, n);
+    rnnrt_rng_init_param(&rng, p, buf);
     for (int64_t k = 0; k < p->rank; k++) shapes[i][k] = p->dims[k].size;
     e[i] = (rnnrt_st_entry){p->name, RNNRT_DTYPE_F32, p->rank, shapes[i], buf};
   }

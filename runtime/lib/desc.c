@@ -324,7 +324,14 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
     }
   }
   if (g == G_PARAM) {
-    if (fi != l->nf - 1) return lfail(c, l, "expected 'param <name> <rank> <dim>... <init>'");
+    if (fi != l->nf - 1 && !(fi == l->nf - 2 && strncmp(l->f[fi + 1], "padding=", 8) == 0))
+      return lfail(c, l, "expected 'param <name> <rank> <dim>... <init> [padding=<row>]'");
+    if (fi == l->nf - 2) {
+      const char *p = l->f[fi + 1] + 8;
+      if (!parse_uint(p, &x->padding) || x->rank != 2 || x->padding >= x->dims[0].size)
+        return lfail(c, l, "invalid padding row '%s' of param '%s' (expected a row of a [rows, dim] table)", p,
+                     x->name);
+    }
     const char *init = l->f[fi];
     if (strcmp(init, "zeros") == 0) x->init = RNNRT_INIT_ZEROS;
     else if (strcmp(init, "ones") == 0) x->init = RNNRT_INIT_ONES;
@@ -392,6 +399,10 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
       seen_padding = true;
       if (!parse_uint(a + 8, &x->padding) || x->padding > INT32_MAX)
         return lfail(c, l, "invalid padding token id '%s' (expected a token id of the input's vocab)", a + 8);
+    } else if (g == G_TARGET && strncmp(a, "role=", 5) == 0) {
+      if (x->weights) return lfail(c, l, "duplicate attribute 'role='");
+      if (strcmp(a + 5, "weights") != 0) return lfail(c, l, "invalid role '%s' (expected weights)", a + 5);
+      x->weights = 1;
     } else if (strchr(a, '=')) {
       return lfail(c, l, "unknown attribute '%s' on %s '%s'", a, gname, x->name);
     } else {
@@ -403,6 +414,8 @@ static int parse_decl(ctx *c, line_t *l, group_t g) {
   if ((x->kind == RNNRT_KIND_F32 || x->kind == RNNRT_KIND_LENGTHS) && x->vocab >= 0 && g != G_OUTPUT)
     return lfail(c, l, "%s '%s' of kind %s cannot have a vocab", gname, x->name,
                  x->kind == RNNRT_KIND_F32 ? "f32" : "lengths");
+  if (x->weights && x->kind != RNNRT_KIND_F32)
+    return lfail(c, l, "role=weights is only valid on targets of kind f32");
   if (seen_classes && x->kind != RNNRT_KIND_CLASS)
     return lfail(c, l, "classes= is only valid on targets of kind class");
   if (seen_max && x->kind != RNNRT_KIND_LENGTHS)

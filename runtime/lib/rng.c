@@ -61,3 +61,12 @@ void rnnrt_rng_fill(rnnrt_rng *rng, rnnrt_init_kind init, double arg, float *out
       break;
   }
 }
+
+void rnnrt_rng_init_param(rnnrt_rng *rng, const rnnrt_decl *p, float *out) {
+  int64_t n = rnnrt_decl_numel(p);
+  rnnrt_rng_fill(rng, p->init, p->init_arg, out, n);
+  if (p->padding >= 0 && p->rank == 2) {
+    int64_t dim = p->dims[1].size;
+    for (int64_t k = 0; k < dim; k++) out[p->padding * dim + k] = 0.0f;
+  }
+}

@@ -565,6 +565,7 @@ typedef struct {
   /* validation metric */
   enum { MET_NONE, MET_TOKENS, MET_CLASS, MET_SEQUENCE, MET_RMSE } metric;
   int64_t met_out;            /* output scored for accuracy */
+  int64_t met_tgt;            /* the target it is scored against */
   /* counters */
   int64_t step, epoch, epoch_step, steps_per_epoch;
   double ep_loss, ep_count, ep_seconds; /* the current epoch so far */
@@ -980,8 +981,15 @@ static void choose_metric(trainer *t) {
   const rnnrt_model_desc *d = t->d;
   t->metric = MET_NONE;
   t->met_out = -1;
-  if (t->nt != 1) return;
-  const rnnrt_decl *y = &d->targets[0];
+  /* the one target that is predicted (loss weights are targets too) */
+  const rnnrt_decl *y = NULL;
+  for (int64_t i = 0; i < t->nt; i++)
+    if (!d->targets[i].weights) {
+      if (y) return;
+      y = &d->targets[i];
+      t->met_tgt = i;
+    }
+  if (!y) return;
   if (y->kind == RNNRT_KIND_F32) {
     t->metric = MET_RMSE;
     return;
@@ -1653,7 +1661,7 @@ static void evaluate(trainer *t, double *val_loss, double *metric) {
     sum += (double)*(const float *)t->loss->data * (double)cnt;
     if (acc) {
       rnnc_model_forward(t->fargs);
-      count_correct(t, &t->batch[t->ni], &t->outs[t->met_out], &correct, &total);
+      count_correct(t, &t->batch[t->ni + t->met_tgt], &t->outs[t->met_out], &correct, &total);
     }
   }
   *val_loss = sum / (double)t->n_val;
@@ -1702,7 +1710,7 @@ static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
       for (int64_t r = 0; r < cnt; r++) idx[r] = t->n_train + off + r;
       gather(t, idx, cnt, true);
       rnnc_model_forward(t->fargs);
-      count_correct(t, &t->batch[t->ni], &t->outs[t->met_out], &correct, &total);
+      count_correct(t, &t->batch[t->ni + t->met_tgt], &t->outs[t->met_out], &correct, &total);
     }
     for (int64_t r = 0; r < cnt; r++) idx[r] = off + r;
     states_for_batch(t, cnt, true);
@@ -1721,7 +1729,7 @@ static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
         t->b.val[t->tsym] = w;
         for (int64_t o = 0; o < d->n_outputs; o++) cli_bound_shape(&d->outputs[o], &t->b, &outs[o]);
         rnnc_model_step(t->pargs);
-        count_correct(t, &t->win[t->ni], &outs[t->met_out], &correct, &total);
+        count_correct(t, &t->win[t->ni + t->met_tgt], &outs[t->met_out], &correct, &total);
       }
       grad_state_call(t);
       sum += (double)*(const float *)t->loss->data * (double)(cnt * w);

@@ -339,3 +339,11 @@ func.func @attention_grad_weights(%q: tensor<?x4xf32>, %k: tensor<?x?x3xf32>, %w
       : (tensor<?x4xf32>, tensor<?x?x3xf32>, tensor<4x3xf32>, tensor<?x3xf32>, tensor<?x?xf32>) -> (tensor<?x4xf32>, tensor<?x?x3xf32>, tensor<3x4xf32>)
   return
 }
+
+// -----
+
+func.func @ce_weights_shape(%l: tensor<2x3x5xf32>, %y: tensor<2x3xi32>, %w: tensor<2x4xf32>) {
+  // expected-error @+1 {{'rnn.cross_entropy' op weights has shape [2, 4], expected [2, 3]}}
+  %c = rnn.cross_entropy %l, %y weights(%w : tensor<2x4xf32>) : tensor<2x3x5xf32>, tensor<2x3xi32> -> tensor<f32>
+  return
+}

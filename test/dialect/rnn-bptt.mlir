@@ -176,3 +176,30 @@ func.func @two_losses(%x: tensor<?x4xf32> {rnn.input = "x"}, %y: tensor<?x4xf32>
   %l = linalg.add ins(%l1, %l2 : tensor<f32>, tensor<f32>) outs(%o : tensor<f32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A weighted cross-entropy (weights= / padding masks) passes its weights to
+// its adjoint: dlogits = w (softmax - onehot) / sum(w).
+// CHECK-LABEL: func.func @weighted_grad
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x?x4xf32> {rnn.input = "x"}, %[[Y:[^:]*]]: tensor<?x?xi32> {rnn.target = "y"}, %[[W:[^:]*]]: tensor<?x?xf32> {rnn.target = "w"}
+// CHECK: rnn.cross_entropy_grad %{{.*}}, %[[Y]], %{{.*}} weights(%[[W]] : tensor<?x?xf32>)
+func.func @weighted(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %y: tensor<?x?xi32> {rnn.target = "y"},
+                    %w: tensor<?x?xf32> {rnn.target = "w"}, %p: tensor<3x4xf32> {rnn.param = "p"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %l = rnn.dense none %x, %p : (tensor<?x?x4xf32>, tensor<3x4xf32>) -> tensor<?x?x3xf32>
+  %c = rnn.cross_entropy %l, %y weights(%w : tensor<?x?xf32>) : tensor<?x?x3xf32>, tensor<?x?xi32> -> tensor<f32>
+  return %c : tensor<f32>
+}
+
+// -----
+
+// An embedding with padding_idx (mask_zero) passes it to its adjoint: that
+// row of the table gets no gradient.
+// CHECK-LABEL: func.func @padded_table_grad
+// CHECK: rnn.embedding_grad %{{.*}}, %{{.*}} {padding_idx = 0 : i64} : (tensor<?x?xi32>, tensor<?x?x4xf32>) -> tensor<6x4xf32>
+func.func @padded_table(%x: tensor<?x?xi32> {rnn.input = "x"}, %y: tensor<?x?x4xf32> {rnn.target = "y"},
+                        %e: tensor<6x4xf32> {rnn.param = "e"}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %v = rnn.embedding %x, %e {padding_idx = 0 : i64} : tensor<?x?xi32>, tensor<6x4xf32> -> tensor<?x?x4xf32>
+  %l = rnn.mse %v, %y : tensor<?x?x4xf32>, tensor<?x?x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Gradients of decoders, attention, padded `last`, computed initial states and several
-losses (`prog grad`) vs PyTorch autograd.
+"""Gradients of decoders, attention, padded `last`, computed initial states, several losses and
+weighted cross_entropy (`prog grad`) vs PyTorch autograd.
 
     /usr/bin/python3 test/e2e/seq2seq_grad.py --rnnc build/bin/rnnc --work /tmp/s2g \
-        [--group decoder|attention|misc ...] [--case SUBSTRING] [--opt N] [-j N] [--forward]
+        [--group decoder|attention|misc|loss ...] [--case SUBSTRING] [--opt N] [-j N] [--forward]
 
 Each model is generated as .rnn text with a `loss`, compiled once (`rnnc -ON m.rnn -o prog`,
 in parallel), given random weights drawn with PyTorch modules whose state_dict names are the
@@ -41,6 +41,16 @@ Groups:
              sequence losses, a decoder plus a classifier on its encoder). Controls, which
              had gradients before all these: `last` without lengths, initial_state from
              another layer's return_state and from f32 inputs.
+  loss       weighted cross_entropy, sum(w * ce) / sum(w) over the target's positions:
+             `weights=n` of a lengths[B] input with a per-step target (steps t < n[b] weigh
+             1), the recurrent layer masked by the same `lengths=n` or not (it then runs over
+             the garbage after each length); `weights=w` of a float target f32[B, T] (random
+             positive, about a third exact zeros) and f32[B] on a class[B] target (many-to-
+             one: a final state, unpadded, lengths= or mask_zero); automatic weights from
+             mask_zero padding reaching per-step logits (through gru / lstm / rnn, 2 layers,
+             bidirectional, dense layers only; a 0 id inside a row is a step), explicit
+             weights= over mask_zero padding (they win over it); two losses, one or both
+             weighted. Sizes: a row of length 1, batch 1 (shorter than T where T > 1).
 
 Prints `PASS NAME/SIZES: loss and grads max rel err E` or `FAIL NAME/SIZES: ... -- WHY
 (model: PATH)` per case (a model that does not compile, or whose program has no gradient,
@@ -583,6 +593,300 @@ def misc_cases():
 
 
 # ------------------------------------------------------------------------------------------
+# Group loss: weighted cross_entropy (weights=lengths, f32 weights, mask_zero padding)
+# ------------------------------------------------------------------------------------------
+
+def weighted_ce(logits, y, w):
+    """sum(w * ce) / sum(w) over the target's positions (TensorFlow's sequence_loss)."""
+    c = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t_(y).reshape(-1),
+                        reduction="none")
+    w = w.reshape(-1).to(c.dtype)
+    return (w * c).sum() / w.sum()
+
+
+def step_mask(lens, T):
+    """[B, T] float64: 1 at the steps t < lens[b], else 0."""
+    return (torch.arange(T)[None, :] < torch.as_tensor(lens).long()[:, None]).double()
+
+
+def loss_weights(rng, *shape):
+    """Positive random weights in [0.1, 2.1), about a third exact zeros, not all zero."""
+    w = (rng.random(shape) * 2 + 0.1) * (rng.random(shape) >= 0.35)
+    w.reshape(-1)[0] = 0.75
+    return w.astype(np.float32)
+
+
+def embed(m, ids, zero):
+    """m["e"](ids); with mask_zero, as nn.Embedding(padding_idx=0): a 0 id inside a row (before
+    its last nonzero id) is a step that reads row 0, and row 0 gets no gradient."""
+    return F.embedding(t_(ids), m["e"].weight, padding_idx=0 if zero else None)
+
+
+def with_short_row(lens, T):
+    """rand_lengths with a row of length 1 (the last, when B > 2); batch 1: shorter than T."""
+    if len(lens) > 2:
+        lens[-1] = 1
+    elif len(lens) == 1 and T > 1:
+        lens[0] = T - 1
+    return lens
+
+
+def tag_case(idx, cell, H, weights, layer_len=False, zero=False, bi=False, layers=1,
+             mid=False, sizes=((4, 5), (1, 3)), inner_zero=False):
+    """A per-step tagger: embedding, a recurrent layer over all steps ([mid tanh dense]),
+    dense to C = 5 classes, `loss cross_entropy(head, y[, weights=...])`, y tokens[B, T].
+    weights: lengths (weights=n) | f32 (weights=w, target f32[B, T]) | auto (mask_zero
+    padding, no weights=; the mean over the non-padded steps). layer_len: the layer also
+    gets lengths=n (else it runs over the garbage after each row's length). zero: a
+    mask_zero embedding (with weights=n or w: the explicit weights win over the padding).
+    inner_zero: a 0 id inside a row of a mask_zero batch (a step, not padding)."""
+    name = f"tag-{cell}-h{H}-{weights}" + ("-layerlen" if layer_len else "") + \
+        ("-maskzero" if zero and weights != "auto" else "") + \
+        (f"-L{layers}" if layers > 1 else "") + ("-bi" if bi else "") + ("-mid" if mid else "")
+    P = Params(9000 + idx)
+    D = 2 if bi else 1
+    lines = ["model tag", "vocab W = size 7", "vocab C = size 5",
+             "input src : tokens[B, T] of W"]
+    uses_n = weights == "lengths" or layer_len
+    if uses_n:
+        lines.append("input n : lengths[B]")
+    lines.append("target y : tokens[B, T] of C")
+    if weights == "f32":
+        lines.append("target w : f32[B, T]")
+    perturb(P.add("e", nn.Embedding(7, 3)))
+    if zero:
+        sp.mask_embedding(P.mods["e"])
+    perturb(P.add("seq", MODULES[cell](3, H, num_layers=layers, bidirectional=bi,
+                                       batch_first=True)))
+    ropts = f"hidden={H}" + (f", layers={layers}" if layers > 1 else "") + \
+        (", bidirectional=true" if bi else "") + (", lengths=n" if layer_len else "")
+    lines += ["e = embedding(src, dim=3" + (", mask_zero=true)" if zero else ")"),
+              f"seq = {cell}(e, {ropts}, return_sequences=true)"]
+    feed = "seq"
+    if mid:
+        perturb(P.add("mid", nn.Linear(D * H, 4)))
+        lines.append("mid = dense(seq, units=4, activation=tanh)")
+        feed = "mid"
+    perturb(P.add("head", nn.Linear(4 if mid else D * H, 5)), scale=2.0)
+    wopt = {"lengths": ", weights=n", "f32": ", weights=w", "auto": ""}[weights]
+    lines += [f"head = dense({feed}, units=C)", "output o = head",
+              f"loss cross_entropy(head, y{wopt})"]
+
+    def ref(m, inp, tgt):
+        src_ = inp["src"]
+        zl = zero_lengths(src_) if zero else None
+        lens = t_(inp["n"]) if layer_len else zl
+        seq, _, _ = run_rnn(m["seq"], embed(m, src_, zero), lens)
+        h = torch.tanh(m["mid"](seq)) if mid else seq
+        head = m["head"](h)
+        T = src_.shape[1]
+        w = {"lengths": lambda: step_mask(inp.get("n"), T),
+             "f32": lambda: t_(tgt.get("w")),
+             "auto": lambda: step_mask(zl, T)}[weights]()
+        return weighted_ce(head, tgt["y"], w), {"o": head}
+
+    rng = np.random.default_rng(900 + idx)
+    runs = []
+    for B, T in sizes:
+        lens = with_short_row(rand_lengths(rng, B, T), T) if (uses_n or zero) else None
+        inp = {"src": tokens(rng, 7, B, T, lens, zero)}
+        if inner_zero and B > 1 and lens[0] > 2:
+            inp["src"][0, 1] = 0
+        if uses_n:
+            n = lens.copy()
+            if zero and B > 2:                      # explicit lengths shorter than the padding
+                n[0] = max(1, n[0] - 2)
+            inp["n"] = n
+        tgt = {"y": classes(rng, 5, B, T)}
+        if weights == "f32":
+            tgt["w"] = loss_weights(rng, B, T)
+            if zero:                                # weights on padded steps count
+                for b in range(B):
+                    tgt["w"][b, lens[b]:] = 1.5
+        runs.append((f"B{B}-T{T}", inp, tgt))
+    return Case(name, "\n".join(lines) + "\n", P, ref, runs)
+
+
+def dense_auto_case(idx, sizes=((4, 5), (1, 2))):
+    """mask_zero padding through per-step dense layers only (no recurrent layer), auto mean."""
+    P = Params(9400 + idx)
+    sp.mask_embedding(P.add("e", nn.Embedding(6, 3)))
+    perturb(P.add("d", nn.Linear(3, 4)))
+    perturb(P.add("head", nn.Linear(4, 3)), scale=2.0)
+    lines = ["model dense", "vocab W = size 6", "vocab C = size 3",
+             "input src : tokens[B, T] of W", "target y : tokens[B, T] of C",
+             "e = embedding(src, dim=3, mask_zero=true)",
+             "d = dense(e, units=4, activation=tanh)", "head = dense(d, units=C)",
+             "output o = head", "loss cross_entropy(head, y)"]
+
+    def ref(m, inp, tgt):
+        head = m["head"](torch.tanh(m["d"](embed(m, inp["src"], True))))
+        w = step_mask(zero_lengths(inp["src"]), inp["src"].shape[1])
+        return weighted_ce(head, tgt["y"], w), {"o": head}
+
+    rng = np.random.default_rng(940 + idx)
+    runs = []
+    for B, T in sizes:
+        lens = with_short_row(rand_lengths(rng, B, T), T)
+        runs.append((f"B{B}-T{T}", {"src": tokens(rng, 6, B, T, lens, True)},
+                     {"y": classes(rng, 3, B, T)}))
+    return Case("auto-dense-only", "\n".join(lines) + "\n", P, ref, runs)
+
+
+def class_case(idx, cell, H, mask="none", K=3, sizes=((4, 5), (1, 1))):
+    """Many-to-one: the recurrent layer's final state, dense to K classes, class[B] target
+    weighted by `target w : f32[B]`. mask: none | lengths (the layer gets lengths=n) |
+    mask_zero (the padding masks the layer; a class[B] loss is not per-step: no automatic
+    weights)."""
+    name = f"class-{cell}-h{H}-{mask}-K{K}-f32"
+    P = Params(9500 + idx)
+    zero = mask == "mask_zero"
+    lines = ["model cls", "vocab W = size 7", "input src : tokens[B, T] of W"]
+    if mask == "lengths":
+        lines.append("input n : lengths[B]")
+    lines += [f"target y : class[B] of {K}", "target w : f32[B]"]
+    perturb(P.add("e", nn.Embedding(7, 3)))
+    if zero:
+        sp.mask_embedding(P.mods["e"])
+    perturb(P.add("r", MODULES[cell](3, H, batch_first=True)))
+    perturb(P.add("head", nn.Linear(H, K)), scale=2.0)
+    lines += ["e = embedding(src, dim=3" + (", mask_zero=true)" if zero else ")"),
+              f"r = {cell}(e, hidden={H}" + (", lengths=n)" if mask == "lengths" else ")"),
+              f"head = dense(r, units={K})", "output o = head",
+              "loss cross_entropy(head, y, weights=w)"]
+
+    def ref(m, inp, tgt):
+        lens = t_(inp["n"]) if mask == "lengths" else \
+            (zero_lengths(inp["src"]) if zero else None)
+        _, hn, _ = run_rnn(m["r"], embed(m, inp["src"], zero), lens)
+        head = m["head"](hn[-1])
+        return weighted_ce(head, tgt["y"], t_(tgt["w"])), {"o": head}
+
+    rng = np.random.default_rng(950 + idx)
+    runs = []
+    for B, T in sizes:
+        lens = with_short_row(rand_lengths(rng, B, T), T) if mask != "none" else None
+        inp = {"src": tokens(rng, 7, B, T, lens, zero)}
+        if mask == "lengths":
+            inp["n"] = lens
+        runs.append((f"B{B}-T{T}", inp, {"y": classes(rng, K, B), "w": loss_weights(rng, B)}))
+    return Case(name, "\n".join(lines) + "\n", P, ref, runs)
+
+
+def two_loss_case(idx, kind, sizes=((4, 5), (1, 2))):
+    """Two losses, one weighted (training minimises their sum):
+    lengths  cross_entropy(tag, y, weights=n) on a lengths=n gru, plus an unweighted
+             cross_entropy on class[B] of dense(last(seq, lengths=n))
+    f32      cross_entropy(tag, y, weights=w) on an lstm, plus mse on a sigmoid dense over a
+             second gru's final state
+    auto     a mask_zero tagger (automatic mean over the non-padded steps) plus a class[B]
+             cross_entropy weighted by f32[B] on the final state of a gru over it"""
+    P = Params(9700 + idx)
+    zero = kind == "auto"
+    lines = ["model two", "vocab W = size 6", "vocab C = size 4",
+             "input src : tokens[B, T] of W"]
+    if kind == "lengths":
+        lines.append("input n : lengths[B]")
+    perturb(P.add("e", nn.Embedding(6, 3)))
+    if zero:
+        sp.mask_embedding(P.mods["e"])
+    cell = "lstm" if kind == "f32" else "gru"
+    perturb(P.add("seq", MODULES[cell](3, 4, batch_first=True)))
+    perturb(P.add("tag", nn.Linear(4, 4)), scale=2.0)
+    lines += ["e = embedding(src, dim=3" + (", mask_zero=true)" if zero else ")"),
+              f"seq = {cell}(e, hidden=4, return_sequences=true" +
+              (", lengths=n)" if kind == "lengths" else ")"),
+              "tag = dense(seq, units=C)", "target y : tokens[B, T] of C", "output o = tag"]
+    if kind == "lengths":
+        perturb(P.add("cls", nn.Linear(4, 3)), scale=2.0)
+        lines += ["loss cross_entropy(tag, y, weights=n)",
+                  "cls = dense(last(seq, lengths=n), units=3)", "target c : class[B] of 3",
+                  "output k = cls", "loss cross_entropy(cls, c)"]
+    elif kind == "f32":
+        perturb(P.add("fin", nn.GRU(4, 3, batch_first=True)))
+        perturb(P.add("reg", nn.Linear(3, 2)))
+        lines += ["target w : f32[B, T]", "loss cross_entropy(tag, y, weights=w)",
+                  "fin = gru(seq, hidden=3)", "reg = dense(fin, units=2, activation=sigmoid)",
+                  "target r : f32[B, 2]", "output p = reg", "loss mse(reg, r)"]
+    else:
+        perturb(P.add("fin", nn.GRU(4, 3, batch_first=True)))
+        perturb(P.add("cls", nn.Linear(3, 3)), scale=2.0)
+        lines += ["loss cross_entropy(tag, y)", "fin = gru(seq, hidden=3)",
+                  "cls = dense(fin, units=3)", "target c : class[B] of 3",
+                  "target v : f32[B]", "output k = cls", "loss cross_entropy(cls, c, weights=v)"]
+
+    def ref(m, inp, tgt):
+        T = inp["src"].shape[1]
+        lens = t_(inp["n"]) if kind == "lengths" else \
+            (zero_lengths(inp["src"]) if zero else None)
+        seq, _, _ = run_rnn(m["seq"], embed(m, inp["src"], zero), lens)
+        tag = m["tag"](seq)
+        if kind == "lengths":
+            cls = m["cls"](pick_last(seq, lens))
+            return weighted_ce(tag, tgt["y"], step_mask(lens, T)) + ce(cls, tgt["c"]), \
+                {"o": tag, "k": cls}
+        _, hn, _ = run_rnn(m["fin"], seq, lens)
+        if kind == "f32":
+            reg = torch.sigmoid(m["reg"](hn[-1]))
+            return weighted_ce(tag, tgt["y"], t_(tgt["w"])) + mse(reg, tgt["r"]), \
+                {"o": tag, "p": reg}
+        cls = m["cls"](hn[-1])
+        return weighted_ce(tag, tgt["y"], step_mask(lens, T)) + \
+            weighted_ce(cls, tgt["c"], t_(tgt["v"])), {"o": tag, "k": cls}
+
+    rng = np.random.default_rng(970 + idx)
+    runs = []
+    for B, T in sizes:
+        lens = with_short_row(rand_lengths(rng, B, T), T) if kind != "f32" else None
+        inp = {"src": tokens(rng, 6, B, T, lens, zero)}
+        if kind == "lengths":
+            inp["n"] = lens
+        tgt = {"y": classes(rng, 4, B, T)}
+        if kind == "lengths":
+            tgt["c"] = classes(rng, 3, B)
+        elif kind == "f32":
+            tgt["w"] = loss_weights(rng, B, T)
+            tgt["r"] = rng.random((B, 2)).astype(np.float32)
+        else:
+            tgt["c"], tgt["v"] = classes(rng, 3, B), loss_weights(rng, B)
+        runs.append((f"B{B}-T{T}", inp, tgt))
+    return Case(f"two-losses-{kind}", "\n".join(lines) + "\n", P, ref, runs)
+
+
+def loss_cases():
+    return [
+        # weights=n (lengths): with lengths=n on the layer, and without (the layer runs over
+        # the garbage after each row's length; only the counted steps get gradient)
+        tag_case(0, "gru", 4, "lengths", layer_len=True),
+        tag_case(1, "lstm", 3, "lengths", layer_len=True, bi=True, sizes=((3, 4), (1, 1))),
+        tag_case(2, "gru", 3, "lengths", sizes=((4, 5), (1, 4))),
+        tag_case(3, "lstm", 3, "lengths", layers=2, mid=True),
+        tag_case(4, "rnn", 2, "lengths", layer_len=True, sizes=((5, 3), (1, 2))),
+        # weights=w, a float target [B, T] (positive, about a third zeros)
+        tag_case(5, "lstm", 4, "f32", sizes=((4, 5), (1, 1))),
+        tag_case(6, "gru", 3, "f32", layer_len=True, mid=True),
+        tag_case(7, "rnn", 3, "f32", bi=True, sizes=((3, 6), (1, 2))),
+        # the mask_zero padding, no weights=: the mean over the non-padded steps
+        tag_case(8, "gru", 4, "auto", zero=True, inner_zero=True),
+        tag_case(9, "lstm", 3, "auto", zero=True, bi=True, mid=True, sizes=((4, 5), (1, 1))),
+        tag_case(10, "gru", 3, "auto", zero=True, bi=True, layers=2, inner_zero=True),
+        tag_case(11, "rnn", 2, "auto", zero=True, sizes=((3, 4), (1, 3))),
+        dense_auto_case(0),
+        # explicit weights over mask_zero padding win over it
+        tag_case(12, "gru", 3, "f32", zero=True),
+        tag_case(13, "lstm", 3, "lengths", zero=True),
+        # class[B] targets weighted by f32[B] (many-to-one)
+        class_case(0, "gru", 4),
+        class_case(1, "lstm", 3, "lengths", K=4, sizes=((5, 4), (1, 3))),
+        class_case(2, "gru", 2, "mask_zero", K=2),
+        # two losses, one (or both) weighted
+        two_loss_case(0, "lengths"),
+        two_loss_case(1, "f32", sizes=((4, 5), (1, 1))),
+        two_loss_case(2, "auto"),
+    ]
+
+
+# ------------------------------------------------------------------------------------------
 # Reference gradients
 # ------------------------------------------------------------------------------------------
 
@@ -656,6 +960,8 @@ def build(groups):
         cases += [attention_case(i, *a) for i, a in enumerate(ATTENTION)]
     if "misc" in groups:
         cases += misc_cases()
+    if "loss" in groups:
+        cases += loss_cases()
     return cases
 
 
@@ -754,7 +1060,7 @@ def main():
     ap.add_argument("--work", help="directory for models, data and results")
     ap.add_argument("--opt", type=int, choices=range(4), default=2,
                     help="rnnc optimisation level (-O0..-O3; default 2)")
-    ap.add_argument("--group", action="append", choices=["decoder", "attention", "misc"])
+    ap.add_argument("--group", action="append", choices=["decoder", "attention", "misc", "loss"])
     ap.add_argument("--case", help="only models whose name contains this")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--forward", action="store_true",
@@ -763,7 +1069,7 @@ def main():
                     help="only check the references' autograd by central differences")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cases = build(args.group or ["decoder", "attention", "misc"])
+    cases = build(args.group or ["decoder", "attention", "misc", "loss"])
     if args.case:
         cases = [c for c in cases if args.case in c.name]
 

@@ -22,7 +22,8 @@ Groups:
              each attention kind; init from an encoder's return_state (1 or 2 layers,
              bidirectional: the last slice), from a dense bridge, from f32 inputs; stacked
              cells; hidden 1, vocab 3, max_len 1, batch 1; greedy decoding for max_len steps
-             (output [B, max_len, |V|]), also when the model has teacher=y and a loss.
+             (output [B, max_len, |V|]), also when the model has teacher=y and a loss; the
+             attention weights of every step (`output align = dec.w`, [B, max_len, S]).
 
 Prints `PASS/FAIL NAME: max abs err E` per case and `seq2seq-parity: N cases, N failed`;
 exits 1 when a case failed.
@@ -447,6 +448,8 @@ def decoder_source(s, seed):
         lines.append(f"  scores = dense({top}, units=Tgt)")
     perturb(P.add("scores", nn.Linear(feats, nv)), scale=3.0)
     lines += ["  next scores", "}", "output logits = dec", "output probs = softmax(dec)"]
+    if s["att"] != "none":
+        lines.append("output align = dec.w")            # the attention weights of every step
     if s["teacher"]:
         lines.append("loss cross_entropy(dec, y)")
     return "\n".join(lines) + "\n", P
@@ -463,12 +466,13 @@ def source_lengths(s, inp):
     return None
 
 
-def decoder_steps(s, m, inp, steps, teacher=None):
+def decoder_steps(s, m, inp, steps, teacher=None, weights=None):
     """The decoder of spec s, written out step by step with the modules m ({binding name:
     module}, e.g. Params.mods or float64 copies of them; the computation runs in their
     dtype) on the inputs inp ({name: array}). Step t's prev is the start token at t = 0,
     then teacher[:, t-1] when a teacher ([B, T] ids) is given, else the argmax of step t-1
-    (greedy). Returns the list of `steps` step scores [B, |V|]."""
+    (greedy). Returns the list of `steps` step scores [B, |V|]; with a list `weights`, also
+    appends each step's attention weights [B, S] to it."""
     cell, V = s["cell"], s["V"]
     nv = len(V)
     dt = m["scores"].weight.dtype
@@ -505,7 +509,9 @@ def decoder_steps(s, m, inp, steps, teacher=None):
                 h = m["s2"](h, states2[0])
                 states2 = [h]
         if s["att"] != "none":
-            ctx, _ = m["ctx"](h, keys, L)
+            ctx, w = m["ctx"](h, keys, L)
+            if weights is not None:
+                weights.append(w)
             h = torch.cat([h, ctx], -1)
         sc = m["scores"](h)
         logits.append(sc)
@@ -529,14 +535,17 @@ def decoder_model(idx, s):
                 inp["src_len"] = lens
         if s["init"] == "input":
             inp["z"], inp["zc"] = f32(rng, B, H), f32(rng, 1, B, H)
+        align = []
         with torch.no_grad():
-            logits = decoder_steps(s, P.mods, inp, M)
+            logits = decoder_steps(s, P.mods, inp, M, weights=align)
         margin = np.inf
         for sc in logits:
             top2 = sc.topk(min(2, sc.shape[-1]), -1).values
             margin = min(margin, float((top2[:, 0] - top2[:, 1]).min()))
         lg = torch.stack(logits, 1)
         refs = {"logits": lg.numpy(), "probs": torch.softmax(lg, -1).numpy()}
+        if align:
+            refs["align"] = torch.stack(align, 1).numpy()
         runs.append((f"B{B}-S{S}", inp, refs, [("logits", margin)]))
     return Model(name, src, P.state(), runs)
 

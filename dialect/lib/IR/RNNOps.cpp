@@ -292,6 +292,8 @@ LogicalResult CrossEntropyOp::verify() {
     return emitOpError() << "target " << shapeStr(tgt)
                          << " does not fit logits " << shapeStr(logits)
                          << " (expected the logits' shape without the class axis)";
+  if (getWeights() && failed(expectShape(*this, getWeights(), "weights", tgt)))
+    return failure();
   return success();
 }
 

@@ -134,7 +134,7 @@ LogicalResult Differentiator::visit(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<CrossEntropyOp>([&](CrossEntropyOp o) {
         Value d = CrossEntropyGradOp::create(b, loc, o.getLogits().getType(), o.getLogits(),
-                                             o.getTarget(), adjointOf(o.getLoss()));
+                                             o.getTarget(), adjointOf(o.getLoss()), o.getWeights());
         accumulate(loc, o.getLogits(), d);
         return success();
       })
@@ -165,7 +165,7 @@ LogicalResult Differentiator::visit(Operation *op) {
       })
       .Case<EmbeddingOp>([&](EmbeddingOp o) {
         Value d = EmbeddingGradOp::create(b, loc, o.getTable().getType(), o.getTokens(),
-                                          adjointOf(o.getResult()));
+                                          adjointOf(o.getResult()), o.getPaddingIdxAttr());
         accumulate(loc, o.getTable(), d);
         return success();
       })

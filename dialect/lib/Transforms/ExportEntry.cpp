@@ -249,6 +249,8 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
         os << " vocab=" << v;
       if (auto c = d.getAs<IntegerAttr>("classes"))
         os << " classes=" << c.getInt();
+      if (StringRef role = strAttr(d, "role"); !role.empty())
+        os << " role=" << role;
       os << '\n';
     }
   }
@@ -273,7 +275,10 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
     os << "param " << name;
     printDims(os, t, nullptr);
     StringRef init = strAttr(d, attrs::kInit);
-    os << ' ' << (init.empty() ? "zeros" : init) << '\n';
+    os << ' ' << (init.empty() ? "zeros" : init);
+    if (auto pad = d ? d.getAs<IntegerAttr>(attrs::kPadding) : IntegerAttr())
+      os << " padding=" << pad.getInt();
+    os << '\n';
   }
   if (hasGrad)
     os << "grad\n";

@@ -50,6 +50,7 @@ struct Param {
   std::string name;
   std::vector<int64_t> shape;
   std::string init; ///< `uniform:<bound>`, `normal:<std>`, `zeros`, `ones`
+  int64_t zeroRow = -1; ///< a row initialised to zero (an embedding's padding_idx), or -1
 };
 
 enum class Layer {
@@ -89,6 +90,9 @@ struct Node {
   /// decoder node) and the ids of its start and end tokens.
   int decoderPrev = -1;
   int64_t startToken = 0, endToken = 0;
+  /// Decoder: body values read outside it (`dec.w`), its results 1, 2, ...
+  /// (each the sequence of the value's steps).
+  std::vector<ValueRef> bodyOutputs;
   /// Where each given option was written, for later diagnostics.
   std::map<std::string, llvm::SMLoc> optionLocs;
 };
@@ -111,7 +115,10 @@ struct Loss {
   ValueRef pred;
   std::string target;
   llvm::SMLoc loc;
-  llvm::SMLoc weightsLoc; ///< where `weights=` was given (per-step weights), if at all
+  /// `weights=`: a lengths[B] input (steps t < len[b] count) or a float target
+  /// of the target's shape (the weighted mean); none: every position counts,
+  /// except the padding of a mask_zero embedding that reaches the prediction.
+  std::optional<ValueRef> weights;
 };
 
 struct Model {

@@ -7,6 +7,8 @@
     train_data.py series N        series.csv: a header and N rows "t,value" (a noisy sine)
     train_data.py seqs N T        x.npy i64[N, T] token ids of "abcd " (the corpus's noisy cycle),
                                   y.npy i64[N, T] the next token of each
+    train_data.py seqw N T        seqs, plus w.npy f32[N, T]: per-step loss weights in
+                                  [0.1, 2.1), about a third exact zeros, row 3 all zero
     train_data.py regseq N T      x.npy f32[N, T, 3], y.npy f32[N, T, 2] (a leaky running sum of
                                   a projection of x, and a noisy copy of x's first feature)
 
@@ -21,7 +23,7 @@ import numpy as np
 def main():
     kind, n = sys.argv[1], int(sys.argv[2])
     r = np.random.default_rng(12345)
-    if kind in ("seqs", "regseq") and len(sys.argv) != 4:
+    if kind in ("seqs", "seqw", "regseq") and len(sys.argv) != 4:
         sys.exit(__doc__)
     if kind == "linreg":
         x = r.standard_normal((n, 3)).astype(np.float32)
@@ -45,7 +47,7 @@ def main():
             f.write('"t","value"\n')
             for t in range(n):
                 f.write(f"{t},{math.sin(t * 0.3) + 0.1 * r.standard_normal():.6f}\n")
-    elif kind == "seqs":
+    elif kind in ("seqs", "seqw"):
         T = int(sys.argv[3])
         ids, c = [], 0
         for _ in range(n * (T + 1)):
@@ -54,6 +56,12 @@ def main():
         a = np.array(ids, np.int64).reshape(n, T + 1)
         np.save("x.npy", a[:, :T].copy())
         np.save("y.npy", a[:, 1:].copy())
+        if kind == "seqw":
+            w = (r.random((n, T)) * 2 + 0.1) * (r.random((n, T)) >= 0.35)
+            w[:, 0] = np.maximum(w[:, 0], 0.5)
+            if n > 3:
+                w[3] = 0
+            np.save("w.npy", w.astype(np.float32))
     elif kind == "regseq":
         T = int(sys.argv[3])
         x = r.standard_normal((n, T, 3)).astype(np.float32)

@@ -105,15 +105,19 @@ def RNN_CrossEntropyGradOp : RNN_Op<"cross_entropy_grad", [Pure, AllTypesMatch<[
   let summary = "adjoint of rnn.cross_entropy with respect to the logits";
   let description = [{
     `dlogits = dloss * (softmax(logits) - onehot(target)) / N`, `N` the number
-    of positions.
+    of positions; with `weights`, `dloss * w * (softmax - onehot) / sum(w)`.
 
     ```mlir
     %d = rnn.cross_entropy_grad %logits, %y, %dl : tensor<?x?x5xf32>, tensor<?x?xi32>, tensor<f32>
     ```
   }];
-  let arguments = (ins F32RankedTensor:$logits, I32RankedTensor:$target, 0DTensorOf<[F32]>:$dloss);
+  let arguments = (ins F32RankedTensor:$logits, I32RankedTensor:$target, 0DTensorOf<[F32]>:$dloss,
+                       Optional<F32RankedTensor>:$weights);
   let results = (outs F32RankedTensor:$dlogits);
-  let assemblyFormat = "$logits `,` $target `,` $dloss attr-dict `:` type($logits) `,` type($target) `,` type($dloss)";
+  let assemblyFormat = [{
+    $logits `,` $target `,` $dloss (`weights` `(` $weights^ `:` type($weights) `)`)? attr-dict `:`
+    type($logits) `,` type($target) `,` type($dloss)
+  }];
 }
 
 def RNN_MSEGradOp : RNN_Op<"mse_grad", [Pure, AllTypesMatch<["pred", "target", "dpred"]>]> {
@@ -134,13 +138,15 @@ def RNN_EmbeddingGradOp : RNN_Op<"embedding_grad", [Pure]> {
   let summary = "adjoint of rnn.embedding with respect to the table";
   let description = [{
     Scatter-adds each position's adjoint row `dy[..., :]` into row
-    `tokens[...]` of a zero `[V, D]` table.
+    `tokens[...]` of a zero `[V, D]` table; positions holding `padding_idx`
+    add nothing (PyTorch's `padding_idx`).
 
     ```mlir
     %dt = rnn.embedding_grad %x, %dy : (tensor<?x?xi32>, tensor<?x?x16xf32>) -> tensor<5x16xf32>
     ```
   }];
-  let arguments = (ins I32RankedTensor:$tokens, F32RankedTensor:$dy);
+  let arguments = (ins I32RankedTensor:$tokens, F32RankedTensor:$dy,
+                       OptionalAttr<I64Attr>:$padding_idx);
   let results = (outs F32RankedTensor:$dtable);
   let assemblyFormat = "$tokens `,` $dy attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

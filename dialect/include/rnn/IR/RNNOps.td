@@ -95,13 +95,15 @@ def RNN_EmbeddingOp : RNN_Op<"embedding", [Pure]> {
   let summary = "table lookup of token ids";
   let description = [{
     Gathers rows of `table` (`[V, D]`, PyTorch's `nn.Embedding.weight`) for
-    every token id: `[d0, ..., dn]` -> `[d0, ..., dn, D]`.
+    every token id: `[d0, ..., dn]` -> `[d0, ..., dn, D]`. With `padding_idx`
+    (PyTorch's), that row gets no gradient (`mask_zero` padding: row 0).
 
     ```mlir
     %e = rnn.embedding %x, %table : tensor<?x?xi32>, tensor<5x16xf32> -> tensor<?x?x16xf32>
     ```
   }];
-  let arguments = (ins I32RankedTensor:$tokens, F32RankedTensor:$table);
+  let arguments = (ins I32RankedTensor:$tokens, F32RankedTensor:$table,
+                       OptionalAttr<I64Attr>:$padding_idx);
   let results = (outs F32RankedTensor:$result);
   let assemblyFormat = [{
     $tokens `,` $table attr-dict `:` type($tokens) `,` type($table) `->` type($result)
@@ -296,16 +298,22 @@ def RNN_CrossEntropyOp : RNN_Op<"cross_entropy", [Pure]> {
   let summary = "mean cross-entropy of logits against class ids";
   let description = [{
     PyTorch's `F.cross_entropy(logits, target, reduction='mean')` with the class
-    axis last: `logits` `[..., C]`, `target` `[...]` of class ids.
+    axis last: `logits` `[..., C]`, `target` `[...]` of class ids. With
+    `weights` (the target's shape; TensorFlow's `sequence_loss`): the weighted
+    mean `sum(w * ce) / sum(w)`, so positions of weight 0 do not count (a 0/1
+    step mask gives PyTorch's `ignore_index` mean over the other positions).
 
     ```mlir
     %l = rnn.cross_entropy %logits, %y : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
+    %m = rnn.cross_entropy %logits, %y weights(%w : tensor<?x?xf32>) : tensor<?x?x5xf32>, tensor<?x?xi32> -> tensor<f32>
     ```
   }];
-  let arguments = (ins F32RankedTensor:$logits, I32RankedTensor:$target);
+  let arguments = (ins F32RankedTensor:$logits, I32RankedTensor:$target,
+                       Optional<F32RankedTensor>:$weights);
   let results = (outs 0DTensorOf<[F32]>:$loss);
   let assemblyFormat = [{
-    $logits `,` $target attr-dict `:` type($logits) `,` type($target) `->` type($loss)
+    $logits `,` $target (`weights` `(` $weights^ `:` type($weights) `)`)? attr-dict `:`
+    type($logits) `,` type($target) `->` type($loss)
   }];
   let hasVerifier = 1;
 }

@@ -276,7 +276,8 @@ struct SoftmaxGradOpLowering : OpConversionPattern<SoftmaxGradOp> {
   }
 };
 
-/// dlogits = dloss * (softmax(logits) - onehot(target)) / N.
+/// dlogits = dloss * (softmax(logits) - onehot(target)) / N; with weights,
+/// dloss * w * (softmax - onehot) / sum(w).
 struct CrossEntropyGradOpLowering : OpConversionPattern<CrossEntropyGradOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -284,17 +285,32 @@ struct CrossEntropyGradOpLowering : OpConversionPattern<CrossEntropyGradOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    Value logits = adaptor.getLogits(), target = adaptor.getTarget();
+    Value logits = adaptor.getLogits(), target = adaptor.getTarget(), w = adaptor.getWeights();
     auto ty = cast<RankedTensorType>(logits.getType());
     unsigned rank = ty.getRank();
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx), red = dropLastMap(ctx, rank);
     auto [mx, se] = maxAndSumExp(rewriter, loc, logits);
     Value dl = tensor::ExtractOp::create(rewriter, loc, adaptor.getDloss(), ValueRange{});
-    Value scale = arith::DivFOp::create(rewriter, loc, dl, numElementsF32(rewriter, loc, target));
+    Value count;
+    if (w) {
+      AffineMap posId = AffineMap::getMultiDimIdentityMap(rank - 1, ctx);
+      count = arith::TruncFOp::create(
+          rewriter, loc, rewriter.getF32Type(),
+          sumOverF64(rewriter, loc, ValueRange{w}, {posId}, rank - 1,
+                     [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+    } else {
+      count = numElementsF32(rewriter, loc, target);
+    }
+    Value scale = arith::DivFOp::create(rewriter, loc, dl, count);
+    SmallVector<Value> ins = {logits, mx, se, target};
+    SmallVector<AffineMap> maps = {id, red, red, red};
+    if (w) {
+      ins.push_back(w);
+      maps.push_back(red);
+    }
+    maps.push_back(id);
     Value d = linalg::GenericOp::create(
-                  rewriter, loc, ty, ValueRange{logits, mx, se, target},
-                  emptyLike(rewriter, loc, ty, logits),
-                  ArrayRef<AffineMap>{id, red, red, red, id}, parallel(rank),
+                  rewriter, loc, ty, ins, emptyLike(rewriter, loc, ty, logits), maps, parallel(rank),
                   [&](OpBuilder &b, Location l, ValueRange a) {
                     Value p = arith::DivFOp::create(
                         b, l, math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1])), a[2]);
@@ -302,7 +318,8 @@ struct CrossEntropyGradOpLowering : OpConversionPattern<CrossEntropyGradOp> {
                                                            linalg::IndexOp::create(b, l, rank - 1));
                     Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, cls, a[3]);
                     Value oh = arith::SelectOp::create(b, l, hit, cst(b, l, 1.0f), cst(b, l, 0.0f));
-                    Value g = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, p, oh), scale);
+                    Value s = w ? Value(arith::MulFOp::create(b, l, a[4], scale)) : scale;
+                    Value g = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, p, oh), s);
                     linalg::YieldOp::create(b, l, g);
                   })
                   .getResult(0);
@@ -365,12 +382,20 @@ struct EmbeddingGradOpLowering : OpConversionPattern<EmbeddingGradOp> {
         [&](OpBuilder &b, Location l, Value p, ValueRange acc) {
           Value tok = tensor::ExtractOp::create(b, l, tokens, ValueRange{p});
           Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), tok);
+          // padding_idx: its positions add zero.
+          Value keep;
+          if (auto pad = op.getPaddingIdx())
+            keep = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::ne, tok,
+                arith::ConstantOp::create(b, l, b.getI32IntegerAttr(static_cast<int32_t>(*pad))));
           auto inner = scf::ForOp::create(
               b, l, c0, dim, c1, acc,
               [&](OpBuilder &ib, Location il, Value d, ValueRange tacc) {
                 Value cur = tensor::ExtractOp::create(ib, il, tacc[0], ValueRange{row, d});
                 Value add = tensor::ExtractOp::create(ib, il, dy, ValueRange{p, d});
                 Value sum = arith::AddFOp::create(ib, il, cur, add);
+                if (keep)
+                  sum = arith::SelectOp::create(ib, il, keep, sum, cur);
                 Value upd = tensor::InsertOp::create(ib, il, sum, tacc[0], ValueRange{row, d});
                 scf::YieldOp::create(ib, il, upd);
               });

@@ -200,15 +200,13 @@ Value numElementsF32(OpBuilder &b, Location loc, Value v) {
 
 /// Sums `fn(args)` over every position of the iteration space of `ins`
 /// (identity maps over `rank` axes) into a scalar, then divides by `count`.
-Value meanOver(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
-               unsigned rank, Value count,
-               function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
+Value sumOverF64(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
+                 unsigned rank, function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
   MLIRContext *ctx = b.getContext();
   // The sum runs in f64: a loss over 10^5-10^6 terms summed left to right in
   // f32 drifts by ~1e-4 relative (PyTorch sums pairwise); f64 keeps it exact
   // to f32 rounding.
   auto f64 = b.getF64Type();
-  auto scalarTy = RankedTensorType::get({}, b.getF32Type());
   auto accTy = RankedTensorType::get({}, f64);
   Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
   Value empty = tensor::EmptyOp::create(b, loc, accTy, ValueRange{});
@@ -224,10 +222,22 @@ Value meanOver(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> i
                                               ValueRange{arith::AddFOp::create(nb, l, a.back(), v)});
                     })
                     .getResult(0);
-  Value sum = tensor::ExtractOp::create(b, loc, total, ValueRange{});
-  Value mean = arith::DivFOp::create(b, loc, sum, arith::ExtFOp::create(b, loc, f64, count));
-  return tensor::FromElementsOp::create(b, loc, scalarTy,
-                                        ValueRange{arith::TruncFOp::create(b, loc, b.getF32Type(), mean)});
+  return tensor::ExtractOp::create(b, loc, total, ValueRange{});
+}
+
+Value scalarTensor(OpBuilder &b, Location loc, Value x) {
+  if (x.getType().isF64())
+    x = arith::TruncFOp::create(b, loc, b.getF32Type(), x);
+  return tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, b.getF32Type()),
+                                        ValueRange{x});
+}
+
+Value meanOver(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
+               unsigned rank, Value count,
+               function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
+  Value sum = sumOverF64(b, loc, ins, inMaps, rank, fn);
+  return scalarTensor(
+      b, loc, arith::DivFOp::create(b, loc, sum, arith::ExtFOp::create(b, loc, b.getF64Type(), count)));
 }
 
 SmallVector<Value> gateBlocks(OpBuilder &b, Location loc, Value gx, Value gh, int64_t gates,

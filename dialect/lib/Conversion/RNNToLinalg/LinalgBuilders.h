@@ -63,6 +63,12 @@ Value einsum(OpBuilder &b, Location loc, StringRef spec, ValueRange ins, Value i
 Value maskRows(OpBuilder &b, Location loc, Value lengths, Value t, Value a, Value other);
 /// Number of elements of `v` as an f32 scalar.
 Value numElementsF32(OpBuilder &b, Location loc, Value v);
+/// Sum of `fn(args)` (f32) over an iteration space, accumulated in f64; an f64
+/// scalar.
+Value sumOverF64(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
+                 unsigned rank, function_ref<Value(OpBuilder &, Location, ValueRange)> fn);
+/// A 0-d f32 tensor holding the scalar `x` (f32, or f64 rounded to f32).
+Value scalarTensor(OpBuilder &b, Location loc, Value x);
 /// Mean of `fn(args)` over an iteration space, as a 0-d tensor.
 Value meanOver(OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
                unsigned rank, Value count,
