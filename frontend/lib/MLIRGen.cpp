@@ -101,6 +101,17 @@ private:
                           llvm::SmallVectorImpl<mlir::DictionaryAttr> &resAttrs);
   /// True for the nodes of a decoder body (generated inside the loop).
   bool inDecoderBody(int id) const;
+  /// Whether training applies dropout somewhere (a `dropout(x, rate>0)`
+  /// outside decoder bodies, or `dropout=` between stacked layers).
+  bool hasTrainingDropout() const {
+    for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id) {
+      const Node &n = m.nodes[id];
+      if (n.rate > 0 && ((n.layer == Layer::Dropout && !inDecoderBody(id)) ||
+                         (n.layer == Layer::Recurrent && n.layers > 1)))
+        return true;
+    }
+    return false;
+  }
   /// Generates a decoder as an rnn.decode loop.
   bool genDecoder(int id);
   /// The embedding (with mask_zero) whose padding reaches `v` through
@@ -127,6 +138,12 @@ private:
   Mode mode = Mode::Forward;
   /// Set while a decoder generates its body inside its loop.
   bool generatingBody = false;
+  /// The loss functions' dropout seed argument (`rnn.rng`), when the model
+  /// has dropout; null in the forward and step functions.
+  Value rng;
+  /// Dropout sites get salts kSaltStride * node id (+ layer for stacked
+  /// recurrent layers), so their masks are independent.
+  static constexpr int64_t kSaltStride = 64;
   /// Lengths derived from mask_zero padding, per embedding node.
   std::map<int, Value> maskLengths;
   /// Step function: state arguments and final states, per recurrent node.
@@ -390,7 +407,8 @@ bool MLIRGenImpl::genNode(int id) {
     stateTypes.assign(n.cell == CellKind::LSTM ? 2 : 1, stateTy);
     auto op = rnn::RecurrentOp::create(
         builder, l, outTy, stateTypes, ops[0], w, lengthsFor(n),
-        /*initialStates=*/initStates, cell, dir, n.hidden, n.layers, n.returnSequences,
+        /*initialStates=*/initStates, /*rng=*/n.rate > 0 ? rng : Value(), llvm::APFloat(n.rate),
+        /*dropout_salt=*/kSaltStride * id, cell, dir, n.hidden, n.layers, n.returnSequences,
         n.activation == Activation::Relu ? rnn::Activation::relu : rnn::Activation::tanh);
     if (hasStateArgs()) {
       const char *names[] = {".h", ".c"};
@@ -418,7 +436,13 @@ bool MLIRGenImpl::genNode(int id) {
     values[id] = {rnn::SoftmaxOp::create(builder, l, ops[0])};
     return true;
   case Layer::Dropout:
-    values[id] = {ops[0]}; // identity at inference
+    // Identity at inference (and inside a decoder body, which has no step
+    // index to draw fresh masks from: a warning in genLoss).
+    values[id] = {rng && n.rate > 0 && !generatingBody
+                      ? Value(rnn::DropoutOp::create(builder, l, ops[0].getType(), ops[0], rng,
+                                                     builder.getF64FloatAttr(n.rate),
+                                                     builder.getI64IntegerAttr(kSaltStride * id)))
+                      : ops[0]};
     return true;
   case Layer::Concat:
     values[id] = {mlir::tensor::ConcatOp::create(builder, l, resultTy(0),
@@ -458,6 +482,7 @@ mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::String
   stepStateArgs.clear();
   stepStateResults.clear();
   maskLengths.clear();
+  rng = Value();
   builder.setInsertionPointToEnd(moduleBody);
   auto fn = mlir::func::FuncOp::create(builder, loc(m.loc), name, builder.getFunctionType({}, {}));
   fn->setAttr(marker, builder.getUnitAttr());
@@ -486,6 +511,13 @@ mlir::func::FuncOp MLIRGenImpl::beginFunction(llvm::StringRef name, llvm::String
         if (m.nodes[id].layer == Layer::Input && m.nodes[id].name == tg.name &&
             !llvm::is_contained(m.inputs, id))
           declare(id, rnn::attrs::kTarget);
+  if ((mode == Mode::Loss || mode == Mode::LossState) && hasTrainingDropout()) {
+    auto rngTy = mlir::RankedTensorType::get({2}, builder.getI64Type());
+    rng = addArg(rngTy,
+                 builder.getDictionaryAttr(builder.getNamedAttr(rnn::attrs::kRng,
+                                                                builder.getUnitAttr())),
+                 loc(m.loc));
+  }
   if (hasStateArgs()) {
     // One [layers*dirs, B, H] state per recurrent layer (two for an LSTM).
     for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id) {
@@ -598,11 +630,10 @@ bool MLIRGenImpl::genForward() {
 }
 
 bool MLIRGenImpl::genLoss() {
-  for (const Node &n : m.nodes)
-    if ((n.layer == Layer::Dropout || (n.layer == Layer::Recurrent && n.layers > 1)) &&
-        n.rate > 0)
-      diag.warning(n.loc, "dropout is not applied in training yet: the gradient is that of "
-                          "the network without dropout");
+  for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
+    if (m.nodes[id].layer == Layer::Dropout && m.nodes[id].rate > 0 && inDecoderBody(id))
+      diag.warning(m.nodes[id].loc, "dropout inside a decoder body is the identity in training "
+                                    "too (its mask could not change from step to step)");
   auto fn = beginFunction(m.name + "_loss", rnn::attrs::kLossEntry, Mode::Loss);
   if (!genNodes())
     return false;

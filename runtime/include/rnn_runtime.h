@@ -76,6 +76,15 @@ extern void rnnc_model_grad(rnnrt_tensor *args) RNNRT_WEAK;
  * (rank 0), one gradient per parameter, then the states out (same order and shapes). The
  * incoming states are constants for the gradient (detached); the loss is that of the window. */
 extern void rnnc_model_grad_state(rnnrt_tensor *args) RNNRT_WEAK;
+/* Only in objects whose gradient functions apply dropout (the model has `dropout(x, rate>0)`
+ * or `dropout=` between stacked layers); weak: NULL otherwise. { seed, training }: while
+ * training != 0 each dropout site keeps element i when bits 40..63 of a splitmix64 hash of
+ * (seed, the site's salt, i's indices) reach rate * 2^24 (docs/architecture.md); with
+ * training == 0 dropout is the identity. Read by rnnc_model_grad / rnnc_model_grad_state at
+ * each call; the forward and step functions never apply dropout. */
+extern int64_t rnnc_model_rng[] RNNRT_WEAK;
+/* Sets rnnc_model_rng (when the model has one). */
+RNNRT_EXPORT void rnnrt_set_dropout(uint64_t seed, int training);
 
 /* ------------------------------------------------------------------------------------------
  * Errors and element types
@@ -207,6 +216,8 @@ typedef struct rnnrt_model_desc {
   int has_step;           /* a `step` line: the object defines rnnc_model_step */
   int has_grad;           /* a `grad` line: the object defines rnnc_model_grad */
   int has_grad_state;     /* a `grad_state` line: the object defines rnnc_model_grad_state */
+  int64_t saved_per_step; /* grad_state saved=<n>: values rnnc_model_grad_state saves per
+                             example and time step (states and projections); else -1 */
   rnnrt_decl *states;     int64_t n_states;  /* `state` lines (only after `step`) */
   rnnrt_decl *tstates;    int64_t n_tstates; /* `tstate` lines (only after `grad_state`) */
   rnnrt_kv *train;        int64_t n_train;   /* all `train` lines, in order */

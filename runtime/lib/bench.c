@@ -290,7 +290,10 @@ static void bench_free(bench *bn) {
 }
 
 static inline void bench_call(bench *bn) {
-  if (bn->train) rnnc_model_grad(bn->args);
+  if (bn->train) {
+    rnnrt_set_dropout(0, 1); /* a training step: dropout on */
+    rnnc_model_grad(bn->args);
+  }
   else rnnc_model_forward(bn->args);
 }
 

@@ -94,7 +94,8 @@ static const command commands[] = {
      "compute the loss and the gradient of every parameter",
      "Loads the weights, the inputs and the targets (checked like 'infer' checks inputs), runs the\n"
      "model's gradient function once and writes a safetensors file with the loss (shape [], F32)\n"
-     "and the gradient of every parameter under the parameter's name. Needs a model with a loss.",
+     "and the gradient of every parameter under the parameter's name. Needs a model with a loss.\n"
+     "It is the training gradient: the model's dropout applies, its masks drawn from --seed.",
      cli_grad_opts, true, cli_cmd_grad},
     {"train",
      "-w WEIGHTS.safetensors --input NAME=FILE.npy... --target NAME=FILE.npy... -o OUT.safetensors\n"

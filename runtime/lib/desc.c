@@ -522,7 +522,10 @@ static int parse_grad(ctx *c, line_t *l) {
  * variant of the model's gradient). */
 static int parse_grad_state(ctx *c, line_t *l) {
   if (c->d->has_grad_state) return lfail(c, l, "second 'grad_state' line");
-  if (l->nf != 1) return lfail(c, l, "'grad_state' takes no arguments");
+  if (l->nf > 2 || (l->nf == 2 && strncmp(l->f[1], "saved=", 6) != 0))
+    return lfail(c, l, "expected 'grad_state [saved=<values per example and step>]'");
+  if (l->nf == 2 && (!parse_uint(l->f[1] + 6, &c->d->saved_per_step) || c->d->saved_per_step < 1))
+    return lfail(c, l, "invalid saved= count '%s' (expected an integer >= 1)", l->f[1] + 6);
   if (!c->d->has_grad) return lfail(c, l, "'grad_state' line without a preceding 'grad' line");
   c->d->has_grad_state = 1;
   c->grad_state_line = l->lineno;
@@ -543,6 +546,7 @@ static int parse_state(ctx *c, line_t *l) {
 
 int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) {
   memset(out, 0, sizeof *out);
+  out->saved_per_step = -1;
   ctx c = {out, err, NULL, 0, 0};
   int rc = -1;
   if (!text) {

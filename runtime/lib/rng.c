@@ -70,3 +70,9 @@ void rnnrt_rng_init_param(rnnrt_rng *rng, const rnnrt_decl *p, float *out) {
     for (int64_t k = 0; k < dim; k++) out[p->padding * dim + k] = 0.0f;
   }
 }
+
+void rnnrt_set_dropout(uint64_t seed, int training) {
+  if (!rnnc_model_rng) return;
+  rnnc_model_rng[0] = (int64_t)seed;
+  rnnc_model_rng[1] = training != 0;
+}

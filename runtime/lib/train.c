@@ -27,6 +27,7 @@ const opt_spec cli_grad_opts[] = {
     {OPT_INPUT, "input", 'i', "NAME=FILE", true, ".npy array for input NAME (repeat for each input)"},
     {OPT_TARGET, "target", 0, "NAME=FILE", true, ".npy array for target NAME (repeat for each target)"},
     {OPT_OUTPUT, "output", 'o', "FILE", false, "safetensors file to write: 'loss' and one gradient per parameter"},
+    {OPT_SEED, "seed", 's', "N", false, "seed of the dropout masks (models with dropout; default 0)"},
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
 };
@@ -176,6 +177,14 @@ int cli_cmd_grad(cli *c) {
       goto done;
     }
   }
+  /* the training gradient: dropout on, its masks drawn from --seed as given */
+  uint64_t seed = 0;
+  const char *ss = cli_opt_get(c, OPT_SEED);
+  if (ss && !cli_parse_count(ss, UINT64_MAX, &seed)) {
+    cli_usage_error(c, "--seed: invalid value '%s' (expected an integer >= 0)", ss);
+    goto done;
+  }
+  rnnrt_set_dropout(seed, 1);
   rnnc_model_grad(args);
   e[0] = (rnnrt_st_entry){"loss", RNNRT_DTYPE_F32, 0, NULL, loss->data};
   for (int64_t i = 0; i < np; i++)
@@ -205,6 +214,7 @@ typedef struct {
   int64_t epochs, batch;
   double validation;
   uint64_t seed;
+  bool seed_given;            /* --seed on the command line (a resumed run must match) */
   int64_t ckpt_every;            /* 0: at the end of every epoch */
   int64_t seq_len, window;
   const char *column;
@@ -515,6 +525,7 @@ static int train_parse_options(cli *c, train_cfg *t) {
     if (!cli_parse_count(s, UINT64_MAX, &u))
       return cli_usage_error(c, "--seed: invalid value '%s' (expected a non-negative integer)", s);
     t->seed = u;
+    t->seed_given = true;
   }
   if ((s = cli_opt_get(c, OPT_CKPT_EVERY))) {
     if (!cli_parse_count(s, INT64_MAX, &u) || u < 1)
@@ -577,7 +588,7 @@ typedef struct {
   rnnrt_st_entry *ck;
   size_t n_ck;
   char **ck_names;
-  int64_t ck_i64[8];          /* step, epoch, epoch_step, optimizer, n_train, n_val, batch */
+  int64_t ck_i64[8];          /* step, epoch, epoch_step, optimizer, n_train, n_val, batch, seed */
   double ck_f64[3];
   int64_t ck_hist_shape[2];
   const char *last_ckpt;
@@ -1062,9 +1073,11 @@ static int trunc_plan(trainer *t) {
         if (t->d->tstates[s].dims[k].sym < 0) n *= t->d->tstates[s].dims[k].size;
       S += n;
     }
+    /* what the gradient function saves per step (states and gate projections), when known */
+    if (t->d->saved_per_step > 0) S = t->d->saved_per_step;
     double k = floor(cfg->budget * 1048576.0 / (4.0 * (double)cfg->batch * (double)(S > 0 ? S : 1)));
     cfg->k1 = cfg->k2 = k < 1 ? 1 : k > INT32_MAX ? INT32_MAX : (int64_t)k;
-    fprintf(stderr, "note: bptt=%s: truncate(%lld), the longest window whose saved states (4 bytes x batch %lld x %lld "
+    fprintf(stderr, "note: bptt=%s: truncate(%lld), the longest window whose saved activations (4 bytes x batch %lld x %lld "
                     "value%s per step) fit in %.9g MiB\n", cfg->bptt_str, (long long)cfg->k1, (long long)cfg->batch,
             (long long)S, S == 1 ? "" : "s", cfg->budget);
   }
@@ -1108,7 +1121,7 @@ static int train_alloc(trainer *t) {
   t->hist_cap = t->cfg.epochs < 64 ? t->cfg.epochs : 64;
   t->hist = calloc((size_t)t->hist_cap * 4, sizeof *t->hist);
   t->perm = calloc((size_t)t->n_train + 1, sizeof *t->perm);
-  t->ck = calloc((size_t)(3 * np + 9 + t->nts), sizeof *t->ck);
+  t->ck = calloc((size_t)(3 * np + 10 + t->nts), sizeof *t->ck);
   t->ck_names = calloc((size_t)(2 * np + 1), sizeof *t->ck_names);
   if (!t->fargs || !t->row_bytes || !t->pdata || !t->gdata || !t->s1 || !t->s2 || !t->pnumel ||
       !t->hist || !t->perm || !t->ck || !t->ck_names)
@@ -1162,6 +1175,7 @@ static int train_alloc(trainer *t) {
   t->ck[k++] = (rnnrt_st_entry){"__opt.epoch_step", RNNRT_DTYPE_I64, 0, NULL, &t->ck_i64[2]};
   t->ck[k++] = (rnnrt_st_entry){"__opt.optimizer", RNNRT_DTYPE_I64, 0, NULL, &t->ck_i64[3]};
   t->ck[k++] = (rnnrt_st_entry){"__opt.data", RNNRT_DTYPE_I64, 1, &three, &t->ck_i64[4]};
+  t->ck[k++] = (rnnrt_st_entry){"__opt.seed", RNNRT_DTYPE_I64, 0, NULL, &t->ck_i64[7]};
   t->ck[k++] = (rnnrt_st_entry){"__opt.epoch_partial", RNNRT_DTYPE_F64, 1, &three, t->ck_f64};
   t->ck_hist = k;
   t->ck[k++] = (rnnrt_st_entry){"__opt.history", RNNRT_DTYPE_F64, 2, t->ck_hist_shape, t->hist};
@@ -1286,6 +1300,18 @@ static int load_checkpoint(trainer *t) {
   for (int i = 0; i < 4; i++)
     if (ck_read(t, &st, names[i], RNNRT_DTYPE_I64, 0, NULL, &v[i]) != 0) goto done;
   if (ck_read(t, &st, "__opt.data", RNNRT_DTYPE_I64, 1, &shape3, data) != 0) goto done;
+  /* the run's seed (shuffling, dropout masks): the checkpoint's, unless --seed disagrees */
+  if (rnnrt_st_find(&st, "__opt.seed")) {
+    int64_t ws;
+    if (ck_read(t, &st, "__opt.seed", RNNRT_DTYPE_I64, 0, NULL, &ws) != 0) goto done;
+    if (t->cfg.seed_given && (uint64_t)ws != t->cfg.seed) {
+      cli_fail("%s: the checkpoint was written with seed %llu; this run uses --seed %llu (drop --seed to "
+               "continue with the checkpoint's)", path, (unsigned long long)(uint64_t)ws,
+               (unsigned long long)t->cfg.seed);
+      goto done;
+    }
+    t->cfg.seed = (uint64_t)ws;
+  }
   if (v[3] != (int64_t)t->cfg.opt.kind) {
     const char *was = v[3] == RNNRT_OPTIM_ADAM ? "adam" : "sgd";
     cli_fail("%s: the checkpoint was written by an %s run; this run uses %s (add --optimizer %s)", path, was,
@@ -1374,6 +1400,7 @@ static int write_checkpoint(trainer *t) {
   t->ck_i64[4] = t->ck_data[0];
   t->ck_i64[5] = t->ck_data[1];
   t->ck_i64[6] = t->ck_data[2];
+  t->ck_i64[7] = (int64_t)t->cfg.seed;
   t->ck_f64[0] = t->epoch_step ? t->ep_loss : 0;
   t->ck_f64[1] = t->epoch_step ? t->ep_count : 0;
   t->ck_f64[2] = t->epoch_step ? t->ep_seconds + (now_s() - t->t_epoch) : 0;
@@ -1566,9 +1593,16 @@ enum { STEP_OK, STEP_BAD_LOSS, STEP_BAD_GRAD };
 
 static int apply_update(trainer *t, float *loss, int64_t *bad);
 
+/* Dropout masks of gradient call `sub` of optimizer step `step` (0-based): drawn from the
+ * run's seed, the step and the call alone, so a resumed run draws the same masks. */
+static void dropout_for_step(const trainer *t, int64_t step, int64_t sub) {
+  rnnrt_set_dropout(mix64(t->cfg.seed * 0xD1B54A32D192ED03ull + mix64((uint64_t)step * 1024 + (uint64_t)sub + 1)), 1);
+}
+
 /* One optimizer step on examples idx[0..cnt). */
 static int train_step(trainer *t, const int64_t *idx, int64_t cnt, float *loss, int64_t *bad) {
   gather(t, idx, cnt, false);
+  dropout_for_step(t, t->step, 0);
   rnnc_model_grad(t->gargs);
   return apply_update(t, loss, bad);
 }
@@ -1615,9 +1649,11 @@ static int trunc_step(trainer *t, const int64_t *idx, int64_t cnt, int64_t wi, f
   states_for_batch(t, cnt, wi == 0);
   if (adv > 0) {
     gather_window(t, false, idx, cnt, i0, adv);
+    dropout_for_step(t, t->step, 1);
     grad_state_call(t);
   }
   gather_window(t, false, idx, cnt, i0 + adv, g);
+  dropout_for_step(t, t->step, 0);
   grad_state_call(t);
   *weight = (double)(cnt * g);
   *seen = t->cfg.text ? (double)(cnt * w) : (double)cnt * (double)w / (double)t->T;
@@ -1651,6 +1687,7 @@ static void count_correct(const trainer *t, const rnnrt_tensor *y, const rnnrt_t
 /* Validation loss (example-weighted mean of the batch losses) and metric. */
 static void evaluate(trainer *t, double *val_loss, double *metric) {
   double sum = 0, correct = 0, total = 0;
+  rnnrt_set_dropout(0, 0); /* evaluation: no dropout (PyTorch's model.eval()) */
   int64_t *idx = t->perm; /* reused: the epoch's order is no longer needed */
   for (int64_t off = 0; off < t->n_val; off += t->cap) {
     int64_t cnt = t->n_val - off < t->cap ? t->n_val - off : t->cap;
@@ -1701,6 +1738,7 @@ static void count_correct(const trainer *t, const rnnrt_tensor *y, const rnnrt_t
  * the forward function on whole rows (.npy) or the step function on the windows (--text). */
 static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
   double sum = 0, weight = 0, correct = 0, total = 0;
+  rnnrt_set_dropout(0, 0); /* evaluation: no dropout (PyTorch's model.eval()) */
   const rnnrt_model_desc *d = t->d;
   int64_t *idx = t->perm; /* reused: the epoch's order is no longer needed */
   bool acc = metric_needs_forward(t);

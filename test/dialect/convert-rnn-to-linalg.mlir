@@ -351,3 +351,23 @@ func.func @decode_teacher(%h0: tensor<?x4xf32>, %y: tensor<?x?xi32>, %emb: tenso
   }
   return %a : tensor<?x?x6xf32>
 }
+
+// -----
+
+// Dropout: the seed and training flag are read once; each element hashes its
+// indices (splitmix64) and is kept when the top 24 bits reach rate * 2^24
+// (0.25 * 2^24 = 4194304), scaled by 1 / (1 - rate).
+// CHECK-LABEL: func.func @dropout
+// CHECK: %[[SEED:.*]] = tensor.extract %{{.*}}[%c0]
+// CHECK: %[[FLAG:.*]] = tensor.extract %{{.*}}[%c1]
+// CHECK: %[[ON:.*]] = arith.cmpi ne, %[[FLAG]]
+// CHECK: linalg.generic
+// CHECK: linalg.index 0
+// CHECK: linalg.index 1
+// CHECK: arith.cmpi uge, %{{.*}}, %c4194304_i64
+// CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f32
+// CHECK: arith.select %[[ON]]
+func.func @dropout(%x: tensor<?x4xf32>, %rng: tensor<2xi64>) -> tensor<?x4xf32> {
+  %d = rnn.dropout %x, %rng {rate = 2.500000e-01 : f64, salt = 3 : i64} : tensor<?x4xf32>, tensor<2xi64>
+  return %d : tensor<?x4xf32>
+}

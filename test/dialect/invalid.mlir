@@ -347,3 +347,19 @@ func.func @ce_weights_shape(%l: tensor<2x3x5xf32>, %y: tensor<2x3xi32>, %w: tens
   %c = rnn.cross_entropy %l, %y weights(%w : tensor<2x4xf32>) : tensor<2x3x5xf32>, tensor<2x3xi32> -> tensor<f32>
   return
 }
+
+// -----
+
+func.func @dropout_rate(%x: tensor<?x4xf32>, %rng: tensor<2xi64>) {
+  // expected-error @+1 {{'rnn.dropout' op rate must be in [0, 1), got 1}}
+  %d = rnn.dropout %x, %rng {rate = 1.0 : f64, salt = 0 : i64} : tensor<?x4xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @dropout_rng(%x: tensor<?x4xf32>, %rng: tensor<3xi64>) {
+  // expected-error @+1 {{'rnn.dropout' op rng has shape [3], expected [2]}}
+  %d = rnn.dropout %x, %rng {rate = 0.5 : f64, salt = 0 : i64} : tensor<?x4xf32>, tensor<3xi64>
+  return
+}

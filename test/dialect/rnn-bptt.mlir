@@ -1,31 +1,34 @@
 // RUN: rnn-opt %s -rnn-bptt -split-input-file -verify-diagnostics | FileCheck %s
 
 // An LSTM language model's loss at the cell level. The gradient function
-// saves the forward loop's incoming states (two extra sequence results), runs
-// the adjoint loop backwards in time, and returns the loss and one gradient
-// per parameter in argument order.
+// saves the forward loop's incoming states and its two projections (four
+// extra sequence results), runs the adjoint loop backwards in time reading
+// them, and returns the loss and one gradient per parameter in argument order.
 // CHECK-LABEL: func.func @lm(
 // CHECK-SAME: attributes {rnn.loss_entry}
 // CHECK-LABEL: func.func @lm_grad(
 // CHECK-SAME: -> (tensor<f32> {rnn.output = "loss"}, tensor<32x5xf32> {rnn.output = "wih"}, tensor<32x8xf32> {rnn.output = "whh"}, tensor<5x8xf32> {rnn.output = "wo"})
-// CHECK-SAME: attributes {rnn.grad_entry}
-// Forward: the per-step outputs, then the saved h and c of every step, then the finals.
-// CHECK: %[[FWD:.*]]:5 = rnn.recurrence(%[[X:.*]]) init(%{{.*}}, %{{.*}}) : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>)
+// CHECK-SAME: attributes {rnn.grad_entry, rnn.saved_per_step = 80 : i64}
+// Forward: the per-step outputs, then the saved h and c of every step and
+// the two gate projections (8 + 8 + 32 + 32 values per step), then the finals.
+// CHECK: %[[FWD:.*]]:7 = rnn.recurrence(%[[X:.*]]) init(%{{.*}}, %{{.*}}) : (tensor<?x?x5xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x8xf32>, tensor<?x8xf32>)
 // CHECK: ^bb0(%{{.*}}: tensor<?x5xf32>, %[[H:.*]]: tensor<?x8xf32>, %[[C:.*]]: tensor<?x8xf32>):
-// CHECK: rnn.yield %[[HN:.*]], %[[H]], %[[C]], %[[HN]], %{{.*}}
+// CHECK: %[[FGX:.*]] = rnn.dense none
+// CHECK: %[[FGH:.*]] = rnn.dense none %[[H]]
+// CHECK: rnn.yield %[[HN:.*]], %[[H]], %[[C]], %[[FGX]], %[[FGH]], %[[HN]], %{{.*}}
 // CHECK: %[[LOGITS:.*]] = rnn.dense none %[[FWD]]#0
 // CHECK: %[[LOSS:.*]] = rnn.cross_entropy %[[LOGITS]]
 // Backward: the loss adjoint 1.0 into cross-entropy, then the head.
 // CHECK: %[[ONE:.*]] = arith.constant dense<1.000000e+00> : tensor<f32>
 // CHECK: %[[DLOG:.*]] = rnn.cross_entropy_grad %[[LOGITS]], %{{.*}}, %[[ONE]]
 // CHECK: %[[DX:.*]], %[[DWO:.*]], %{{.*}} = rnn.dense_grad %[[DLOG]], %[[FWD]]#0, %{{.*}}
-// The adjoint recurrence runs in reverse over x, the saved states and d(outputs);
-// it carries dh, dc and the two recurrent weights' accumulators.
-// CHECK: %[[BWD:.*]]:4 = rnn.recurrence reverse(%[[X]], %[[FWD]]#1, %[[FWD]]#2, %[[DX]]) init(
-// CHECK: ^bb0(%[[XT:.*]]: tensor<?x5xf32>, %[[HP:.*]]: tensor<?x8xf32>, %[[CP:.*]]: tensor<?x8xf32>, %[[DY:.*]]: tensor<?x8xf32>, %[[DH:.*]]: tensor<?x8xf32>, %[[DC:.*]]: tensor<?x8xf32>, %[[AIH:.*]]: tensor<32x5xf32>, %[[AHH:.*]]: tensor<32x8xf32>):
-// Recompute the step from x_t and the saved state ...
-// CHECK:   %[[GX:.*]] = rnn.dense none %[[XT]]
-// CHECK:   %[[GH:.*]] = rnn.dense none %[[HP]]
+// The adjoint recurrence runs in reverse over x, the saved states and
+// projections and d(outputs); it carries dh, dc and the two recurrent
+// weights' accumulators.
+// CHECK: %[[BWD:.*]]:4 = rnn.recurrence reverse(%[[X]], %[[FWD]]#1, %[[FWD]]#2, %[[FWD]]#3, %[[FWD]]#4, %[[DX]]) init(
+// CHECK: ^bb0(%[[XT:.*]]: tensor<?x5xf32>, %[[HP:.*]]: tensor<?x8xf32>, %[[CP:.*]]: tensor<?x8xf32>, %[[GX:.*]]: tensor<?x32xf32>, %[[GH:.*]]: tensor<?x32xf32>, %[[DY:.*]]: tensor<?x8xf32>, %[[DH:.*]]: tensor<?x8xf32>, %[[DC:.*]]: tensor<?x8xf32>, %[[AIH:.*]]: tensor<32x5xf32>, %[[AHH:.*]]: tensor<32x8xf32>):
+// Recompute the step's gates from the saved projections (the projections'
+// clones are dead and canonicalization removes them) ...
 // CHECK:   rnn.lstm_gates %[[GX]], %[[GH]], %[[CP]]
 // ... then back-propagate through it.
 // CHECK:   linalg.add ins(%[[DY]], %[[DH]]
@@ -97,10 +100,10 @@ func.func @padded(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %n: tensor<?xi32> {rn
 // CHECK-LABEL: func.func @window_loss_grad
 // CHECK-SAME: (%{{.*}}: tensor<?x?x4xf32> {rnn.input = "x"}, %{{.*}}: tensor<?x?x4xf32> {rnn.target = "y"}, %{{.*}}: tensor<4x4xf32> {rnn.param = "w"}, %{{.*}}: tensor<?x4xf32> {rnn.state = "h"})
 // CHECK-SAME: -> (tensor<f32> {rnn.output = "loss"}, tensor<4x4xf32> {rnn.output = "w"}, tensor<?x4xf32> {rnn.state = "h"})
-// CHECK-SAME: attributes {rnn.grad_state_entry}
-// CHECK: %[[FWD:.*]]:3 = rnn.recurrence(
+// CHECK-SAME: attributes {rnn.grad_state_entry, rnn.saved_per_step = 8 : i64}
+// CHECK: %[[FWD:.*]]:4 = rnn.recurrence(
 // CHECK: rnn.recurrence reverse(
-// CHECK: return %{{.*}}, %{{.*}}, %[[FWD]]#2 : tensor<f32>, tensor<4x4xf32>, tensor<?x4xf32>
+// CHECK: return %{{.*}}, %{{.*}}, %[[FWD]]#3 : tensor<f32>, tensor<4x4xf32>, tensor<?x4xf32>
 func.func @window_loss(%x: tensor<?x?x4xf32> {rnn.input = "x"}, %y: tensor<?x?x4xf32> {rnn.target = "y"},
                        %w: tensor<4x4xf32> {rnn.param = "w"}, %h0: tensor<?x4xf32> {rnn.state = "h"})
     -> (tensor<f32>, tensor<?x4xf32> {rnn.state = "h"}) attributes {rnn.loss_state_entry} {
@@ -201,5 +204,22 @@ func.func @padded_table(%x: tensor<?x?xi32> {rnn.input = "x"}, %y: tensor<?x?x4x
                         %e: tensor<6x4xf32> {rnn.param = "e"}) -> tensor<f32> attributes {rnn.loss_entry} {
   %v = rnn.embedding %x, %e {padding_idx = 0 : i64} : tensor<?x?xi32>, tensor<6x4xf32> -> tensor<?x?x4xf32>
   %l = rnn.mse %v, %y : tensor<?x?x4xf32>, tensor<?x?x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// Dropout is linear in its input with a mask drawn from (seed, salt, index):
+// its adjoint is the same op, same seed and salt, on the output's adjoint.
+// CHECK-LABEL: func.func @dropped_grad
+// CHECK-SAME: %[[RNG:[^:]*]]: tensor<2xi64> {rnn.rng}
+// CHECK: rnn.dropout %{{.*}}, %[[RNG]] {rate = 5.000000e-01 : f64, salt = 7 : i64} : tensor<?x4xf32>, tensor<2xi64>
+// CHECK: %[[D:.*]] = rnn.mse_grad
+// CHECK: rnn.dropout %[[D]], %[[RNG]] {rate = 5.000000e-01 : f64, salt = 7 : i64} : tensor<?x4xf32>, tensor<2xi64>
+func.func @dropped(%x: tensor<?x4xf32> {rnn.input = "x"}, %y: tensor<?x4xf32> {rnn.target = "y"},
+                   %w: tensor<4x4xf32> {rnn.param = "w"}, %rng: tensor<2xi64> {rnn.rng}) -> tensor<f32> attributes {rnn.loss_entry} {
+  %g = rnn.dense none %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+  %d = rnn.dropout %g, %rng {rate = 5.000000e-01 : f64, salt = 7 : i64} : tensor<?x4xf32>, tensor<2xi64>
+  %l = rnn.mse %d, %y : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<f32>
   return %l : tensor<f32>
 }

@@ -123,3 +123,28 @@ func.func @greedy(%h0: tensor<?x4xf32>, %emb: tensor<6x4xf32>, %w: tensor<6x4xf3
   }
   return %a#0 : tensor<?x?x6xf32>
 }
+
+// -----
+
+// Stacked layers with dropout= and a dropout seed (a loss function): the
+// output of every layer but the last goes through rnn.dropout, salted by
+// layer; without rng (forward functions) nothing is inserted.
+// CHECK-LABEL: func.func @stacked_dropout
+// CHECK-SAME: %[[RNG:[^:]*]]: tensor<2xi64>
+// CHECK: %[[L0:.*]]:2 = rnn.recurrence(
+// CHECK: %[[D0:.*]] = rnn.dropout %[[L0]]#0, %[[RNG]] {rate = 2.500000e-01 : f64, salt = 64 : i64}
+// CHECK: %[[L1:.*]]:2 = rnn.recurrence(%{{.*}}) init(
+// CHECK: %[[D1:.*]] = rnn.dropout %[[L1]]#0, %[[RNG]] {rate = 2.500000e-01 : f64, salt = 65 : i64}
+// CHECK: rnn.recurrence(
+// CHECK-NOT: rnn.dropout
+// CHECK: return
+func.func @stacked_dropout(%x: tensor<?x?x3xf32>, %w0: tensor<4x3xf32>, %u0: tensor<4x4xf32>, %b0: tensor<4xf32>,
+                           %w1: tensor<4x4xf32>, %u1: tensor<4x4xf32>, %b1: tensor<4xf32>,
+                           %w2: tensor<4x4xf32>, %u2: tensor<4x4xf32>, %b2: tensor<4xf32>,
+                           %rng: tensor<2xi64>) -> tensor<?x?x4xf32> {
+  %y, %h = rnn.recurrent rnn forward %x weights(%w0, %u0, %b0, %b0, %w1, %u1, %b1, %b1, %w2, %u2, %b2, %b2) rng(%rng)
+      {hidden = 4 : i64, layers = 3 : i64, return_sequences = true, dropout = 2.500000e-01 : f64, dropout_salt = 64 : i64}
+      : (tensor<?x?x3xf32>, tensor<4x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>,
+         tensor<4x4xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2xi64>) -> (tensor<?x?x4xf32>, tensor<3x?x4xf32>)
+  return %y : tensor<?x?x4xf32>
+}

@@ -110,6 +110,13 @@ LogicalResult SequenceLengthsOp::verify() {
   return expectShape(*this, getLengths(), "lengths", {in[0]});
 }
 
+LogicalResult DropoutOp::verify() {
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0 && rate < 1))
+    return emitOpError() << "rate must be in [0, 1), got " << rate;
+  return expectShape(*this, getRng(), "rng", {2});
+}
+
 LogicalResult LastStepOp::verify() {
   ArrayRef<int64_t> in = shapeOf(getInput());
   if (in.size() != 3)

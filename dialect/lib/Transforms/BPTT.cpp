@@ -76,9 +76,12 @@ struct Activity {
 
 /// The saved-activation layout of a rewritten forward recurrence: its first
 /// `numOutputs` sequences are the original per-step outputs, the next ones
-/// the incoming states of every step.
+/// the incoming states of every step, then the results of `projections`
+/// (the body's `rnn.dense` ops, by position in the body) at every step, so
+/// that the adjoint loop reads them instead of recomputing the GEMMs.
 struct SavedStates {
   unsigned numOutputs = 0;
+  SmallVector<unsigned> projections;
 };
 
 class Differentiator {
@@ -89,6 +92,8 @@ public:
 
   /// Adds `d` to the adjoint of `v` (ignored for inactive values).
   void accumulate(Location loc, Value v, Value d) {
+    if (auto it = aliases.find(v); it != aliases.end())
+      v = it->second;
     if (!d || !activity.isActive(v))
       return;
     auto it = adj.find(v);
@@ -102,6 +107,10 @@ public:
 
   /// The first op met without an adjoint rule (training is then unsupported).
   Operation *unsupported = nullptr;
+
+  /// Adjoints reaching `saved` (a saved activation read in place of an op's
+  /// result) belong to `result`, whose op then back-propagates them.
+  void alias(Value saved, Value result) { aliases[saved] = result; }
 
   Value adjointOrZero(Location loc, Value v) {
     Value d = adjointOf(v);
@@ -127,6 +136,7 @@ private:
   const Activity &activity;
   const DenseMap<Operation *, SavedStates> &saved;
   DenseMap<Value, Value> adj;
+  DenseMap<Value, Value> aliases;
 };
 
 LogicalResult Differentiator::visit(Operation *op) {
@@ -232,6 +242,13 @@ LogicalResult Differentiator::visit(Operation *op) {
         }
         return success();
       })
+      .Case<DropoutOp>([&](DropoutOp o) {
+        // y = x * mask / (1 - p): the adjoint applies the same mask.
+        accumulate(loc, o.getInput(),
+                   DropoutOp::create(b, loc, o.getType(), adjointOf(o.getResult()), o.getRng(),
+                                     o.getRateAttr(), o.getSaltAttr()));
+        return success();
+      })
       .Case<LastStepOp>([&](LastStepOp o) {
         accumulate(loc, o.getInput(),
                    LastStepGradOp::create(b, loc, o.getInput().getType(),
@@ -283,8 +300,10 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
   if (it == saved.end())
     return rec.emitOpError("rnn-bptt: internal error: states were not saved");
   unsigned numOut = it->second.numOutputs;
+  ArrayRef<unsigned> projIdx = it->second.projections;
   unsigned numIn = rec.getInputs().size(), numState = rec.getInit().size();
   ResultRange savedSeqs = rec.getResults().slice(numOut, numState);
+  ResultRange savedProj = rec.getResults().slice(numOut + numState, projIdx.size());
   ResultRange finals = rec.getFinalStates();
 
   // Adjoints flowing in: per-step outputs (those that have one) and finals.
@@ -315,6 +334,7 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
 
   SmallVector<Value> bwdInputs(rec.getInputs().begin(), rec.getInputs().end());
   bwdInputs.append(savedSeqs.begin(), savedSeqs.end());
+  bwdInputs.append(savedProj.begin(), savedProj.end());
   bwdInputs.append(dOuts);
   // Padded batches: a 0/1 mask of the valid steps, read one step at a time.
   Value lengths = rec.getLengths();
@@ -338,11 +358,17 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
   Block *body = b.createBlock(&bwd.getBody());
   Block &fwdBody = rec.getBody().front();
   IRMapping map;
-  SmallVector<Value> xt, sPrev, dyt, ds, acc;
+  SmallVector<Value> xt, sPrev, proj, dyt, ds, acc;
   for (Value a : rec.getStepInputArgs())
     xt.push_back(body->addArgument(a.getType(), loc));
   for (Value a : rec.getStateArgs())
     sPrev.push_back(body->addArgument(a.getType(), loc));
+  for (Value p : savedProj) {
+    auto t = cast<RankedTensorType>(p.getType());
+    SmallVector<int64_t> shape(t.getShape());
+    shape.erase(shape.begin() + 1);
+    proj.push_back(body->addArgument(RankedTensorType::get(shape, t.getElementType()), loc));
+  }
   for (Value d : dOuts) {
     auto t = cast<RankedTensorType>(d.getType());
     SmallVector<int64_t> shape(t.getShape());
@@ -363,10 +389,19 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
   map.map(rec.getStepInputArgs(), xt);
   map.map(rec.getStateArgs(), sPrev);
 
-  // Recompute the step from x_t and the saved state.
+  // Recompute the step from x_t and the saved state, reading the saved
+  // projections instead of the dense ops' results (each dense is still cloned
+  // so that its adjoint rule runs, and is dead afterwards).
   SmallVector<Operation *> cloned;
-  for (Operation &op : fwdBody.without_terminator())
+  SmallVector<std::pair<Value, Value>> aliased; // (saved step, cloned result)
+  for (auto [i, op] : llvm::enumerate(fwdBody.without_terminator())) {
     cloned.push_back(b.clone(op, map));
+    if (auto *p = llvm::find(projIdx, static_cast<unsigned>(i)); p != projIdx.end()) {
+      Value savedStep = proj[p - projIdx.begin()];
+      aliased.push_back({savedStep, cloned.back()->getResult(0)});
+      map.map(op.getResult(0), savedStep);
+    }
+  }
   auto yield = cast<YieldOp>(fwdBody.getTerminator());
   auto mapped = [&](unsigned i) { return map.lookupOrDefault(yield.getValues()[i]); };
 
@@ -386,6 +421,8 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
     return maskT ? Value(SelectRowsOp::create(b, loc, maskT, v, zerosLike(b, loc, v))) : v;
   };
   Differentiator step(b, local, saved);
+  for (auto [s, r] : aliased)
+    step.alias(s, r);
   llvm::scope_exit propagateUnsupported([&] {
     if (step.unsupported)
       unsupported = step.unsupported;
@@ -393,7 +430,7 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
   for (auto [d, o] : llvm::zip(dyt, dOutIdx))
     step.accumulate(loc, mapped(o), onValid(d));
   for (unsigned i = 0; i < numState; ++i)
-    step.accumulate(loc, mapped(numOut + numState + i), onValid(ds[i]));
+    step.accumulate(loc, mapped(numOut + numState + projIdx.size() + i), onValid(ds[i]));
   if (failed(step.backprop(cloned)))
     return failure();
 
@@ -426,16 +463,27 @@ LogicalResult Differentiator::visitRecurrence(RecurrenceOp rec) {
 // Saving the states of forward recurrences
 //===----------------------------------------------------------------------===//
 
-/// Rewrites `rec` to also output the state entering every step (as sequences
-/// after the original per-step outputs).
-RecurrenceOp saveStates(OpBuilder &b, RecurrenceOp rec) {
+/// Rewrites `rec` to also output the state entering every step and the
+/// result of every `rnn.dense` of its body (as sequences after the original
+/// per-step outputs); records the layout in `layout`.
+RecurrenceOp saveStates(OpBuilder &b, RecurrenceOp rec, SavedStates &layout) {
   unsigned numOut = rec.getNumOutputs();
   auto seqTy = cast<RankedTensorType>(rec.getInputs().front().getType());
+  Block &body = rec.getBody().front();
+  SmallVector<Value> projections;
+  layout.numOutputs = numOut;
+  for (auto [i, op] : llvm::enumerate(body.without_terminator()))
+    if (auto dense = dyn_cast<DenseOp>(op)) {
+      layout.projections.push_back(i);
+      projections.push_back(dense.getResult());
+    }
   SmallVector<Type> types;
   for (Value o : rec.getOutputs())
     types.push_back(o.getType());
   for (Value s : rec.getInit())
     types.push_back(sequenceOf(cast<RankedTensorType>(s.getType()), seqTy));
+  for (Value p : projections)
+    types.push_back(sequenceOf(cast<RankedTensorType>(p.getType()), seqTy));
   for (Value f : rec.getFinalStates())
     types.push_back(f.getType());
   b.setInsertionPoint(rec);
@@ -446,15 +494,34 @@ RecurrenceOp saveStates(OpBuilder &b, RecurrenceOp rec) {
   SmallVector<Value> values(yield.getValues().take_front(numOut));
   for (Value s : next.getStateArgs())
     values.push_back(s);
+  values.append(projections);
   values.append(yield.getValues().begin() + numOut, yield.getValues().end());
   yield->setOperands(values);
   unsigned numState = rec.getInit().size();
   for (unsigned o = 0; o < numOut; ++o)
     rec.getResult(o).replaceAllUsesWith(next.getResult(o));
   for (unsigned s = 0; s < numState; ++s)
-    rec.getFinalStates()[s].replaceAllUsesWith(next.getResult(numOut + numState + s));
+    rec.getFinalStates()[s].replaceAllUsesWith(next.getFinalStates()[s]);
   rec.erase();
   return next;
+}
+
+/// Values saved per example and time step by the saved recurrences: the
+/// static sizes of their saved state and projection sequences past [B, T].
+int64_t savedPerStep(const DenseMap<Operation *, SavedStates> &saved) {
+  int64_t total = 0;
+  for (auto &[op, layout] : saved) {
+    auto rec = cast<RecurrenceOp>(op);
+    unsigned first = layout.numOutputs,
+             count = rec.getInit().size() + layout.projections.size();
+    for (Value r : rec.getResults().slice(first, count)) {
+      int64_t n = 1;
+      for (int64_t d : cast<RankedTensorType>(r.getType()).getShape().drop_front(2))
+        n *= ShapedType::isDynamic(d) ? 1 : d;
+      total += n;
+    }
+  }
+  return total;
 }
 
 //===----------------------------------------------------------------------===//
@@ -510,10 +577,11 @@ struct RNNBPTTPass : rnn::impl::RNNBPTTPassBase<RNNBPTTPass> {
     for (RecurrenceOp rec : recs) {
       if (!llvm::any_of(rec.getResults(), [&](Value r) { return activity.isActive(r); }))
         continue;
-      unsigned numOut = rec.getNumOutputs();
-      RecurrenceOp next = saveStates(b, rec);
-      saved[next] = SavedStates{numOut};
+      SavedStates layout;
+      RecurrenceOp next = saveStates(b, rec, layout);
+      saved[next] = layout;
     }
+    grad->setAttr(attrs::kSavedPerStep, b.getI64IntegerAttr(savedPerStep(saved)));
     activity = Activity();
     for (unsigned i : params)
       activity.active.insert(grad.getArgument(i));

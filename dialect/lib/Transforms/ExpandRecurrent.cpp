@@ -171,6 +171,12 @@ struct RecurrentOpExpansion : OpRewritePattern<RecurrentOp> {
             {t.getDimSize(0), t.getDimSize(1), dirs * hidden}, f32);
         seq = concatAlong(rewriter, loc, catTy, dirSeqs, 2);
       }
+      // Training: dropout on every layer's output but the last (PyTorch's).
+      double rate = op.getDropout().convertToDouble();
+      if (op.getRng() && rate > 0 && l + 1 < layers)
+        seq = DropoutOp::create(rewriter, loc, seq.getType(), seq, op.getRng(),
+                                rewriter.getF64FloatAttr(rate),
+                                rewriter.getI64IntegerAttr(op.getDropoutSalt() + l));
     }
 
     Value output;

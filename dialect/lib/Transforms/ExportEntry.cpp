@@ -66,6 +66,12 @@ struct Slots {
   SmallVector<unsigned> args, results;
 };
 
+/// The slot of a loss function's dropout seed (`rnn.rng`): not in the args
+/// array but the exported global `rnnc_model_rng` (`int64_t[2]`: seed,
+/// training flag), which the runtime sets before each call.
+constexpr unsigned kRngSlot = ~0u;
+constexpr StringLiteral kRngSymbol = "rnnc_model_rng";
+
 /// Reads the ABI role of each argument/result of `fn`; appends names it has
 /// not seen to `sig` (the forward function defines params, inputs, outputs; the
 /// step function adds states) and checks the others are known.
@@ -164,6 +170,8 @@ FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig,
       slots.args.push_back(nP + nI + k);
     else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && (k = index(states, n)) >= 0)
       slots.args.push_back(nP + nI + nT + k);
+    else if (d && d.get(attrs::kRng))
+      slots.args.push_back(kRngSlot);
     else
       return grad.emitOpError() << "argument #" << i
                                 << " is not a parameter, input or target of the model",
@@ -293,7 +301,10 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
   }
   if (gradState) {
     // The truncated-BPTT gradient function and the states it carries.
-    os << "grad_state\n";
+    os << "grad_state";
+    if (auto n = gradState->getAttrOfType<IntegerAttr>(attrs::kSavedPerStep))
+      os << " saved=" << n.getInt();
+    os << '\n';
     for (const std::string &name : gradStates) {
       auto [ty, d] = findDecl(gradState, attrs::kState, name);
       os << "tstate " << name;
@@ -316,9 +327,14 @@ Value memrefFromSlot(OpBuilder &b, Location loc, Value args, unsigned slot,
   auto slotTy = LLVM::LLVMStructType::getLiteral(
       ctx, {ptrTy, i64, LLVM::LLVMArrayType::get(i64, kMaxRank)});
   int32_t s = static_cast<int32_t>(slot);
-  Value dataAddr = LLVM::GEPOp::create(b, loc, ptrTy, slotTy, args,
-                                       ArrayRef<LLVM::GEPArg>{s, 0});
-  Value data = LLVM::LoadOp::create(b, loc, ptrTy, dataAddr);
+  Value data;
+  if (slot == kRngSlot) {
+    data = LLVM::AddressOfOp::create(b, loc, ptrTy, kRngSymbol);
+  } else {
+    Value dataAddr = LLVM::GEPOp::create(b, loc, ptrTy, slotTy, args,
+                                         ArrayRef<LLVM::GEPArg>{s, 0});
+    data = LLVM::LoadOp::create(b, loc, ptrTy, dataAddr);
+  }
 
   int64_t rank = type.getRank();
   SmallVector<Value> sizes;
@@ -473,6 +489,11 @@ struct RNNExportEntryPass
       emitEntry(b, *step, "rnnc_model_step", stepSlots);
       makeInternal(*step);
     }
+    if (llvm::is_contained(gSlots->args, kRngSlot) || llvm::is_contained(gsSlots->args, kRngSlot))
+      LLVM::GlobalOp::create(b, fn->getLoc(), LLVM::LLVMArrayType::get(b.getI64Type(), 2),
+                             /*isConstant=*/false, LLVM::Linkage::External, kRngSymbol,
+                             DenseElementsAttr::get(RankedTensorType::get({2}, b.getI64Type()),
+                                                    ArrayRef<int64_t>{0, 0}));
     if (*grad) {
       emitEntry(b, *grad, "rnnc_model_grad", *gSlots);
       makeInternal(*grad);

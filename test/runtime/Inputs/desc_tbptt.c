@@ -24,6 +24,7 @@ static void show(const char *name, const char *text) {
     rnnrt_desc_format_dims(&d, &d.tstates[i], dims, sizeof dims);
     printf(" %s%s", d.tstates[i].name, dims);
   }
+  if (d.saved_per_step >= 0) printf(" saved=%lld", (long long)d.saved_per_step);
   printf("\n");
   rnnrt_desc_free(&d);
 }
@@ -34,12 +35,14 @@ int main(void) {
   show("lstm", HEAD "grad\ngrad_state\ntstate seq.h 3 2 B 8\ntstate seq.c 3 2 B 8\ntrain bptt=truncate(5,3)\nend\n");
   show("withstep", HEAD "grad\nstep\nstate seq.h 3 1 B 4\ngrad_state\ntstate seq.h 3 1 B 4\nend\n");
   show("static", HEAD "grad\ngrad_state\ntstate h 2 1 3\nend\n");
+  show("saved", HEAD "grad\ngrad_state saved=72\ntstate h 3 1 B 4\nend\n");
   /* rejected */
   show("nograd", HEAD "grad_state\ntstate h 3 1 B 4\nend\n");
   show("before", HEAD "grad\ntstate h 3 1 B 4\ngrad_state\nend\n");
   show("notstate", HEAD "grad\ntstate h 3 1 B 4\nend\n");
   show("twice", HEAD "grad\ngrad_state\ngrad_state\ntstate h 3 1 B 4\nend\n");
   show("args", HEAD "grad\ngrad_state 1\ntstate h 3 1 B 4\nend\n");
+  show("badsaved", HEAD "grad\ngrad_state saved=0\ntstate h 3 1 B 4\nend\n");
   show("empty", HEAD "grad\ngrad_state\nend\n");
   show("dup", HEAD "grad\ngrad_state\ntstate h 3 1 B 4\ntstate h 3 1 B 4\nend\n");
   show("attr", HEAD "grad\ngrad_state\ntstate h 3 1 B 4 vocab=V\nend\n");

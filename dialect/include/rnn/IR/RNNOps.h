@@ -41,6 +41,12 @@ inline constexpr llvm::StringLiteral kTarget = "rnn.target";
 inline constexpr llvm::StringLiteral kEnd = "rnn.end";
 inline constexpr llvm::StringLiteral kMax = "rnn.max";
 inline constexpr llvm::StringLiteral kPadding = "rnn.padding";
+/// The dropout seed argument of a loss function (`tensor<2xi64>`: seed,
+/// training flag); the runtime sets it through `rnnc_model_rng`.
+inline constexpr llvm::StringLiteral kRng = "rnn.rng";
+/// On a gradient function: the values its recurrences save per example and
+/// time step (states and projections), for memory-budgeted truncation.
+inline constexpr llvm::StringLiteral kSavedPerStep = "rnn.saved_per_step";
 inline constexpr llvm::StringLiteral kModel = "rnn.model";
 inline constexpr llvm::StringLiteral kVocabs = "rnn.vocabs";
 inline constexpr llvm::StringLiteral kTargets = "rnn.targets";

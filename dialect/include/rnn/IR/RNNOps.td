@@ -111,6 +111,28 @@ def RNN_EmbeddingOp : RNN_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
+def RNN_DropoutOp : RNN_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "inverted dropout with a counter-based mask";
+  let description = [{
+    `rng` is `[seed, training]` (i64). While training (`training != 0`) each
+    element is kept with probability `1 - rate` and scaled by `1 / (1 - rate)`,
+    else zeroed (PyTorch's `nn.Dropout`); otherwise the op is the identity. The
+    mask is a pure function of the seed, `salt` and the element's indices (a
+    splitmix64 hash; docs/architecture.md gives the formula), so the adjoint
+    is the same op applied to the output's adjoint, and distinct dropout sites
+    (different `salt`) draw independent masks.
+
+    ```mlir
+    %d = rnn.dropout %x, %rng {rate = 5.000000e-01 : f64, salt = 3 : i64} : tensor<?x?x8xf32>, tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins F32RankedTensor:$input, RankedTensorOf<[I64]>:$rng, F64Attr:$rate,
+                       I64Attr:$salt);
+  let results = (outs F32RankedTensor:$result);
+  let assemblyFormat = "$input `,` $rng attr-dict `:` type($input) `,` type($rng)";
+  let hasVerifier = 1;
+}
+
 def RNN_SequenceLengthsOp : RNN_Op<"sequence_lengths", [Pure]> {
   let summary = "per-example valid lengths of padded token sequences";
   let description = [{
@@ -225,6 +247,9 @@ def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
     `finalStates` are PyTorch's `h_n` (and `c_n` for an LSTM), `[layers*D, B, H]`.
     Optional `lengths` (`[B]`) give each example's valid length in a padded
     batch; optional `initialStates` are `h_0` (and `c_0`) shaped like `h_n`.
+    With `rng` (a loss function's dropout seed) and `dropout > 0`, the output
+    sequence of every layer but the last goes through `rnn.dropout` (salt
+    `dropout_salt + layer`) before the next layer, as PyTorch's `dropout=`.
 
     ```mlir
     %y, %hn, %cn = rnn.recurrent lstm forward %x weights(%wih, %whh, %bih, %bhh)
@@ -237,6 +262,9 @@ def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
                        Variadic<F32RankedTensor>:$weights,
                        Optional<I32RankedTensor>:$lengths,
                        Variadic<F32RankedTensor>:$initialStates,
+                       Optional<RankedTensorOf<[I64]>>:$rng,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout,
+                       DefaultValuedAttr<I64Attr, "0">:$dropout_salt,
                        RNN_CellKind:$cell,
                        RNN_Direction:$direction,
                        ConfinedAttr<I64Attr, [IntPositive]>:$hidden,
@@ -246,7 +274,7 @@ def RNN_RecurrentOp : RNN_Op<"recurrent", [Pure, AttrSizedOperandSegments]> {
   let results = (outs F32RankedTensor:$output, Variadic<F32RankedTensor>:$finalStates);
   let assemblyFormat = [{
     $cell $direction $input `weights` `(` $weights `)`
-    (`lengths` `(` $lengths^ `)`)? (`init` `(` $initialStates^ `)`)?
+    (`lengths` `(` $lengths^ `)`)? (`init` `(` $initialStates^ `)`)? (`rng` `(` $rng^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{

@@ -181,6 +181,74 @@ struct LastStepGradOpLowering : OpConversionPattern<LastStepGradOp> {
   }
 };
 
+/// Inverted dropout: while training, element i (its index tuple) is kept when
+/// the top 24 bits of h(i) reach rate * 2^24, where h(i) folds the indices
+/// into seed * golden + salt with splitmix64's finaliser; kept elements are
+/// scaled by 1 / (1 - rate).
+struct DropoutOpLowering : OpConversionPattern<DropoutOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  static Value mix(OpBuilder &b, Location l, Value z) {
+    auto c = [&](uint64_t v) {
+      return arith::ConstantOp::create(b, l, b.getI64IntegerAttr(static_cast<int64_t>(v)));
+    };
+    auto xorShift = [&](Value v, uint64_t s) {
+      return arith::XOrIOp::create(b, l, v, arith::ShRUIOp::create(b, l, v, c(s)));
+    };
+    z = arith::AddIOp::create(b, l, z, c(0x9E3779B97F4A7C15ull));
+    z = arith::MulIOp::create(b, l, xorShift(z, 30), c(0xBF58476D1CE4E5B9ull));
+    z = arith::MulIOp::create(b, l, xorShift(z, 27), c(0x94D049BB133111EBull));
+    return xorShift(z, 31);
+  }
+
+  LogicalResult
+  matchAndRewrite(DropoutOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), rng = adaptor.getRng();
+    auto ty = cast<RankedTensorType>(x.getType());
+    unsigned rank = ty.getRank();
+    double rate = op.getRate().convertToDouble();
+    auto i64 = rewriter.getI64Type();
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value seed = tensor::ExtractOp::create(rewriter, loc, rng, ValueRange{c0});
+    Value training = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ne,
+        tensor::ExtractOp::create(rewriter, loc, rng, ValueRange{c1}),
+        arith::ConstantOp::create(rewriter, loc, rewriter.getI64IntegerAttr(0)));
+    Value base = arith::AddIOp::create(
+        rewriter, loc,
+        arith::MulIOp::create(rewriter, loc, seed,
+                              arith::ConstantOp::create(rewriter, loc,
+                                                        rewriter.getI64IntegerAttr(0x5851F42D4C957F2Dll))),
+        arith::ConstantOp::create(rewriter, loc, rewriter.getI64IntegerAttr(op.getSalt())));
+    auto threshold = static_cast<int64_t>(rate * 16777216.0);
+    float scale = static_cast<float>(1.0 / (1.0 - rate));
+    SmallVector<Value> res = elementwise(
+        rewriter, loc, ty, ValueRange{x}, 1, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value h = base;
+          for (unsigned d = 0; d < rank; ++d)
+            h = mix(b, l,
+                    arith::XOrIOp::create(
+                        b, l, h,
+                        arith::IndexCastUIOp::create(b, l, i64, linalg::IndexOp::create(b, l, d))));
+          Value top = arith::ShRUIOp::create(b, l, h,
+                                             arith::ConstantOp::create(b, l, b.getI64IntegerAttr(40)));
+          Value keep = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::uge, top,
+              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(threshold)));
+          Value scaled = arith::MulFOp::create(
+              b, l, a[0], arith::ConstantOp::create(b, l, b.getF32FloatAttr(scale)));
+          Value dropped = arith::SelectOp::create(
+              b, l, keep, scaled, arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f)));
+          return SmallVector<Value>{arith::SelectOp::create(b, l, training, dropped, a[0])};
+        });
+    rewriter.replaceOp(op, res);
+    return success();
+  }
+};
+
 /// mask[b, t] = t < lengths[b].
 struct StepMaskOpLowering : OpConversionPattern<StepMaskOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -327,5 +395,5 @@ struct SoftmaxOpLowering : OpConversionPattern<SoftmaxOp> {
 } // namespace
 
 void mlir::rnn::populateLayerOpsToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<StepMaskOpLowering, SelectRowsOpLowering, OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, LastStepGradOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
+  patterns.add<StepMaskOpLowering, SelectRowsOpLowering, OneHotOpLowering, EmbeddingOpLowering, SequenceLengthsOpLowering, LastStepOpLowering, LastStepGradOpLowering, DropoutOpLowering, DenseOpLowering, SoftmaxOpLowering>(patterns.getContext());
 }
