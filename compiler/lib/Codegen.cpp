@@ -79,7 +79,8 @@ std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
   llvm::internalizeModule(*llvmModule, [](const llvm::GlobalValue &gv) {
     return gv.getName() == "rnnc_model_forward" || gv.getName() == "rnnc_model_step" ||
            gv.getName() == "rnnc_model_grad" || gv.getName() == "rnnc_model_grad_state" ||
-           gv.getName() == "rnnc_model_desc" || gv.getName() == "rnnc_model_rng";
+           gv.getName() == "rnnc_model_desc" || gv.getName() == "rnnc_model_rng" ||
+           gv.getName() == "rnnc_model_loss_state";
   });
 
   llvm::LoopAnalysisManager lam;

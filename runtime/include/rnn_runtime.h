@@ -76,6 +76,10 @@ extern void rnnc_model_grad(rnnrt_tensor *args) RNNRT_WEAK;
  * (rank 0), one gradient per parameter, then the states out (same order and shapes). The
  * incoming states are constants for the gradient (detached); the loss is that of the window. */
 extern void rnnc_model_grad_state(rnnrt_tensor *args) RNNRT_WEAK;
+/* Defined with rnnc_model_grad_state (weak: NULL in older objects): the same window's forward
+ * pass only, for windows that only advance the states. Slots: params, inputs, targets, the
+ * states in, the loss (rank 0), then the states out. */
+extern void rnnc_model_loss_state(rnnrt_tensor *args) RNNRT_WEAK;
 /* Only in objects whose gradient functions apply dropout (the model has `dropout(x, rate>0)`
  * or `dropout=` between stacked layers); weak: NULL otherwise. { seed, training }: while
  * training != 0 each dropout site keeps element i when bits 40..63 of a splitmix64 hash of

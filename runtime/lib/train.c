@@ -616,6 +616,7 @@ typedef struct {
   /* slots of rnnc_model_grad_state: params | inputs | targets | states in | loss | grads |
    * states out */
   rnnrt_tensor *sargs, *win, *st_in, *st_out;
+  rnnrt_tensor *largs;        /* rnnc_model_loss_state's slots (filled from sargs per call) */
   /* --text validation accuracy: rnnc_model_step on the windows, its states the tstates
    * (step_map[s]: the tstate of step state s); params | inputs | states in | outputs | states out */
   bool met_step;
@@ -1190,9 +1191,10 @@ static int trunc_alloc(trainer *t) {
   const rnnrt_model_desc *d = t->d;
   int64_t np = t->np, nts = t->nts;
   t->sargs = calloc((size_t)(2 * np + t->na + 2 * nts + 1), sizeof *t->sargs);
+  t->largs = calloc((size_t)(np + t->na + 2 * nts + 1), sizeof *t->largs);
   t->ck_st_shape = calloc((size_t)nts + 1, sizeof *t->ck_st_shape);
   t->ck_st_names = calloc((size_t)nts + 1, sizeof *t->ck_st_names);
-  if (!t->sargs || !t->ck_st_shape || !t->ck_st_names) return cli_fail("out of memory");
+  if (!t->sargs || !t->largs || !t->ck_st_shape || !t->ck_st_names) return cli_fail("out of memory");
   t->win = t->sargs + np;
   t->st_in = t->win + t->na;
   t->st_out = t->st_in + nts + 1 + np;
@@ -1632,9 +1634,18 @@ static void gather_window(trainer *t, bool val, const int64_t *idx, int64_t cnt,
 }
 
 /* One call of the truncated-BPTT gradient function on the window in the buffers, from the
- * states in; the states out become the states in. */
-static void grad_state_call(trainer *t) {
-  rnnc_model_grad_state(t->sargs);
+ * states in (with `advance_only`, the window's forward pass alone when the program has it:
+ * its loss and gradients would be ignored); the states out become the states in. */
+static void grad_state_call(trainer *t, bool advance_only) {
+  if (advance_only && rnnc_model_loss_state) {
+    /* params | windows | states in | loss, then the states out (no gradient slots) */
+    int64_t head = t->np + t->na + t->nts + 1;
+    memcpy(t->largs, t->sargs, (size_t)head * sizeof *t->largs);
+    memcpy(t->largs + head, t->st_out, (size_t)t->nts * sizeof *t->largs);
+    rnnc_model_loss_state(t->largs);
+  } else {
+    rnnc_model_grad_state(t->sargs);
+  }
   for (int64_t s = 0; s < t->nts; s++)
     memcpy(t->st_in[s].data, t->st_out[s].data, (size_t)rnnrt_shape_numel(t->st_in[s].rank, t->st_in[s].sizes) * 4);
 }
@@ -1650,11 +1661,11 @@ static int trunc_step(trainer *t, const int64_t *idx, int64_t cnt, int64_t wi, f
   if (adv > 0) {
     gather_window(t, false, idx, cnt, i0, adv);
     dropout_for_step(t, t->step, 1);
-    grad_state_call(t);
+    grad_state_call(t, true);
   }
   gather_window(t, false, idx, cnt, i0 + adv, g);
   dropout_for_step(t, t->step, 0);
-  grad_state_call(t);
+  grad_state_call(t, false);
   *weight = (double)(cnt * g);
   *seen = t->cfg.text ? (double)(cnt * w) : (double)cnt * (double)w / (double)t->T;
   return apply_update(t, loss, bad);
@@ -1769,7 +1780,7 @@ static void evaluate_trunc(trainer *t, double *val_loss, double *metric) {
         rnnc_model_step(t->pargs);
         count_correct(t, &t->win[t->ni + t->met_tgt], &outs[t->met_out], &correct, &total);
       }
-      grad_state_call(t);
+      grad_state_call(t, true); /* the loss only */
       sum += (double)*(const float *)t->loss->data * (double)(cnt * w);
       weight += (double)(cnt * w);
     }
@@ -1928,6 +1939,7 @@ static void train_free(trainer *t) {
   if (t->ck_st_names)
     for (int64_t s = 0; s < t->nts; s++) free(t->ck_st_names[s]);
   free(t->sargs);
+  free(t->largs);
   free(t->pargs);
   free(t->step_map);
   free(t->ck_st_shape);

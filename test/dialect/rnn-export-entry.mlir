@@ -94,3 +94,62 @@ module {
     return %x : tensor<?x2xf32>
   }
 }
+
+// -----
+
+// Truncated BPTT with dropout: the gradient function's `rnn.rng` argument is
+// read from the exported global rnnc_model_rng ({seed, training}), not from a
+// slot; the descriptor's `grad_state` line carries the values saved per step;
+// the loss-with-states function becomes rnnc_model_loss_state (params, inputs,
+// targets, states in -> loss, states out: slots 0..3 -> 4, 5).
+// CHECK-LABEL: module attributes
+// CHECK: llvm.mlir.global external constant @rnnc_model_desc({{.*}}\0Agrad\0Agrad_state saved=6\0Atstate s.h 2 B 2\0Aend\0A\00")
+// CHECK: llvm.mlir.global external @rnnc_model_rng(dense<0> : tensor<2xi64>) {addr_space = 0 : i32} : !llvm.array<2 x i64>
+// CHECK-LABEL: func.func @rnnc_model_grad_state(
+// CHECK: llvm.mlir.addressof @rnnc_model_rng : !llvm.ptr
+// CHECK: call @win_grad(
+// CHECK-LABEL: func.func @rnnc_model_loss_state(
+// CHECK-SAME: %[[ARGS:.*]]: !llvm.ptr)
+// CHECK: llvm.mlir.addressof @rnnc_model_rng : !llvm.ptr
+// CHECK: %[[R:.*]]:2 = call @win(
+// CHECK: llvm.getelementptr %[[ARGS]][4, 0]
+// CHECK: bufferization.materialize_in_destination %[[R]]#0
+// CHECK: llvm.getelementptr %[[ARGS]][5, 0]
+// CHECK: bufferization.materialize_in_destination %[[R]]#1
+module attributes {rnn.model = "win", rnn.targets = [{dims = ["B", "T", "2"], kind = "f32", name = "y"}]} {
+  func.func @fwd(%x: tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.input = "x", rnn.kind = "f32"},
+                 %w: tensor<2x2xf32> {rnn.param = "w", rnn.init = "zeros"})
+      -> (tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.output = "o"}) attributes {rnn.entry} {
+    %y = rnn.dense none %x, %w : (tensor<?x?x2xf32>, tensor<2x2xf32>) -> tensor<?x?x2xf32>
+    return %y : tensor<?x?x2xf32>
+  }
+  func.func @win(%x: tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.input = "x", rnn.kind = "f32"},
+                 %y: tensor<?x?x2xf32> {rnn.target = "y"},
+                 %w: tensor<2x2xf32> {rnn.param = "w", rnn.init = "zeros"},
+                 %h: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "s.h"},
+                 %rng: tensor<2xi64> {rnn.rng})
+      -> (tensor<f32> {rnn.output = "loss"}, tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "s.h"})
+      attributes {rnn.loss_state_entry} {
+    %l = rnn.mse %x, %y : tensor<?x?x2xf32>, tensor<?x?x2xf32> -> tensor<f32>
+    return %l, %h : tensor<f32>, tensor<?x2xf32>
+  }
+  func.func @win_grad(%x: tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.input = "x", rnn.kind = "f32"},
+                      %y: tensor<?x?x2xf32> {rnn.target = "y"},
+                      %w: tensor<2x2xf32> {rnn.param = "w", rnn.init = "zeros"},
+                      %h: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "s.h"},
+                      %rng: tensor<2xi64> {rnn.rng})
+      -> (tensor<f32> {rnn.output = "loss"}, tensor<2x2xf32> {rnn.output = "w"},
+          tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "s.h"})
+      attributes {rnn.grad_state_entry, rnn.saved_per_step = 6 : i64} {
+    %l = rnn.mse %x, %y : tensor<?x?x2xf32>, tensor<?x?x2xf32> -> tensor<f32>
+    %z = arith.constant dense<0.0> : tensor<2x2xf32>
+    return %l, %z, %h : tensor<f32>, tensor<2x2xf32>, tensor<?x2xf32>
+  }
+  func.func @win_loss(%x: tensor<?x?x2xf32> {rnn.dims = ["B", "T", "2"], rnn.input = "x", rnn.kind = "f32"},
+                      %y: tensor<?x?x2xf32> {rnn.target = "y"},
+                      %w: tensor<2x2xf32> {rnn.param = "w", rnn.init = "zeros"})
+      -> (tensor<f32> {rnn.output = "loss"}) attributes {rnn.grad_entry} {
+    %l = rnn.mse %x, %y : tensor<?x?x2xf32>, tensor<?x?x2xf32> -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

@@ -196,6 +196,50 @@ FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig,
   return slots;
 }
 
+/// The slots of the truncated-BPTT loss function (the forward pass of a
+/// window, for windows that only advance the states): params, inputs,
+/// targets, states in (as the gradient function), then the loss and the
+/// states out.
+FailureOr<Slots> lossStateSlots(func::FuncOp fn, const Signature &sig,
+                                ArrayRef<std::string> states) {
+  unsigned nP = sig.params.size(), nI = sig.inputs.size(), nT = sig.targets.size(),
+           nS = states.size();
+  Slots slots;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    DictionaryAttr d = fn.getArgAttrDict(i);
+    auto at = [](ArrayRef<std::string> list, StringRef name) {
+      auto it = llvm::find(list, name);
+      return it == list.end() ? -1 : static_cast<int>(it - list.begin());
+    };
+    int k;
+    if (StringRef n = strAttr(d, attrs::kParam); !n.empty() && (k = at(sig.params, n)) >= 0)
+      slots.args.push_back(k);
+    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty() && (k = at(sig.inputs, n)) >= 0)
+      slots.args.push_back(nP + k);
+    else if (StringRef n = strAttr(d, attrs::kTarget); !n.empty() && (k = at(sig.targets, n)) >= 0)
+      slots.args.push_back(nP + nI + k);
+    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && (k = at(states, n)) >= 0)
+      slots.args.push_back(nP + nI + nT + k);
+    else if (d && d.get(attrs::kRng))
+      slots.args.push_back(kRngSlot);
+    else
+      return fn.emitOpError() << "argument #" << i << " is not a parameter, input, target or state",
+             failure();
+  }
+  for (unsigned r = 0; r < fn.getNumResults(); ++r) {
+    StringRef st = strAttr(fn.getResultAttrDict(r), attrs::kState);
+    auto it = llvm::find(states, st);
+    if (r == 0)
+      slots.results.push_back(nP + nI + nT + nS);
+    else if (it != states.end())
+      slots.results.push_back(nP + nI + nT + nS + 1 + (it - states.begin()));
+    else
+      return fn.emitOpError() << "result #" << r << " must be the loss (first), then the states",
+             failure();
+  }
+  return slots;
+}
+
 /// Finds the argument or result of `fn` named `name` under attribute `key`.
 std::pair<Type, DictionaryAttr> findDecl(func::FuncOp fn, StringRef key, StringRef name) {
   for (unsigned i = 0; i < fn.getNumArguments(); ++i)
@@ -501,6 +545,14 @@ struct RNNExportEntryPass
     if (*gradState) {
       emitEntry(b, *gradState, "rnnc_model_grad_state", *gsSlots);
       makeInternal(*gradState);
+    }
+    // The forward pass of a window (truncate(K1, K2)'s first K1 - K2 steps
+    // only advance the states): no backward pass.
+    if (*gradState && *lossState) {
+      FailureOr<Slots> lsSlots = lossStateSlots(*lossState, sig, tStates);
+      if (failed(lsSlots))
+        return signalPassFailure();
+      emitEntry(b, *lossState, "rnnc_model_loss_state", *lsSlots);
     }
     // The loss functions themselves are only the sources of the gradient
     // functions.
