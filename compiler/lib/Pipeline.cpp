@@ -1,7 +1,8 @@
 //===- Pipeline.cpp - rnnc's pass pipeline ---------------------------------===//
 //
 // The stages, in order (docs/architecture.md describes each):
-//   rnn (layer level) -> rnn-expand-recurrent -> rnn (cell level) -> rnn-bptt
+//   rnn (layer level) -> rnn-expand-recurrent, rnn-teacher-forcing -> rnn (cell
+//   level) -> rnn-bptt
 //   -> convert-rnn-to-linalg -> linalg/tensor/scf on tensors
 //   -> rnn-export-entry -> one-shot-bufferize -> buffer deallocation
 //   -> convert-linalg-to-loops -> scf/memref/arith/math -> LLVM dialect.
@@ -26,6 +27,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   if (level < EmitLevel::RNNCells)
     return;
   pm.addPass(rnn::createRNNExpandRecurrentPass());
+  pm.addPass(rnn::createRNNTeacherForcingPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (optLevel >= 1)

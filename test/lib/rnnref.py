@@ -664,6 +664,20 @@ class RunError(RuntimeError):
         super().__init__(msg)
 
 
+def infer_arrays(exe, weights, arrays, work):
+    """Runs `exe infer -w weights` on {input name: array} (each written as work/NAME.npy)
+    and returns {output name: array} (the program writes work/out/NAME.npy)."""
+    os.makedirs(work, exist_ok=True)
+    cmd = [exe, "infer", "-w", weights]
+    for name, arr in arrays.items():
+        path = os.path.join(work, name + ".npy")
+        np.save(path, arr)
+        cmd += ["--input", f"{name}={path}"]
+    out = os.path.join(work, "out")
+    run(cmd + ["-o", out])
+    return {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out)}
+
+
 def run(cmd, cwd=None, timeout=300, input=None, env=None, check=True):
     """Run cmd (list), capturing text stdout/stderr. Raise RunError (with stderr) if it
     exits non-zero (when check), dies from a signal, or times out. Returns CompletedProcess."""

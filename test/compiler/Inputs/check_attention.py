@@ -2,7 +2,6 @@
 """Compares the compiled attention program with a PyTorch reference
 (Luong dot/general, Bahdanau additive, masked by lengths); max abs err 1e-5."""
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -24,14 +23,7 @@ params = {"gen.weight": rng.standard_normal((6, 6)), "add.query.weight": rng.sta
 params = {k: (v * 0.5).astype(np.float32) for k, v in params.items()}
 wpath = os.path.join(work, "w.safetensors")
 rnnref.save_safetensors(wpath, params)
-cmd = [exe, "infer", "-w", wpath]
-for name, arr in arrs.items():
-    path = os.path.join(work, name + ".npy")
-    np.save(path, arr)
-    cmd += ["--input", f"{name}={path}"]
-out = os.path.join(work, "out")
-subprocess.run(cmd + ["-o", out], check=True)
-got = {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out)}
+got = rnnref.infer_arrays(exe, wpath, arrs, work)
 
 t = {k: torch.from_numpy(v) for k, v in arrs.items()}
 P = {k: torch.from_numpy(v) for k, v in params.items()}

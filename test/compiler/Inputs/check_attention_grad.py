@@ -3,7 +3,6 @@
 attention-grad.mlir: rnn.attention_grad (dot / general / additive, one-step and
 sequence queries, with and without lengths) and rnn.last_step_grad."""
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -29,14 +28,7 @@ params = {"gen.weight": rng.standard_normal((HQ, HK)), "add.query.weight": rng.s
 params = {k: (v * 0.5).astype(np.float32) for k, v in params.items()}
 wpath = os.path.join(work, "w.safetensors")
 rnnref.save_safetensors(wpath, params)
-cmd = [exe, "infer", "-w", wpath]
-for name, arr in arrs.items():
-    path = os.path.join(work, name + ".npy")
-    np.save(path, arr)
-    cmd += ["--input", f"{name}={path}"]
-out = os.path.join(work, "out")
-subprocess.run(cmd + ["-o", out], check=True)
-got = {f[:-4]: np.load(os.path.join(out, f)).astype(np.float64) for f in os.listdir(out)}
+got = {k: v.astype(np.float64) for k, v in rnnref.infer_arrays(exe, wpath, arrs, work).items()}
 
 # float64 references from the same (f32-rounded) values.
 D = {k: torch.from_numpy(v).double() for k, v in arrs.items() if k != "n"}

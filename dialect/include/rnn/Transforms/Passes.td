@@ -15,14 +15,24 @@ def RNNExpandRecurrentPass : Pass<"rnn-expand-recurrent"> {
     outputs (forward | backward) on the feature axis, as PyTorch does. The
     layer's `h_n`/`c_n` results are assembled from the final states.
 
+    Guarantees: no `rnn.recurrent` op remains; results are unchanged.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def RNNTeacherForcingPass : Pass<"rnn-teacher-forcing"> {
+  let summary = "Turn teacher-forced rnn.decode loops into rnn.recurrence over the shifted targets";
+  let description = [{
     A teacher-forced `rnn.decode` (with `teacher`) becomes an `rnn.recurrence`
     with the same body over the teacher's tokens shifted right by one step
-    (the `start` token, then `y[:, 0..T-2]`): every step's previous token is
-    known before the loop runs, so the decoder is an ordinary recurrence (and
-    `rnn-bptt` differentiates it as one). Greedy decoders stay `rnn.decode`.
+    (the `start` token, then `y[:, 0..T-2]`, an i32 input sequence): every
+    step's previous token is known before the loop runs, so the decoder is an
+    ordinary recurrence, and `rnn-bptt` differentiates it as one. Greedy
+    decoders depend on their own outputs and stay `rnn.decode`.
 
-    Guarantees: no `rnn.recurrent` and no teacher-forced `rnn.decode` remains;
-    results are unchanged.
+    Guarantees: no teacher-forced `rnn.decode` remains; results are unchanged.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect",
