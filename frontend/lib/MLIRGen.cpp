@@ -630,10 +630,16 @@ bool MLIRGenImpl::genForward() {
 }
 
 bool MLIRGenImpl::genLoss() {
+  // Dropout in a decoder body would need a fresh mask at every step, which
+  // the body cannot draw: rather than train a different network, the program
+  // gets no gradient (it still runs inference, where dropout is the identity).
   for (int id = 0; id < static_cast<int>(m.nodes.size()); ++id)
-    if (m.nodes[id].layer == Layer::Dropout && m.nodes[id].rate > 0 && inDecoderBody(id))
-      diag.warning(m.nodes[id].loc, "dropout inside a decoder body is the identity in training "
-                                    "too (its mask could not change from step to step)");
+    if (m.nodes[id].layer == Layer::Dropout && m.nodes[id].rate > 0 && inDecoderBody(id)) {
+      diag.warning(m.nodes[id].loc,
+                   "training is not supported with dropout inside a decoder body (its mask would "
+                   "have to change from step to step): the program runs inference only");
+      return true;
+    }
   auto fn = beginFunction(m.name + "_loss", rnn::attrs::kLossEntry, Mode::Loss);
   if (!genNodes())
     return false;
