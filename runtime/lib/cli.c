@@ -768,6 +768,16 @@ int cli_bind_array(cli *c, int64_t ii, const char *label, rnnrt_npy *a, binding 
       }
     }
   }
+  /* role=weights: the per-position weights of a loss are finite and >= 0 */
+  if (x->weights) {
+    const float *w = a->data;
+    for (int64_t i = 0; i < a->numel; i++)
+      if (!isfinite(w[i]) || w[i] < 0) {
+        cli_format_index(got, sizeof got, i, a->rank, a->shape);
+        return cli_fail("%s: %s '%s' holds %g at index %s (loss weights must be finite and >= 0)", label, what,
+                        x->name, (double)w[i], got);
+      }
+  }
   /* padding=: every example (axis 0 of an input of rank >= 2, else the whole array) holds a
    * token other than the padding, or its length (one past its last other token) would be 0 */
   if (x->kind == RNNRT_KIND_TOKENS && x->padding >= 0 && a->numel > 0) {

@@ -186,6 +186,10 @@ int cli_cmd_grad(cli *c) {
   }
   rnnrt_set_dropout(seed, 1);
   rnnc_model_grad(args);
+  float lv = *(const float *)loss->data;
+  if (!isfinite(lv))
+    fprintf(stderr, "warning: the loss is %s (all loss weights 0? non-finite inputs?); the gradients are not "
+                    "meaningful\n", isnan(lv) ? "nan" : lv > 0 ? "inf" : "-inf");
   e[0] = (rnnrt_st_entry){"loss", RNNRT_DTYPE_F32, 0, NULL, loss->data};
   for (int64_t i = 0; i < np; i++)
     e[i + 1] = (rnnrt_st_entry){d->params[i].name, RNNRT_DTYPE_F32, grads[i].rank, grads[i].sizes, grads[i].data};
