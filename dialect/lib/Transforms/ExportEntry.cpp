@@ -151,37 +151,49 @@ Slots assignSlots(func::FuncOp fn, const Signature &sig) {
 /// truncated-BPTT gradient function also takes the states `states` (slots
 /// after the targets) and returns the final states (slots after the
 /// gradients).
-FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig,
-                           ArrayRef<std::string> states = {}) {
-  auto index = [](ArrayRef<std::string> list, StringRef name) -> int {
-    auto it = llvm::find(list, name);
-    return it == list.end() ? -1 : static_cast<int>(it - list.begin());
-  };
+/// Position of `name` in `list`, or -1.
+int indexOf(ArrayRef<std::string> list, StringRef name) {
+  auto it = llvm::find(list, name);
+  return it == list.end() ? -1 : static_cast<int>(it - list.begin());
+}
+
+/// The argument slots of a gradient or loss function: params, inputs,
+/// targets, then the states `states` (truncated BPTT); a dropout seed
+/// (`rnn.rng`) reads the global instead of a slot.
+LogicalResult argSlots(func::FuncOp fn, const Signature &sig, ArrayRef<std::string> states,
+                       Slots &slots) {
   unsigned nP = sig.params.size(), nI = sig.inputs.size(), nT = sig.targets.size();
-  Slots slots;
-  for (unsigned i = 0; i < grad.getNumArguments(); ++i) {
-    DictionaryAttr d = grad.getArgAttrDict(i);
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    DictionaryAttr d = fn.getArgAttrDict(i);
     int k;
-    if (StringRef n = strAttr(d, attrs::kParam); !n.empty() && (k = index(sig.params, n)) >= 0)
+    if (StringRef n = strAttr(d, attrs::kParam); !n.empty() && (k = indexOf(sig.params, n)) >= 0)
       slots.args.push_back(k);
-    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty() && (k = index(sig.inputs, n)) >= 0)
+    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty() && (k = indexOf(sig.inputs, n)) >= 0)
       slots.args.push_back(nP + k);
-    else if (StringRef n = strAttr(d, attrs::kTarget); !n.empty() && (k = index(sig.targets, n)) >= 0)
+    else if (StringRef n = strAttr(d, attrs::kTarget); !n.empty() && (k = indexOf(sig.targets, n)) >= 0)
       slots.args.push_back(nP + nI + k);
-    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && (k = index(states, n)) >= 0)
+    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && (k = indexOf(states, n)) >= 0)
       slots.args.push_back(nP + nI + nT + k);
     else if (d && d.get(attrs::kRng))
       slots.args.push_back(kRngSlot);
     else
-      return grad.emitOpError() << "argument #" << i
-                                << " is not a parameter, input or target of the model",
-             failure();
+      return fn.emitOpError() << "argument #" << i
+                              << " is not a parameter, input or target of the model";
   }
+  return success();
+}
+
+FailureOr<Slots> gradSlots(func::FuncOp grad, const Signature &sig,
+                           ArrayRef<std::string> states = {}) {
+  unsigned nP = sig.params.size(), nI = sig.inputs.size(), nT = sig.targets.size();
+  Slots slots;
+  if (failed(argSlots(grad, sig, states, slots)))
+    return failure();
   unsigned nS = states.size();
   for (unsigned r = 0; r < grad.getNumResults(); ++r) {
     StringRef n = strAttr(grad.getResultAttrDict(r), attrs::kOutput);
     StringRef st = strAttr(grad.getResultAttrDict(r), attrs::kState);
-    int k = index(sig.params, n), ks = index(states, st);
+    int k = indexOf(sig.params, n), ks = indexOf(states, st);
     if (r == 0 && n == "loss")
       slots.results.push_back(nP + nI + nT + nS);
     else if (r > 0 && k >= 0)
@@ -205,34 +217,14 @@ FailureOr<Slots> lossStateSlots(func::FuncOp fn, const Signature &sig,
   unsigned nP = sig.params.size(), nI = sig.inputs.size(), nT = sig.targets.size(),
            nS = states.size();
   Slots slots;
-  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-    DictionaryAttr d = fn.getArgAttrDict(i);
-    auto at = [](ArrayRef<std::string> list, StringRef name) {
-      auto it = llvm::find(list, name);
-      return it == list.end() ? -1 : static_cast<int>(it - list.begin());
-    };
-    int k;
-    if (StringRef n = strAttr(d, attrs::kParam); !n.empty() && (k = at(sig.params, n)) >= 0)
-      slots.args.push_back(k);
-    else if (StringRef n = strAttr(d, attrs::kInput); !n.empty() && (k = at(sig.inputs, n)) >= 0)
-      slots.args.push_back(nP + k);
-    else if (StringRef n = strAttr(d, attrs::kTarget); !n.empty() && (k = at(sig.targets, n)) >= 0)
-      slots.args.push_back(nP + nI + k);
-    else if (StringRef n = strAttr(d, attrs::kState); !n.empty() && (k = at(states, n)) >= 0)
-      slots.args.push_back(nP + nI + nT + k);
-    else if (d && d.get(attrs::kRng))
-      slots.args.push_back(kRngSlot);
-    else
-      return fn.emitOpError() << "argument #" << i << " is not a parameter, input, target or state",
-             failure();
-  }
+  if (failed(argSlots(fn, sig, states, slots)))
+    return failure();
   for (unsigned r = 0; r < fn.getNumResults(); ++r) {
-    StringRef st = strAttr(fn.getResultAttrDict(r), attrs::kState);
-    auto it = llvm::find(states, st);
+    int ks = indexOf(states, strAttr(fn.getResultAttrDict(r), attrs::kState));
     if (r == 0)
       slots.results.push_back(nP + nI + nT + nS);
-    else if (it != states.end())
-      slots.results.push_back(nP + nI + nT + nS + 1 + (it - states.begin()));
+    else if (ks >= 0)
+      slots.results.push_back(nP + nI + nT + nS + 1 + ks);
     else
       return fn.emitOpError() << "result #" << r << " must be the loss (first), then the states",
              failure();
