@@ -972,13 +972,8 @@ def first_lines(text, pred, n=3):
 
 def compile_case(rnnc, opt, d, c):
     """(exe or None, note): rnnc's warnings (or its error) in one line."""
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "m.rnn")
-    with open(path, "w") as f:
-        f.write(c.src)
-    exe = os.path.join(d, "prog")
     try:
-        p = rnnref.run([rnnc, f"-O{opt}", path, "-o", exe], timeout=300)
+        exe, p = rnnref.compile_source(rnnc, opt, d, c.src)
         return exe, first_lines(p.stderr, lambda l: "warning:" in l and "dropout" not in l)
     except rnnref.RunError as e:
         err = first_lines(e.stderr, lambda l: "error" in l) or str(e).splitlines()[0]

@@ -566,16 +566,10 @@ def build(groups):
 
 
 def compile_model(rnnc, opt, d, m):
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "m.rnn")
-    with open(path, "w") as f:
-        f.write(m.src)
-    exe = os.path.join(d, "prog")
     try:
-        rnnref.run([rnnc, f"-O{opt}", path, "-o", exe], timeout=300)
-        return exe, None
+        return rnnref.compile_source(rnnc, opt, d, m.src)[0], None
     except rnnref.RunError as e:
-        return None, f"compile failed ({path}): {e}"
+        return None, f"compile failed ({os.path.join(d, 'm.rnn')}): {e}"
 
 
 def check_run(exe, d, m, suffix, inp, refs, tokens):

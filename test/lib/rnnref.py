@@ -664,6 +664,17 @@ class RunError(RuntimeError):
         super().__init__(msg)
 
 
+def compile_source(rnnc, opt, d, src, timeout=300):
+    """Writes `src` as d/m.rnn and compiles it with `rnnc -O<opt>` into d/prog; returns
+    (exe path, the completed process: its stderr holds rnnc's warnings). Raises RunError."""
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "m.rnn")
+    with open(path, "w") as f:
+        f.write(src)
+    exe = os.path.join(d, "prog")
+    return exe, run([rnnc, f"-O{opt}", path, "-o", exe], timeout=timeout)
+
+
 def infer_arrays(exe, weights, arrays, work):
     """Runs `exe infer -w weights` on {input name: array} (each written as work/NAME.npy)
     and returns {output name: array} (the program writes work/out/NAME.npy)."""

@@ -24,16 +24,10 @@ D = dict(gx=rnd(B, 12), gh=rnd(B, 12), c=rnd(B, 3), dh=rnd(B, 3), dc=rnd(B, 3), 
          rh=rnd(B, 9), h=rnd(B, 3), ax=rnd(B, 3), x3=rnd(B, T, 5), dy3=rnd(B, T, 4),
          z=rnd(B, T, 4) * 2, pred=rnd(B, 3), ptgt=rnd(B, 3))
 I = dict(tgt=torch.randint(0, 4, (B, T), generator=g), tok=torch.randint(0, 6, (B, T), generator=g))
-cmd = [exe, "infer", "-w", wpath]
-for k, v in list(D.items()) + list(I.items()):
-    arr = v.numpy().astype(np.float32 if v.is_floating_point() else np.int32)
-    np.save(os.path.join(work, k + ".npy"), arr)
-    cmd += ["--input", f"{k}={os.path.join(work, k + '.npy')}"]
-    if v.is_floating_point():
-        D[k] = torch.from_numpy(arr).double()
-out = os.path.join(work, "out")
-subprocess.run(cmd + ["-o", out], check=True)
-got = {f[:-4]: np.load(os.path.join(out, f)).astype(np.float64) for f in os.listdir(out)}
+arrays = {k: v.numpy().astype(np.float32 if v.is_floating_point() else np.int32)
+          for k, v in list(D.items()) + list(I.items())}
+D = {k: torch.from_numpy(arrays[k]).double() for k in D}   # the f32-rounded values
+got = {k: v.astype(np.float64) for k, v in rnnref.infer_arrays(exe, wpath, arrays, work).items()}
 ok = True
 
 
