@@ -161,7 +161,8 @@ bool rnnc::linkExecutable(const std::string &objectPath, const std::string &runt
   }
   // Link to a temporary name first so that a failed link leaves no output.
   std::string tmp = outPath + ".tmp-link";
-  llvm::SmallVector<llvm::StringRef> args = {linker, objectPath, runtimeLib, "-lm", "-o", tmp};
+  llvm::SmallVector<llvm::StringRef> args = {linker, objectPath, runtimeLib, "-lm",
+                                             "-pthread", "-o", tmp};
   std::string errMsg;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &errMsg);
   if (rc != 0) {

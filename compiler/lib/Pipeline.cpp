@@ -5,7 +5,8 @@
 //   level) -> rnn-bptt
 //   -> convert-rnn-to-linalg -> linalg/tensor/scf on tensors
 //   -> rnn-export-entry -> one-shot-bufferize -> buffer deallocation
-//   -> convert-linalg-to-loops -> scf/memref/arith/math -> LLVM dialect.
+//   -> [rnn-vectorize-kernels] -> convert-linalg-to-loops -> scf/memref/arith/math
+//   -> LLVM dialect -> rnn-outline-parallel.
 //
 //===----------------------------------------------------------------------===//
 #include "rnnc/Pipeline.h"
@@ -72,6 +73,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   if (optLevel >= 2) {
     rnn::RNNVectorizeKernelsPassOptions vecOpts;
     vecOpts.vectorWidth = vectorWidth;
+    vecOpts.parallel = true;
     pm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
     pm.addPass(createCanonicalizerPass());
   }
@@ -88,5 +90,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Kernels shared among threads become functions run by the runtime's pool.
+  pm.addPass(rnn::createRNNOutlineParallelPass());
   pm.addPass(createCanonicalizerPass());
 }

@@ -60,6 +60,13 @@ _Static_assert(offsetof(rnnrt_tensor, sizes) == 16, "rnnrt_tensor.sizes at offse
 #define RNNRT_WEAK
 #endif
 
+/* Provided by the runtime for the compiled model object: runs fn(ctx, tid, n) for tid in
+ * [0, n) on the runtime's threads (tid 0 on the caller) and returns when every call has
+ * returned. n is 1 when `work` (the kernel's multiply-adds or element operations) is small,
+ * when one thread is configured, or when another thread of the process is using the pool. */
+RNNRT_EXPORT void rnnc_parallel_run(void (*fn)(void *ctx, int64_t tid, int64_t nthreads),
+                                    void *ctx, int64_t work);
+
 /* Provided by the compiled model object (not by the runtime). */
 extern const char rnnc_model_desc[];
 extern void rnnc_model_forward(rnnrt_tensor *args);
@@ -89,6 +96,13 @@ extern void rnnc_model_loss_state(rnnrt_tensor *args) RNNRT_WEAK;
 extern int64_t rnnc_model_rng[] RNNRT_WEAK;
 /* Sets rnnc_model_rng (when the model has one). */
 RNNRT_EXPORT void rnnrt_set_dropout(uint64_t seed, int training);
+
+/* Threads the compiled kernels may use (runtime/lib/parallel.c): RNNC_THREADS (default 1)
+ * until set; at most 64. The results do not depend on it. */
+RNNRT_EXPORT void rnnrt_set_threads(int n);
+RNNRT_EXPORT int rnnrt_get_threads(void);
+/* Kernel calls the pool has shared among more than one thread so far (for `bench`). */
+RNNRT_EXPORT int64_t rnnrt_parallel_jobs(void);
 
 /* ------------------------------------------------------------------------------------------
  * Errors and element types

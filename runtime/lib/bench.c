@@ -27,6 +27,7 @@ const opt_spec cli_bench_opts[] = {
     {OPT_TRAIN, "train", 0, NULL, false, "time forward + backward (the gradient, no optimizer step)"},
     {OPT_WEIGHTS, "weights", 'w', "FILE", false, "safetensors weights (default: as 'init --seed 0')"},
     {OPT_SEED, "seed", 's', "N", false, "seed of the synthetic inputs (default 0)"},
+    CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
 };
@@ -393,12 +394,17 @@ int cli_cmd_bench(cli *c) {
   }
   char tbuf[32] = "";
   if (time >= 0) snprintf(tbuf, sizeof tbuf, ", time %lld", (long long)time);
-  printf("model %s, %s: batch %lld%s (%s), %lld warm-up iteration%s\n", d->name,
+  int threads = rnnrt_get_threads();
+  printf("model %s, %s: batch %lld%s (%s), %lld warm-up iteration%s, %d thread%s\n", d->name,
          bn.train ? "training step (forward + backward, no optimizer)" : "inference", (long long)batch, tbuf,
-         shapes[0] ? shapes : "no inputs", (long long)bn.warmup, bn.warmup == 1 ? "" : "s");
+         shapes[0] ? shapes : "no inputs", (long long)bn.warmup, bn.warmup == 1 ? "" : "s", threads,
+         threads == 1 ? "" : "s");
   fflush(stdout);
 
+  int64_t jobs0 = rnnrt_parallel_jobs();
   int64_t n = bench_run(&bn);
+  /* kernel calls shared among threads, per iteration (warm-up included) */
+  double shared = (double)(rnnrt_parallel_jobs() - jobs0) / (double)(n + bn.warmup);
   qsort(bn.times, (size_t)n, sizeof *bn.times, cmp_double);
   double median = n % 2 ? bn.times[n / 2] : 0.5 * (bn.times[n / 2 - 1] + bn.times[n / 2]);
   double min = bn.times[0];
@@ -413,8 +419,10 @@ int cli_cmd_bench(cli *c) {
   char tval[32] = "-", gval[32] = "-";
   if (time >= 0) snprintf(tval, sizeof tval, "%lld", (long long)time);
   if (!isnan(gflops)) snprintf(gval, sizeof gval, "%.6g", gflops);
-  printf("bench: mode=%s batch=%lld time=%s median_ms=%.6g min_ms=%.6g gflops=%s\n", bn.train ? "train" : "infer",
-         (long long)batch, tval, median * 1e3, min * 1e3, gval);
+  printf("bench: mode=%s batch=%lld time=%s median_ms=%.6g min_ms=%.6g gflops=%s threads=%d "
+         "shared_per_iter=%.6g\n",
+         bn.train ? "train" : "infer", (long long)batch, tval, median * 1e3, min * 1e3, gval, threads,
+         shared);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     cli_fail("cannot write to standard output");
     goto done;

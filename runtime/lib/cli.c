@@ -39,6 +39,7 @@ static const opt_spec infer_opts[] = {
      "text for the model's tokens input (chars/words vocab), batch 1; prints the outputs"},
     {OPT_OUTPUT, "output", 'o', "PATH", false,
      ".npy file to write; a directory (created if missing) for several outputs"},
+    CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
 };
@@ -50,6 +51,7 @@ static const opt_spec generate_opts[] = {
     {OPT_TEMPERATURE, "temperature", 0, "T", false, "sampling temperature >= 0 (default 1; 0: most likely token)"},
     {OPT_SEED, "seed", 's', "S", false, "random seed, a non-negative integer (default 0)"},
     {OPT_TOP_K, "top-k", 0, "K", false, "sample only among the K most likely tokens (K >= 1)"},
+    CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
 };
@@ -119,7 +121,7 @@ static const command commands[] = {
      "to window and zero at the start of every batch; --text then splits the text into --batch\n"
      "contiguous streams (no --seq-len, no shuffling) whose states start at zero every epoch.",
      cli_train_opts, true, cli_cmd_train},
-    {"bench", "[--batch N] [--time T] [--dim SYM=N]... [--iters N] [--warmup N] [--train] [-w WEIGHTS.safetensors]",
+    {"bench", "[--batch N] [--time T] [--dim SYM=N]... [--iters N] [--warmup N] [--train] [--threads N] [-w WEIGHTS.safetensors]",
      "time the model (or one training step) on synthetic inputs",
      "Times rnnc_model_forward (with --train: the gradient function, one training step's forward and\n"
      "backward without the optimizer) in this process on random inputs: token ids and class ids in\n"
@@ -128,7 +130,8 @@ static const command commands[] = {
      "-w, else initialised like 'init --seed 0'. After --warmup untimed calls, each timed call is\n"
      "measured on its own; prints the median and minimum time and, for a single recurrent stack, the\n"
      "GFLOP/s (2 * gates * hidden * (input + hidden) * B * T per layer and direction, x3 with --train),\n"
-     "then a 'bench: mode=... batch=... time=... median_ms=... min_ms=... gflops=...' line.",
+     "then a 'bench: mode=... batch=... time=... median_ms=... min_ms=... gflops=... threads=...\n"
+     "shared_per_iter=...' line (the kernel calls per iteration shared among --threads threads).",
      cli_bench_opts, true, cli_cmd_bench},
     {"help", "[COMMAND]", "show this help, or the options of one command", NULL, help_opts, false, cmd_help},
 };
@@ -208,6 +211,17 @@ int cli_fail(const char *fmt, ...) {
 int cli_fail_err(const rnnrt_error *e) { return cli_fail("%s", e->msg); }
 
 /* Returns 0 ok, 1 error (reported), 2 help printed. */
+/* --threads N: the compiled kernels' thread pool (runtime/lib/parallel.c). */
+static int set_threads(cli *c) {
+  const char *s = cli_opt_get(c, OPT_THREADS);
+  if (!s) return 0;
+  uint64_t n;
+  if (!cli_parse_count(s, 64, &n) || n < 1)
+    return cli_usage_error(c, "--threads wants a thread count from 1 to 64, got '%s'", s);
+  rnnrt_set_threads((int)n);
+  return 0;
+}
+
 static int parse_options(cli *c, int argc, char **argv) {
   const opt_spec *specs = c->cmd->opts;
   c->opts = calloc((size_t)argc + 1, sizeof *c->opts);
@@ -1476,6 +1490,8 @@ int rnnrt_main(int argc, char **argv) {
     rc = pr == 2 ? 0 : 1;
   } else if (c.cmd->needs_desc && rnnrt_desc_parse(rnnc_model_desc, &c.desc, &c.err) != 0) {
     rc = cli_fail_err(&c.err);
+  } else if (set_threads(&c) != 0) {
+    rc = 1;
   } else {
     rc = c.cmd->fn(&c);
   }

@@ -54,8 +54,16 @@ enum {
   OPT_OPTIMIZER, OPT_MOMENTUM, OPT_CLIP, OPT_WEIGHT_DECAY, OPT_VALIDATION, OPT_CKPT_EVERY,
   OPT_CHECKPOINT, OPT_RESUME, OPT_METRICS, OPT_QUIET, OPT_DUMP_ORDER, OPT_DUMP_LOSS, OPT_BPTT,
   /* bench */
-  OPT_TIME, OPT_DIM, OPT_ITERS, OPT_WARMUP, OPT_TRAIN
+  OPT_TIME, OPT_DIM, OPT_ITERS, OPT_WARMUP, OPT_TRAIN,
+  /* infer / generate / grad / train / bench */
+  OPT_THREADS
 };
+
+/* The --threads row of the commands that run compiled kernels. */
+#define CLI_THREADS_OPT                                                                        \
+  {OPT_THREADS, "threads", 0, "N", false,                                                      \
+   "threads for the compiled kernels, 1..64 (default: RNNC_THREADS, else 1); results do not "  \
+   "depend on it"}
 
 /* grad / train (train.c) */
 extern const opt_spec cli_grad_opts[];

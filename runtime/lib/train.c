@@ -28,6 +28,7 @@ const opt_spec cli_grad_opts[] = {
     {OPT_TARGET, "target", 0, "NAME=FILE", true, ".npy array for target NAME (repeat for each target)"},
     {OPT_OUTPUT, "output", 'o', "FILE", false, "safetensors file to write: 'loss' and one gradient per parameter"},
     {OPT_SEED, "seed", 's', "N", false, "seed of the dropout masks (models with dropout; default 0)"},
+    CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
 };
@@ -60,6 +61,7 @@ const opt_spec cli_train_opts[] = {
     /* hidden, for tests: each epoch's example order; each step's loss and gradient norm */
     {OPT_DUMP_ORDER, "dump-order", 0, "FILE", false, NULL},
     {OPT_DUMP_LOSS, "dump-loss", 0, "FILE", false, NULL},
+    CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
 };

@@ -363,3 +363,21 @@ func.func @dropout_rng(%x: tensor<?x4xf32>, %rng: tensor<3xi64>) {
   %d = rnn.dropout %x, %rng {rate = 0.5 : f64, salt = 0 : i64} : tensor<?x4xf32>, tensor<3xi64>
   return
 }
+
+// -----
+
+func.func @parallel_args(%w: i64) {
+  // expected-error @+1 {{'rnn.parallel' op region must take (thread index: i64, thread count: i64)}}
+  rnn.parallel work(%w) {
+  ^bb0(%tid: index):
+    rnn.parallel_end
+  }
+  return
+}
+
+// -----
+
+func.func @parallel_end_outside() {
+  // expected-error @+1 {{'rnn.parallel_end' op expects parent op 'rnn.parallel'}}
+  rnn.parallel_end
+}

@@ -527,3 +527,19 @@ LogicalResult AttentionGradOp::verify() {
     return emitOpError("dweights must have the types of the weights");
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// ParallelOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParallelOp::verifyRegions() {
+  Region &body = getBody();
+  if (body.empty())
+    return emitOpError("expects a non-empty region");
+  Block &entry = body.front();
+  Type i64 = IntegerType::get(getContext(), 64);
+  if (entry.getNumArguments() != 2 || entry.getArgument(0).getType() != i64 ||
+      entry.getArgument(1).getType() != i64)
+    return emitOpError("region must take (thread index: i64, thread count: i64)");
+  return success();
+}

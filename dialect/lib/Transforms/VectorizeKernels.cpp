@@ -26,6 +26,8 @@
 //===----------------------------------------------------------------------===//
 #include "rnn/Transforms/Passes.h"
 
+#include "rnn/IR/RNNOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -206,6 +208,89 @@ bool lastResultIs(AffineMap map, unsigned d) {
     return false;
   auto e = dyn_cast<AffineDimExpr>(map.getResults().back());
   return e && e.getPosition() == d;
+}
+
+//===----------------------------------------------------------------------===//
+// Sharing a kernel's outputs among threads
+//===----------------------------------------------------------------------===//
+
+/// How kernels are shared among the runtime's threads.
+struct ParallelOpts {
+  bool enabled = false;
+  int64_t minWork = 0; // static work below which a kernel stays whole
+};
+
+/// The thread taking part in an rnn.parallel region: its index and the
+/// number of threads (null when the kernel runs whole).
+struct Share {
+  Value tid, count;
+  explicit operator bool() const { return bool(tid); }
+};
+
+/// The `share.tid`-th of `share.count` contiguous chunks of [lo, hi), each a
+/// multiple of `align` long (the last one shorter, some possibly empty).
+Range shareOf(OpBuilder &b, Location loc, const Range &r, Share share, int64_t align) {
+  Value lo = rangeLo(b, loc, r), hi = rangeHi(b, loc, r);
+  Value len = arith::SubIOp::create(b, loc, hi, lo);
+  Value per = arith::CeilDivUIOp::create(b, loc, len, share.count);
+  Value ca = cIdx(b, loc, align);
+  Value chunk = arith::MulIOp::create(b, loc, arith::CeilDivUIOp::create(b, loc, per, ca), ca);
+  Value start = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, lo, arith::MulIOp::create(b, loc, share.tid, chunk)), hi);
+  Value end = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, start, chunk), hi);
+  return Range{start, end, r.stride};
+}
+
+/// `cond ? a : b` for loop ranges.
+Range selectRange(OpBuilder &b, Location loc, Value cond, const Range &x, const Range &y) {
+  auto pick = [&](OpFoldResult p, OpFoldResult q) -> OpFoldResult {
+    return arith::SelectOp::create(b, loc, cond, getValueOrCreateConstantIndexOp(b, loc, p),
+                                   getValueOrCreateConstantIndexOp(b, loc, q))
+        .getResult();
+  };
+  return Range{pick(x.offset, y.offset), pick(x.size, y.size), x.stride};
+}
+
+Value rangeLen(OpBuilder &b, Location loc, const Range &r) {
+  return arith::SubIOp::create(b, loc, rangeHi(b, loc, r), rangeLo(b, loc, r));
+}
+
+/// a * b, saturating at INT64_MAX (both >= 0).
+int64_t satMul(int64_t a, int64_t b) {
+  return static_cast<int64_t>(std::min<uint64_t>(
+      llvm::SaturatingMultiply(static_cast<uint64_t>(a), static_cast<uint64_t>(b)), INT64_MAX));
+}
+
+/// The product of the static loop sizes (dynamic ones counted as 1).
+int64_t staticWork(ArrayRef<int64_t> sizes) {
+  int64_t w = 1;
+  for (int64_t s : sizes)
+    if (!ShapedType::isDynamic(s))
+      w = satMul(w, s);
+  return w;
+}
+
+/// Emits `body` for the whole kernel, or, when `opts` allow and the kernel's
+/// static work (`staticCost`) is large enough, inside an rnn.parallel region
+/// whose `work` is `cost` times the product of the `ranges`' lengths.
+void maybeParallel(OpBuilder &b, Location loc, const ParallelOpts &opts, int64_t staticCost,
+                   ArrayRef<Range> ranges, int64_t cost,
+                   function_ref<void(OpBuilder &, Location, Share)> body) {
+  if (!opts.enabled || staticCost < opts.minWork)
+    return body(b, loc, Share{});
+  Value work = cIdx(b, loc, cost);
+  for (const Range &r : ranges)
+    work = arith::MulIOp::create(b, loc, work, rangeLen(b, loc, r));
+  Type i64 = b.getI64Type();
+  Value work64 = arith::IndexCastUIOp::create(b, loc, i64, work);
+  auto par = rnn::ParallelOp::create(b, loc, work64);
+  Block *entry = b.createBlock(&par.getBody(), {}, {i64, i64}, {loc, loc});
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(entry);
+  Share share{arith::IndexCastUIOp::create(b, loc, b.getIndexType(), entry->getArgument(0)),
+              arith::IndexCastUIOp::create(b, loc, b.getIndexType(), entry->getArgument(1))};
+  body(b, loc, share);
+  rnn::ParallelEndOp::create(b, loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -508,7 +593,8 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   });
 }
 
-LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op, int64_t width,
+                                   const ParallelOpts &par) {
   auto c = matchContraction(op);
   if (!c)
     return failure();
@@ -522,16 +608,41 @@ LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op,
   };
   OpBuilder::InsertionGuard g(rewriter);
   rewriter.setInsertionPoint(op);
-  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, op.getLoc());
-  if (kLast0 && kLast1 && c->ks.size() == 1) {
-    emitDot(rewriter, op.getLoc(), *c, ranges, width);
-  } else if (nContig(1) && nOk(0)) {
-    emitBroadcast(rewriter, op.getLoc(), *c, ranges, 1, width);
-  } else if (nContig(0) && nOk(1)) {
-    emitBroadcast(rewriter, op.getLoc(), *c, ranges, 0, width);
-  } else {
+  int form;
+  if (kLast0 && kLast1 && c->ks.size() == 1)
+    form = -1; // dot
+  else if (nContig(1) && nOk(0))
+    form = 1; // broadcast, input 1 along n
+  else if (nContig(0) && nOk(1))
+    form = 0; // broadcast, input 0 along n
+  else
     return failure();
-  }
+  Location loc = op.getLoc();
+  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  maybeParallel(rewriter, loc, par, staticWork(c->staticSizes), ranges, 1,
+                [&](OpBuilder &b, Location loc, Share share) {
+    SmallVector<Range> rr(ranges);
+    if (share) {
+      // The rows when there are more rows than columns, else the columns;
+      // shares of whole register tiles (24 columns: 3 x 8-lane chunks, or
+      // 3 dot tiles of 8; 12 rows: 3 or 4 row tiles).
+      Range nShare = shareOf(b, loc, ranges[c->n], share, 3 * width);
+      if (!c->m) {
+        rr[c->n] = nShare;
+      } else {
+        Range mShare = shareOf(b, loc, ranges[*c->m], share, 12);
+        Value byRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                             rangeLen(b, loc, ranges[*c->m]),
+                                             rangeLen(b, loc, ranges[c->n]));
+        rr[*c->m] = selectRange(b, loc, byRows, mShare, ranges[*c->m]);
+        rr[c->n] = selectRange(b, loc, byRows, ranges[c->n], nShare);
+      }
+    }
+    if (form < 0)
+      emitDot(b, loc, *c, rr, width);
+    else
+      emitBroadcast(b, loc, *c, rr, form, width);
+  });
   rewriter.eraseOp(op);
   return success();
 }
@@ -551,7 +662,8 @@ bool vectorizableBody(linalg::GenericOp op) {
   return true;
 }
 
-LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, int64_t width,
+                                   const ParallelOpts &par) {
   if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() != 0 || op.getNumLoops() == 0 ||
       !vectorizableBody(op))
     return failure();
@@ -590,7 +702,32 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
   Location loc = op.getLoc();
   OpBuilder::InsertionGuard g(rewriter);
   rewriter.setInsertionPoint(op);
-  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  SmallVector<Range> allRanges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  int64_t opsPerElement = std::max<int64_t>(1, op.getRegion().front().getOperations().size() - 1);
+  // Threads write disjoint outputs only if every output is indexed by every loop.
+  ParallelOpts parHere = par;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (!maps[init.getOperandNumber()].isPermutation())
+      parHere.enabled = false;
+  int64_t staticCost = satMul(staticWork(op.getStaticLoopRanges()), opsPerElement);
+  maybeParallel(rewriter, loc, parHere, staticCost, allRanges, opsPerElement,
+                [&](OpBuilder &rewriter, Location loc, Share share) {
+  SmallVector<Range> ranges(allRanges);
+  if (share) {
+    // The rows (outermost loop) when there are at least as many as threads,
+    // else the last axis in whole vectors.
+    Range lastShare = shareOf(rewriter, loc, allRanges[last], share, width);
+    if (numLoops == 1) {
+      ranges[last] = lastShare;
+    } else {
+      Range rowShare = shareOf(rewriter, loc, allRanges[0], share, 1);
+      Value byRows = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
+                                           rangeLen(rewriter, loc, allRanges[0]), share.count);
+      ranges[0] = selectRange(rewriter, loc, byRows, rowShare, allRanges[0]);
+      ranges[last] = selectRange(rewriter, loc, byRows, allRanges[last], lastShare);
+    }
+  }
   SmallVector<unsigned> outer;
   for (unsigned d = 0; d < last; ++d)
     outer.push_back(d);
@@ -658,6 +795,7 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
       scf::YieldOp::create(b, loc);
     });
   });
+  });
   rewriter.eraseOp(op);
   return success();
 }
@@ -684,9 +822,10 @@ struct RNNVectorizeKernelsPass
     }
     SmallVector<linalg::GenericOp> generics;
     root->walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    ParallelOpts par{parallel, parallelMinWork};
     for (linalg::GenericOp op : generics)
-      if (failed(vectorizeContraction(rewriter, op, vectorWidth)))
-        (void)vectorizeElementwise(rewriter, op, vectorWidth);
+      if (failed(vectorizeContraction(rewriter, op, vectorWidth, par)))
+        (void)vectorizeElementwise(rewriter, op, vectorWidth, par);
 
     // tanh/exp/log as polynomials, on vectors and scalars alike.
     RewritePatternSet patterns(root->getContext());

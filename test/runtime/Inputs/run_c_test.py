@@ -29,7 +29,7 @@ lib = os.environ.get("RNNC_RUNTIME_LIB") or \
 inc = os.path.join(here, "..", "..", "..", "runtime", "include")
 cc = os.environ.get("CC") or shutil.which("cc") or "cc"
 subprocess.run([cc, "-std=c11", "-O1", "-Wall", "-D_POSIX_C_SOURCE=200809L", *defines, "-I", inc,
-                src, lib, "-lm", "-o", exe], check=True)
+                src, lib, "-lm", "-pthread", "-o", exe], check=True)
 if build_only:
     sys.exit(0)
 p = subprocess.run([os.path.abspath(exe)], stdout=subprocess.PIPE, text=True)

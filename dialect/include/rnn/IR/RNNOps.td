@@ -531,6 +531,48 @@ def RNN_GRUGatesOp : RNN_Op<"gru_gates", [Pure, AllTypesMatch<["h", "hNext"]>, A
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Code generation: work shared by the runtime's threads
+//===----------------------------------------------------------------------===//
+
+def RNN_ParallelOp : RNN_Op<"parallel", [RecursiveMemoryEffects]> {
+  let summary = "a kernel whose region every thread of the runtime's pool runs on its share";
+  let description = [{
+    Created by `rnn-vectorize-kernels` (option `parallel`) around a kernel
+    (a contraction or an elementwise map) and turned into an outlined
+    function and a call of the runtime's `rnnc_parallel_run` by
+    `rnn-outline-parallel` once everything else is in the LLVM dialect.
+
+    The region's entry block takes the thread's index and the number of
+    threads taking part (`i64`, index in `[0, nthreads)`); each thread
+    computes the part of the kernel's outputs its index selects, disjoint
+    from the others', so the results do not depend on the thread count.
+    `work` estimates the kernel's cost (multiply-adds or element
+    operations): the runtime runs the region on one thread (index 0 of 1)
+    when it is small, when one thread is configured, or when the pool is busy.
+    The region may have any number of blocks (after `convert-scf-to-cf`);
+    `rnn.parallel_end` ends it.
+
+    ```mlir
+    rnn.parallel work(%w) {
+    ^bb0(%tid: i64, %nthreads: i64):
+      ...
+      rnn.parallel_end
+    }
+    ```
+  }];
+  let arguments = (ins I64:$work);
+  let regions = (region AnyRegion:$body);
+  let assemblyFormat = "`work` `(` $work `)` $body attr-dict";
+  let hasRegionVerifier = 1;
+}
+
+def RNN_ParallelEndOp : RNN_Op<"parallel_end",
+    [Pure, Terminator, HasParent<"ParallelOp">]> {
+  let summary = "ends a thread's share of an rnn.parallel region";
+  let assemblyFormat = "attr-dict";
+}
+
 include "rnn/IR/RNNGradOps.td"
 
 #endif // RNN_OPS

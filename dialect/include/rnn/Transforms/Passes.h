@@ -27,6 +27,9 @@ class MathDialect;
 namespace memref {
 class MemRefDialect;
 }
+namespace rnn {
+class RNNDialect;
+}
 namespace scf {
 class SCFDialect;
 }

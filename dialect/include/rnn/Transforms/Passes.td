@@ -193,18 +193,51 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
     size is handled. `math.tanh`, `math.exp` and `math.log` (vector or
     scalar) become MLIR's polynomial approximations. Other generics (reductions, gathers)
     are left for `convert-linalg-to-loops`. Enabled from -O2.
+
+    With `parallel` (on from -O2), each kernel of enough work is emitted
+    inside an `rnn.parallel` region: every thread computes a contiguous
+    share of the outputs — for a contraction the rows when there are more
+    rows than columns, else the columns (so at batch 1 each thread keeps the
+    same slice of the recurrent weights, in its own L2, from step to step);
+    for an elementwise map the rows, or the last axis when there is one
+    row. Shares are multiples of the register tiles, and every output is
+    computed by the same code in the same order whatever the thread count.
     Guarantees: results equal the loop lowering's up to fp32 rounding
-    (summation order, FMA contraction, the approximations' few-ulp error).
+    (summation order, FMA contraction, the approximations' few-ulp error),
+    and are bit for bit the same for any number of threads.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "f32 lanes per vector (8 for AVX2, 16 for AVX-512)">
+           "f32 lanes per vector (8 for AVX2, 16 for AVX-512)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "wrap each kernel in rnn.parallel, its outputs shared out among the runtime's threads">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t", /*default=*/"4096",
+           "kernels whose static sizes (dynamic ones counted as 1) give less work than this "
+           "stay single-threaded">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect",
+                           "::mlir::rnn::RNNDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def RNNOutlineParallelPass : Pass<"rnn-outline-parallel", "::mlir::ModuleOp"> {
+  let summary = "Outline rnn.parallel regions into functions run by the runtime's thread pool";
+  let description = [{
+    Runs last, when everything around and inside the `rnn.parallel` regions
+    is in the LLVM dialect. Each region becomes a private
+    `llvm.func @<parent>_parallel<N>(%ctx: !llvm.ptr, %tid: i64, %nthreads: i64)`
+    that loads the values the region uses from above out of a struct at
+    `%ctx` (constants are cloned instead); the op becomes stores of those
+    values into a stack slot of the enclosing function's entry block and
+    `llvm.call @rnnc_parallel_run(@<fn>, %ctx, %work)`, the runtime's entry
+    (docs/runtime-abi.md) that runs the function on each thread of its pool
+    and returns when all are done.
+    Guarantees: no `rnn.parallel` op is left; each region's code runs unchanged.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // RNN_PASSES

@@ -1,0 +1,102 @@
+// RUN: rnn-opt %s --rnn-vectorize-kernels="parallel=true" | FileCheck %s
+// RUN: rnn-opt %s --rnn-vectorize-kernels="parallel=true parallel-min-work=1000000000" | FileCheck %s --check-prefix=NONE
+
+#xk = affine_map<(m, n, k) -> (m, k)>
+#wk = affine_map<(m, n, k) -> (n, k)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+
+// A contraction with enough work: the kernel runs inside rnn.parallel, its
+// `work` the product of the loop lengths (multiply-adds). Each thread takes a
+// share of the rows when there are more rows than columns, else of the
+// columns: chunks of ceil(len / threads) rounded up to whole tiles (12 rows,
+// 24 columns), clamped to the range.
+// CHECK-LABEL: func.func @dot
+// CHECK:       %[[W:.*]] = arith.index_castui %{{.*}} : index to i64
+// CHECK:       rnn.parallel work(%[[W]]) {
+// CHECK-NEXT:  ^bb0(%[[TID:.*]]: i64, %[[NT:.*]]: i64):
+// CHECK-DAG:     %[[T:.*]] = arith.index_castui %[[TID]] : i64 to index
+// CHECK-DAG:     %[[N:.*]] = arith.index_castui %[[NT]] : i64 to index
+// CHECK:         arith.ceildivui %{{.*}}, %[[N]] : index
+// CHECK:         arith.ceildivui %{{.*}}, %c24 : index
+// CHECK:         arith.muli %[[T]], %{{.*}} : index
+// CHECK:         arith.minui
+// CHECK:         arith.ceildivui %{{.*}}, %c12 : index
+// CHECK:         %[[ROWS:.*]] = arith.cmpi ugt
+// CHECK:         arith.select %[[ROWS]]
+// CHECK:         vector.fma
+// CHECK:         rnn.parallel_end
+// CHECK-NEXT:  }
+// CHECK-NEXT:  return
+// NONE-LABEL: func.func @dot
+// NONE-NOT:   rnn.parallel
+// NONE:       return
+func.func @dot(%x: memref<?x256xf32>, %w: memref<1024x256xf32>, %y: memref<?x1024xf32>) {
+  linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x256xf32>, memref<1024x256xf32>) outs(%y : memref<?x1024xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Too little static work (8 x 8 x 8 multiply-adds): no region.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT:   rnn.parallel
+// CHECK:       vector.fma
+// CHECK:       return
+func.func @small(%x: memref<8x8xf32>, %w: memref<8x8xf32>, %y: memref<8x8xf32>) {
+  linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x8xf32>, memref<8x8xf32>) outs(%y : memref<8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// An elementwise map: work = elements x body ops (2 here); the rows are
+// shared when there are at least as many as threads, else the last axis in
+// whole vectors (chunks rounded up to 8).
+// CHECK-LABEL: func.func @gates
+// CHECK:       %[[C2:.*]] = arith.constant 2 : index
+// CHECK:       %[[DIM:.*]] = memref.dim
+// CHECK:       arith.muli %[[DIM]], %[[C2]]
+// CHECK:       rnn.parallel work(
+// CHECK:         arith.ceildivui %{{.*}}, %c8 : index
+// CHECK:         %[[BYROWS:.*]] = arith.cmpi uge
+// CHECK:         arith.select %[[BYROWS]]
+// CHECK:         vector.fma
+// CHECK:         rnn.parallel_end
+// NONE-LABEL: func.func @gates
+// NONE-NOT:   rnn.parallel
+// NONE:       return
+func.func @gates(%a: memref<?x4096xf32>, %bias: memref<4096xf32>, %out: memref<?x4096xf32>) {
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %bias : memref<?x4096xf32>, memref<4096xf32>) outs(%out : memref<?x4096xf32>) {
+  ^bb0(%x: f32, %b: f32, %o: f32):
+    %s = arith.addf %x, %b : f32
+    %t = math.tanh %s : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// An output not indexed by every loop (each element written once per row,
+// the last row's value kept): sharing the rows would race, so no region.
+// CHECK-LABEL: func.func @overwrite
+// CHECK-NOT:   rnn.parallel
+// CHECK:       return
+func.func @overwrite(%a: memref<4096x64xf32>, %out: memref<64xf32>) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4096x64xf32>) outs(%out : memref<64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  return
+}
