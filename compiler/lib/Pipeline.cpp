@@ -24,7 +24,7 @@
 using namespace mlir;
 
 void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
-                         unsigned vectorWidth) {
+                         unsigned vectorWidth, llvm::StringRef weightStorage) {
   if (level < EmitLevel::RNNCells)
     return;
   pm.addPass(rnn::createRNNExpandRecurrentPass());
@@ -46,6 +46,12 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   if (optLevel >= 1) {
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
     pm.addPass(rnn::createRNNCarryInPlacePass());
+  }
+  if (weightStorage != "f32") {
+    rnn::RNNNarrowWeightsPassOptions narrowOpts;
+    narrowOpts.type = weightStorage.str();
+    pm.addPass(rnn::createRNNNarrowWeightsPass(narrowOpts));
+    pm.addPass(createCSEPass());
   }
   if (level < EmitLevel::LLVMMLIR)
     return;

@@ -86,6 +86,25 @@ func.func @gates(%a: memref<?x4096xf32>, %bias: memref<4096xf32>, %out: memref<?
   return
 }
 
+// A column-sum reduction: only the columns (the parallel loop) are shared,
+// never the rows being summed.
+// CHECK-LABEL: func.func @colsum
+// CHECK:       rnn.parallel work(
+// CHECK-NOT:     arith.cmpi uge
+// CHECK:         arith.ceildivui %{{.*}}, %c8 : index
+// CHECK-NOT:     arith.select
+// CHECK:         scf.for
+// CHECK:         rnn.parallel_end
+func.func @colsum(%a: memref<?x4096xf32>, %out: memref<4096xf32>) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<?x4096xf32>) outs(%out : memref<4096xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %o, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // An output not indexed by every loop (each element written once per row,
 // the last row's value kept): sharing the rows would race, so no region.
 // CHECK-LABEL: func.func @overwrite

@@ -48,27 +48,51 @@ func.func @dot(%x: memref<?x256xf32>, %w: memref<1024x256xf32>, %y: memref<?x102
   return
 }
 
+// A weight stored narrow (rnn-narrow-weights: the body widens it): its
+// vectors are loaded as f16 and widened (F16C's vcvtph2ps), the arithmetic
+// stays f32.
+// CHECK-LABEL: func.func @dot_f16
+// CHECK:       vector.load %arg1[{{.*}}] : memref<1024x250xf16>, vector<8xf16>
+// CHECK-NEXT:  arith.extf {{.*}} : vector<8xf16> to vector<8xf32>
+// CHECK:       vector.fma {{.*}} : vector<8xf32>
+// CHECK:       vector.maskedload %arg1{{.*}} : memref<1024x250xf16>, vector<8xi1>, vector<8xf16> into vector<8xf16>
+// CHECK-NOT:   linalg.generic
+func.func @dot_f16(%x: memref<?x250xf32>, %w: memref<1024x250xf16>, %y: memref<?x1024xf32>) {
+  linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x250xf32>, memref<1024x250xf16>) outs(%y : memref<?x1024xf32>) {
+  ^bb0(%a: f32, %b: f16, %o: f32):
+    %bw = arith.extf %b : f16 to f32
+    %p = arith.mulf %a, %bw : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // Broadcast form (dG @ W of the backward pass: the output's last axis is
-// contiguous in W): column chunks of 3 vectors outermost, the 1024-long
-// reduction cut into blocks of 256, then 4 rows x 3 vectors of accumulators
-// loaded from the output, each reduction step one broadcast scalar per row
-// times one vector per chunk, stored at the end of the block; column
-// remainders: one vector, then scalars.
+// contiguous in W), blocked in GotoBLAS order: blocks of 128 rows outermost,
+// the 1024-long reduction cut into blocks of 256, then column chunks of 3
+// vectors, then 4 rows x 3 vectors of accumulators loaded from the output,
+// each reduction step one broadcast scalar per row times one vector per
+// chunk, stored at the end of the block; column remainders: one vector, then
+// scalars.
 // CHECK-LABEL: func.func @bcast
-// CHECK:       scf.for %{{.*}} step %c24
+// CHECK:       scf.for %[[M0:.*]] = %c0 to %{{.*}} step %c128
+// CHECK:         %[[M1:.*]] = arith.minui
 // CHECK:         scf.for %[[K0:.*]] = %c0 to %c1024 step %c256
 // CHECK:           %[[K1:.*]] = arith.minui
-// CHECK:           scf.for %{{.*}} step %c4
-// CHECK-COUNT-12:    vector.load %arg2
-// CHECK:             scf.for %[[K:.*]] = %[[K0]] to %[[K1]] step %c1 iter_args
-// CHECK:               vector.load %arg1[%[[K]]
-// CHECK:               %[[S:.*]] = memref.load %arg0
-// CHECK:               vector.broadcast %[[S]] : f32 to vector<8xf32>
-// CHECK:               vector.fma
-// CHECK-COUNT-12:    vector.store
-// CHECK:       scf.for %{{.*}} step %c8
-// CHECK:       scf.for %{{.*}} step %c1
-// CHECK:         memref.load %arg2
+// CHECK:           scf.for %{{.*}} step %c24
+// CHECK:             scf.for %{{.*}} = %[[M0]] to %{{.*}} step %c4
+// CHECK-COUNT-12:      vector.load %arg2
+// CHECK:               scf.for %[[K:.*]] = %[[K0]] to %[[K1]] step %c1 iter_args
+// CHECK:                 vector.load %arg1[%[[K]]
+// CHECK:                 %[[S:.*]] = memref.load %arg0
+// CHECK:                 vector.broadcast %[[S]] : f32 to vector<8xf32>
+// CHECK:                 vector.fma
+// CHECK-COUNT-12:      vector.store
+// CHECK:           scf.for %{{.*}} step %c8
+// CHECK:           scf.for %{{.*}} step %c1
+// CHECK:             memref.load %arg2
 // CHECK-NOT:   linalg.generic
 // CHECK:       return
 func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x256xf32>) {
@@ -120,8 +144,30 @@ func.func @fill(%out: memref<?x16xf32>) {
   return
 }
 
-// Not handled, left for convert-linalg-to-loops: a reduction that is not a
-// contraction, and a contraction whose inputs are contiguous along neither the
+// A reduction whose last loop is parallel (a bias gradient: column sums over
+// rows): vectors along the columns, the reduction loop outside them, the
+// output's vector loaded, added to and stored at every step (the scalar
+// loops' summation order).
+// CHECK-LABEL: func.func @colsum
+// CHECK:       scf.for %[[R:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:         scf.for %[[C:.*]] = %c0 to %c64 step %c8
+// CHECK:           %[[X:.*]] = vector.load %arg0[%[[R]], %[[C]]] : memref<?x64xf32>, vector<8xf32>
+// CHECK:           %[[O:.*]] = vector.load %arg1[%[[C]]] : memref<64xf32>, vector<8xf32>
+// CHECK:           %[[S:.*]] = arith.addf %[[O]], %[[X]] : vector<8xf32>
+// CHECK:           vector.store %[[S]], %arg1[%[[C]]]
+// CHECK-NOT:   linalg.generic
+func.func @colsum(%a: memref<?x64xf32>, %out: memref<64xf32>) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<?x64xf32>) outs(%out : memref<64xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %s = arith.addf %o, %u : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Not handled, left for convert-linalg-to-loops: a reduction along the last
+// loop that is not a contraction, and a contraction whose inputs are contiguous along neither the
 // reduction nor the output's last axis.
 // CHECK-LABEL: func.func @rowsum
 // CHECK:       linalg.generic

@@ -31,9 +31,11 @@ void registerPasses();
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).
 /// The pass pipeline up to `level`. `vectorWidth` is the number of f32 lanes
 /// of the generated vector code (8: AVX2; 16 measured slower on this
-/// AVX-512 host, see bench/README.md).
+/// AVX-512 host, see bench/README.md). `weightStorage` ("f32", "f16" or
+/// "bf16") is the type the inference functions read their in-loop weights
+/// from (rnn-narrow-weights).
 void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, unsigned optLevel,
-                   unsigned vectorWidth = 8);
+                   unsigned vectorWidth = 8, llvm::StringRef weightStorage = "f32");
 
 /// Translates LLVM-dialect IR to an LLVM module for the host and optimises it.
 /// Returns nullptr after printing an error.

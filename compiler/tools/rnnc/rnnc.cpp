@@ -66,6 +66,12 @@ static cl::opt<unsigned>
                 cl::desc("f32 lanes of the generated vector code at -O2 and above "
                          "(a power of two; default 8, AVX2's)"),
                 cl::init(8));
+static cl::opt<std::string>
+    weightStorage("weight-storage",
+                  cl::desc("storage of the weights that inference reads at every time step: f32 "
+                           "(default), f16 or bf16 (rounded once per call; f32 arithmetic; "
+                           "training keeps f32)"),
+                  cl::value_desc("type"), cl::init("f32"), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -153,7 +159,12 @@ int compile(const char *argv0) {
         << "--vector-width must be a power of two >= 2 (got " << width << ")\n";
     return 1;
   }
-  buildPipeline(pm, mlirLevel, optLevel, width);
+  if (weightStorage != "f32" && weightStorage != "f16" && weightStorage != "bf16") {
+    llvm::WithColor::error(llvm::errs(), "rnnc")
+        << "--weight-storage must be f32, f16 or bf16 (got '" << weightStorage << "')\n";
+    return 1;
+  }
+  buildPipeline(pm, mlirLevel, optLevel, width, weightStorage);
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (emitLevel <= EmitLevel::LLVMMLIR)

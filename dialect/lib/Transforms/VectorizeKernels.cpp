@@ -73,6 +73,14 @@ Value load(OpBuilder &b, Location loc, Value mem, ValueRange idx, int64_t w,
   return vector::LoadOp::create(b, loc, vt, mem, idx);
 }
 
+/// `v` (a scalar or vector of a narrow float type) as f32.
+Value widenF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    return arith::ExtFOp::create(b, loc, VectorType::get(vt.getShape(), f32), v);
+  return arith::ExtFOp::create(b, loc, f32, v);
+}
+
 void store(OpBuilder &b, Location loc, Value v, Value mem, ValueRange idx, Value mask = Value()) {
   if (mask)
     vector::MaskedStoreOp::create(b, loc, mem, idx, mask, v);
@@ -297,25 +305,39 @@ void maybeParallel(OpBuilder &b, Location loc, const ParallelOpts &opts, int64_t
 // Contractions
 //===----------------------------------------------------------------------===//
 
-/// `out + in0 * in1` (either order of the product and the sum).
-bool isMacBody(linalg::GenericOp op) {
+/// `out + in0 * in1` (either order of the product and the sum), where an
+/// input may first be widened (`arith.extf` of a narrow weight copy, from
+/// rnn-narrow-weights); `widened[i]` tells which.
+bool isMacBody(linalg::GenericOp op, bool widened[2]) {
   Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
+  Value eff[2] = {body.getArgument(0), body.getArgument(1)};
+  widened[0] = widened[1] = false;
+  Operation *o = &body.front();
+  while (auto ext = dyn_cast<arith::ExtFOp>(o)) {
+    int i = ext.getIn() == body.getArgument(0) ? 0 : ext.getIn() == body.getArgument(1) ? 1 : -1;
+    if (i < 0 || widened[i] || !ext.getType().isF32())
+      return false;
+    widened[i] = true;
+    eff[i] = ext;
+    o = o->getNextNode();
+  }
+  if (body.getOperations().size() != 3u + widened[0] + widened[1])
     return false;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto mul = dyn_cast<arith::MulFOp>(o);
   auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
   auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
   if (!mul || !add || !yield || yield.getNumOperands() != 1 || yield.getOperand(0) != add)
     return false;
-  Value a0 = body.getArgument(0), a1 = body.getArgument(1), o = body.getArgument(2);
+  Value a0 = eff[0], a1 = eff[1], out = body.getArgument(2);
   bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) || (mul.getLhs() == a1 && mul.getRhs() == a0);
-  bool addOk = (add.getLhs() == o && add.getRhs() == mul) || (add.getRhs() == o && add.getLhs() == mul);
+  bool addOk = (add.getLhs() == out && add.getRhs() == mul) || (add.getRhs() == out && add.getLhs() == mul);
   return mulOk && addOk;
 }
 
 struct Contraction {
   linalg::GenericOp op;
   Value in[2], out;
+  bool widen[2];                 // input stored narrow (f16/bf16), widened on load
   AffineMap inMap[2], outMap;
   unsigned k;                    // the innermost reduction loop
   SmallVector<unsigned> ks;      // every reduction loop, outermost first
@@ -347,10 +369,10 @@ SmallVector<Value> offsets(OpBuilder &b, Location loc, Value base, int64_t count
 }
 
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() < 1 || !isMacBody(op))
-    return std::nullopt;
   Contraction c;
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() < 1 || !isMacBody(op, c.widen))
+    return std::nullopt;
   c.op = op;
   auto maps = op.getIndexingMapsArray();
   for (int i = 0; i < 2; ++i) {
@@ -362,9 +384,12 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   for (AffineMap m : maps)
     if (!m.isProjectedPermutation(/*allowZeroInResults=*/false))
       return std::nullopt;
-  for (Value v : {c.in[0], c.in[1], c.out})
-    if (!cast<MemRefType>(v.getType()).getElementType().isF32())
+  for (int i = 0; i < 3; ++i) {
+    Value v = i < 2 ? c.in[i] : c.out;
+    Type elt = cast<MemRefType>(v.getType()).getElementType();
+    if (!(i < 2 && c.widen[i] ? isa<Float16Type, BFloat16Type>(elt) : elt.isF32()))
       return std::nullopt;
+  }
   auto iters = op.getIteratorTypesArray();
   for (unsigned d = 0; d < iters.size(); ++d)
     if (iters[d] == utils::IteratorType::reduction)
@@ -411,8 +436,11 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
           auto key = std::make_pair(c.m && map.isFunctionOfDim(*c.m) ? i : -1,
                                     map.isFunctionOfDim(c.n) ? j : -1);
           Value &slot = cache[which][key];
-          if (!slot)
+          if (!slot) {
             slot = load(b, loc, c.in[which], apply(map, loopVals(i, j, kv)), w, mask);
+            if (c.widen[which])
+              slot = widenF32(b, loc, slot);
+          }
           return slot;
         };
         for (int64_t i = 0; i < rows; ++i)
@@ -519,13 +547,17 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
             bool vDependsOnM = c.m && c.inMap[vecIn].isFunctionOfDim(*c.m);
             bool sDependsOnM = c.m && c.inMap[sIn].isFunctionOfDim(*c.m);
             auto vload = [&](int64_t i, int64_t j) {
-              return load(b, loc, c.in[vecIn], apply(c.inMap[vecIn], loopVals(i, j, kv)), w);
+              Value v = load(b, loc, c.in[vecIn], apply(c.inMap[vecIn], loopVals(i, j, kv)), w);
+              return c.widen[vecIn] ? widenF32(b, loc, v) : v;
             };
             auto sload = [&](int64_t i, int64_t j) {
               SmallVector<Value> idx = apply(c.inMap[sIn], loopVals(i, j, kv));
-              if (sVec)
-                return load(b, loc, c.in[sIn], idx, w);
-              return splat(b, loc, memref::LoadOp::create(b, loc, c.in[sIn], idx), w);
+              if (sVec) {
+                Value v = load(b, loc, c.in[sIn], idx, w);
+                return c.widen[sIn] ? widenF32(b, loc, v) : v;
+              }
+              Value v = memref::LoadOp::create(b, loc, c.in[sIn], idx);
+              return splat(b, loc, c.widen[sIn] ? widenF32(b, loc, v) : v, w);
             };
             DenseMap<std::pair<int64_t, int64_t>, Value> vCache, sCache;
             for (int64_t i = 0; i < rows; ++i)
@@ -547,14 +579,25 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
           store(b, loc, results[i * cols + j], c.out, apply(c.outMap, loopVals(i, j, kvs)));
     };
     // Rows innermost: the `cols` weight columns of a tile (over one block of
-    // the reduction) stay in L1 while every row block passes over them.
+    // the reduction) stay in L1 while every row tile of `rr` passes over them.
     auto overM = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w,
                      ArrayRef<Range> rr) {
       if (!c.m)
         return tile(b, loc, Value(), 1, n0, cols, w, rr);
-      tiledLoops(b, loc, lo(*c.m), hi(*c.m), {4, 1},
+      tiledLoops(b, loc, rangeLo(b, loc, rr[*c.m]), rangeHi(b, loc, rr[*c.m]), {4, 1},
                  [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
                    tile(b, loc, m0, rows, n0, cols, w, rr);
+                 });
+    };
+    // Column tiles: 3 vectors, then one vector, then scalars.
+    const int64_t chunks = 3;
+    auto overN = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
+      tiledLoops(b, loc, lo(c.n), hi(c.n), {chunks * width, width, 1},
+                 [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
+                   if (t == 1)
+                     overM(b, loc, n0, 1, 1, rr);
+                   else
+                     overM(b, loc, n0, t / width, width, rr);
                  });
     };
     // Long reductions are cut into blocks of ~256 steps (outermost reduction
@@ -566,30 +609,40 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     int64_t kBlock = 0;
     if (ShapedType::isDynamic(outerSize) || outerSize * inner > 512)
       kBlock = std::max<int64_t>(1, 256 / inner);
-    auto blocked = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w) {
-      if (kBlock == 0)
-        return overM(b, loc, n0, cols, w, ranges);
+    if (kBlock == 0)
+      return overN(b, loc, ranges);
+    // Blocked (GotoBLAS order): for each block of up to 128 rows and each
+    // reduction block, every column chunk, then every row tile. The block of
+    // the broadcast input (128 rows x ~256 steps, 128 KiB) stays in L2 while
+    // the column chunks pass over it, the chunk's vector rows (~256 x 24) in
+    // L1 while the row tiles do. Each output still sums the reduction blocks
+    // in order, so the results are those of any other loop order.
+    auto overK = [&](OpBuilder &b, Location loc, ArrayRef<Range> rrM) {
       unsigned d = c.ks.front();
-      Value kEnd = hi(d), step = cIdx(b, loc, kBlock);
-      scf::ForOp::create(b, loc, lo(d), kEnd, step, ValueRange{},
+      Value kEnd = rangeHi(b, loc, rrM[d]), step = cIdx(b, loc, kBlock);
+      scf::ForOp::create(b, loc, rangeLo(b, loc, rrM[d]), kEnd, step, ValueRange{},
                          [&](OpBuilder &b, Location loc, Value k0, ValueRange) {
-                           SmallVector<Range> rr(ranges.begin(), ranges.end());
+                           SmallVector<Range> rr(rrM.begin(), rrM.end());
                            Value k1 = arith::MinUIOp::create(
                                b, loc, arith::AddIOp::create(b, loc, k0, step), kEnd);
                            rr[d] = Range{k0, k1, b.getIndexAttr(1)};
-                           overM(b, loc, n0, cols, w, rr);
+                           overN(b, loc, rr);
                            scf::YieldOp::create(b, loc);
                          });
     };
-    // Column tiles: 3 vectors, then one vector, then scalars.
-    const int64_t chunks = 3;
-    tiledLoops(b, loc, lo(c.n), hi(c.n), {chunks * width, width, 1},
-               [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
-                 if (t == 1)
-                   blocked(b, loc, n0, 1, 1);
-                 else
-                   blocked(b, loc, n0, t / width, width);
-               });
+    if (!c.m || !c.inMap[sIn].isFunctionOfDim(*c.m))
+      return overK(b, loc, ranges);
+    const int64_t rowBlock = 128;
+    Value mEnd = hi(*c.m), mStep = cIdx(b, loc, rowBlock);
+    scf::ForOp::create(b, loc, lo(*c.m), mEnd, mStep, ValueRange{},
+                       [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
+                         SmallVector<Range> rr(ranges.begin(), ranges.end());
+                         Value m1 = arith::MinUIOp::create(
+                             b, loc, arith::AddIOp::create(b, loc, m0, mStep), mEnd);
+                         rr[*c.m] = Range{m0, m1, b.getIndexAttr(1)};
+                         overK(b, loc, rr);
+                         scf::YieldOp::create(b, loc);
+                       });
   });
 }
 
@@ -664,11 +717,24 @@ bool vectorizableBody(linalg::GenericOp op) {
 
 LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, int64_t width,
                                    const ParallelOpts &par) {
-  if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() != 0 || op.getNumLoops() == 0 ||
-      !vectorizableBody(op))
+  if (!op.hasPureBufferSemantics() || op.getNumLoops() == 0 || !vectorizableBody(op))
     return failure();
   unsigned numLoops = op.getNumLoops();
-  unsigned last = numLoops - 1;
+  // The vectors run along the loop of the first output's last axis (`last`,
+  // usually the last loop); every other loop is a scalar loop around them, in
+  // loop order. Reductions too, when that loop is parallel (column sums such
+  // as a bias gradient over batch x time): each reduction step reads and
+  // writes the output's vector, in the scalar loops' summation order.
+  auto iters = op.getIteratorTypesArray();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (outMap.getNumResults() == 0)
+    return failure();
+  auto lastExpr = dyn_cast<AffineDimExpr>(outMap.getResults().back());
+  if (!lastExpr)
+    return failure();
+  unsigned last = lastExpr.getPosition();
+  if (iters[last] != utils::IteratorType::parallel)
+    return failure();
   auto maps = op.getIndexingMapsArray();
   SmallVector<bool> asVector;
   for (OpOperand &operand : op->getOpOperands()) {
@@ -705,11 +771,19 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<Range> allRanges =
       cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
   int64_t opsPerElement = std::max<int64_t>(1, op.getRegion().front().getOperations().size() - 1);
-  // Threads write disjoint outputs only if every output is indexed by every loop.
+  // Threads write disjoint outputs only if every output is indexed by every
+  // parallel loop; the rows are shared only when they are a parallel loop.
   ParallelOpts parHere = par;
   for (OpOperand &init : op.getDpsInitsMutable())
-    if (!maps[init.getOperandNumber()].isPermutation())
-      parHere.enabled = false;
+    for (unsigned d = 0; d < numLoops; ++d)
+      if (iters[d] == utils::IteratorType::parallel &&
+          !maps[init.getOperandNumber()].isFunctionOfDim(d))
+        parHere.enabled = false;
+  SmallVector<unsigned> outer; // the scalar loops, outermost first
+  for (unsigned d = 0; d < numLoops; ++d)
+    if (d != last)
+      outer.push_back(d);
+  bool rowsShareable = !outer.empty() && iters[outer[0]] == utils::IteratorType::parallel;
   int64_t staticCost = satMul(staticWork(op.getStaticLoopRanges()), opsPerElement);
   maybeParallel(rewriter, loc, parHere, staticCost, allRanges, opsPerElement,
                 [&](OpBuilder &rewriter, Location loc, Share share) {
@@ -718,19 +792,17 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
     // The rows (outermost loop) when there are at least as many as threads,
     // else the last axis in whole vectors.
     Range lastShare = shareOf(rewriter, loc, allRanges[last], share, width);
-    if (numLoops == 1) {
+    if (!rowsShareable) {
       ranges[last] = lastShare;
     } else {
-      Range rowShare = shareOf(rewriter, loc, allRanges[0], share, 1);
+      unsigned rows = outer[0];
+      Range rowShare = shareOf(rewriter, loc, allRanges[rows], share, 1);
       Value byRows = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
-                                           rangeLen(rewriter, loc, allRanges[0]), share.count);
-      ranges[0] = selectRange(rewriter, loc, byRows, rowShare, allRanges[0]);
+                                           rangeLen(rewriter, loc, allRanges[rows]), share.count);
+      ranges[rows] = selectRange(rewriter, loc, byRows, rowShare, allRanges[rows]);
       ranges[last] = selectRange(rewriter, loc, byRows, allRanges[last], lastShare);
     }
   }
-  SmallVector<unsigned> outer;
-  for (unsigned d = 0; d < last; ++d)
-    outer.push_back(d);
   SmallVector<Value> ivs(numLoops);
   Block &body = op.getRegion().front();
   outerLoops(rewriter, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {

@@ -223,6 +223,35 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RNNNarrowWeightsPass : Pass<"rnn-narrow-weights", "::mlir::ModuleOp"> {
+  let summary = "Read loop-invariant weights from f16/bf16 copies inside inference time loops";
+  let description = [{
+    Opt-in (`rnnc --weight-storage=f16|bf16`), on linalg over tensors. In the
+    inference functions (`rnn.entry`, `rnn.step_entry`), every multiply-add
+    contraction inside an `scf.for` that reads a static f32 tensor defined
+    outside the loop (a recurrent weight matrix, at least `min-elements`
+    elements) reads a copy of it in `type` instead: one `linalg.generic`
+    of `arith.truncf` (round to nearest even) before the outermost loop it
+    is invariant in, shared by every contraction reading that weight; the
+    contraction's body widens the element with `arith.extf`. Arithmetic
+    stays f32; each step reads half the weight bytes (at batch 1 the time
+    of a step is the time to read its weights). Gradient and loss functions
+    keep the f32 weights (training is unchanged).
+    Guarantees: outputs are those of the model with its in-loop weights
+    rounded to `type` (the effect on outputs is measured by
+    `test/e2e/narrow-weights.test` and reported in bench/README.md).
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"f16\"",
+           "storage type of the weights: f16 or bf16">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"4096",
+           "smaller weights stay f32">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def RNNOutlineParallelPass : Pass<"rnn-outline-parallel", "::mlir::ModuleOp"> {
   let summary = "Outline rnn.parallel regions into functions run by the runtime's thread pool";
   let description = [{
