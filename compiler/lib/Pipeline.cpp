@@ -23,8 +23,8 @@
 
 using namespace mlir;
 
-void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
-                         unsigned vectorWidth, llvm::StringRef weightStorage) {
+void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptions &opts) {
+  unsigned optLevel = opts.optLevel;
   if (level < EmitLevel::RNNCells)
     return;
   pm.addPass(rnn::createRNNExpandRecurrentPass());
@@ -47,9 +47,9 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
     pm.addPass(rnn::createRNNCarryInPlacePass());
   }
-  if (weightStorage != "f32") {
+  if (opts.weightStorage != "f32") {
     rnn::RNNNarrowWeightsPassOptions narrowOpts;
-    narrowOpts.type = weightStorage.str();
+    narrowOpts.type = opts.weightStorage;
     pm.addPass(rnn::createRNNNarrowWeightsPass(narrowOpts));
     pm.addPass(createCSEPass());
   }
@@ -78,7 +78,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, unsigned optLevel,
   // rest as scalar loops.
   if (optLevel >= 2) {
     rnn::RNNVectorizeKernelsPassOptions vecOpts;
-    vecOpts.vectorWidth = vectorWidth;
+    vecOpts.vectorWidth = opts.vectorWidth;
     vecOpts.parallel = true;
     pm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
     pm.addPass(createCanonicalizerPass());

@@ -28,14 +28,19 @@ void registerDialects(mlir::DialectRegistry &registry);
 /// such as -mlir-print-ir-before=<pass> and rnn-opt's pipelines find them.
 void registerPasses();
 
+/// How the pipeline optimises.
+struct PipelineOptions {
+  unsigned optLevel = 2;
+  /// f32 lanes of the generated vector code (8: AVX2, 16: AVX-512; rnnc picks
+  /// 16 when the host has AVX-512).
+  unsigned vectorWidth = 8;
+  /// The type inference reads its in-loop weights from: "f32", "f16" or
+  /// "bf16" (rnn-narrow-weights).
+  std::string weightStorage = "f32";
+};
+
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).
-/// The pass pipeline up to `level`. `vectorWidth` is the number of f32 lanes
-/// of the generated vector code (8: AVX2; 16 measured slower on this
-/// AVX-512 host, see bench/README.md). `weightStorage` ("f32", "f16" or
-/// "bf16") is the type the inference functions read their in-loop weights
-/// from (rnn-narrow-weights).
-void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, unsigned optLevel,
-                   unsigned vectorWidth = 8, llvm::StringRef weightStorage = "f32");
+void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, const PipelineOptions &opts);
 
 /// Translates LLVM-dialect IR to an LLVM module for the host and optimises it.
 /// Returns nullptr after printing an error.

@@ -30,6 +30,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace rnnc;
 namespace cl = llvm::cl;
@@ -63,9 +64,10 @@ static cl::opt<std::string> runtimeLib("runtime-lib", cl::desc("Path of librnnrt
                                        cl::value_desc("path"), cl::cat(rnncCategory));
 static cl::opt<unsigned>
     vectorWidth("vector-width",
-                cl::desc("f32 lanes of the generated vector code at -O2 and above "
-                         "(a power of two; default 8, AVX2's)"),
-                cl::init(8));
+                cl::desc("f32 lanes of the generated vector code at -O2 and above (a power "
+                         "of two; default: 16 when the host has AVX-512 and --mcpu is the "
+                         "host, else 8, AVX2's)"),
+                cl::init(0));
 static cl::opt<std::string>
     weightStorage("weight-storage",
                   cl::desc("storage of the weights that inference reads at every time step: f32 "
@@ -154,6 +156,12 @@ int compile(const char *argv0) {
   pm.enableTiming(timing);
   EmitLevel mlirLevel = std::min(emitLevel.getValue(), EmitLevel::LLVMMLIR);
   unsigned width = vectorWidth;
+  if (width == 0) {
+    // AVX-512's 16 lanes where the host has them (measured faster on every
+    // configuration of bench/: bench/README.md), else AVX2's 8.
+    bool host = targetCpu.empty() || targetCpu == "native";
+    width = host && llvm::sys::getHostCPUFeatures().lookup("avx512f") ? 16 : 8;
+  }
   if (width < 2 || (width & (width - 1))) {
     llvm::WithColor::error(llvm::errs(), "rnnc")
         << "--vector-width must be a power of two >= 2 (got " << width << ")\n";
@@ -164,7 +172,11 @@ int compile(const char *argv0) {
         << "--weight-storage must be f32, f16 or bf16 (got '" << weightStorage << "')\n";
     return 1;
   }
-  buildPipeline(pm, mlirLevel, optLevel, width, weightStorage);
+  PipelineOptions opts;
+  opts.optLevel = optLevel;
+  opts.vectorWidth = width;
+  opts.weightStorage = weightStorage;
+  buildPipeline(pm, mlirLevel, opts);
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (emitLevel <= EmitLevel::LLVMMLIR)

@@ -419,7 +419,8 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
   auto hi = [&](unsigned d) { return rangeHi(b, loc, ranges[d]); };
   outerLoops(b, loc, ranges, c.outer, ivs, [&](OpBuilder &b, Location loc) {
     // One register tile of `rows x cols` outputs at (m0, n0).
-    auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols) {
+    auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
+                    int64_t width) {
       SmallVector<Value> mIdx = offsets(b, loc, m0, rows, 1), nIdx = offsets(b, loc, n0, cols, 1);
       auto loopVals = [&](int64_t i, int64_t j, Value kv) {
         return c.at(ivs, mIdx, nIdx, i, j, c.k, kv);
@@ -471,7 +472,8 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
           [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, vloop.getResults()); });
       SmallVector<Value> sums;
       for (Value acc : tail.getResults())
-        sums.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc));
+        sums.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc,
+                                                   arith::FastMathFlags::reassoc));
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j) {
           SmallVector<Value> idx = apply(c.outMap, loopVals(i, j, Value()));
@@ -483,7 +485,7 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
     auto overN = [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
       tiledLoops(b, loc, lo(c.n), hi(c.n), {8, 4, 1},
                  [&](OpBuilder &b, Location loc, Value n0, int64_t cols) {
-                   tile(b, loc, m0, rows, n0, cols);
+                   tile(b, loc, m0, rows, n0, cols, width);
                  });
     };
     if (!c.m)
@@ -502,7 +504,7 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
                  [&](OpBuilder &b, Location loc, Value n0, int64_t cols) {
                    tiledLoops(b, loc, lo(*c.m), hi(*c.m), {3, 1},
                               [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
-                                tile(b, loc, m0, rows, n0, cols);
+                                tile(b, loc, m0, rows, n0, cols, width);
                               });
                  });
       b.setInsertionPointToStart(branch.elseBlock());
