@@ -47,6 +47,8 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
     pm.addPass(rnn::createRNNCarryInPlacePass());
   }
+  if (optLevel >= 2)
+    pm.addPass(rnn::createRNNTransposeWeightsPass());
   if (opts.weightStorage != "f32") {
     rnn::RNNNarrowWeightsPassOptions narrowOpts;
     narrowOpts.type = opts.weightStorage;

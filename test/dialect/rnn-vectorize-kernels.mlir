@@ -1,4 +1,5 @@
 // RUN: rnn-opt %s --rnn-vectorize-kernels | FileCheck %s
+// RUN: rnn-opt %s --rnn-vectorize-kernels="vector-width=16" | FileCheck %s --check-prefix=W16
 
 #xk = affine_map<(m, n, k) -> (m, k)>
 #wk = affine_map<(m, n, k) -> (n, k)>
@@ -95,6 +96,17 @@ func.func @dot_f16(%x: memref<?x250xf32>, %w: memref<1024x250xf16>, %y: memref<?
 // CHECK:             memref.load %arg2
 // CHECK-NOT:   linalg.generic
 // CHECK:       return
+// With 16 lanes (AVX-512, 32 vector registers): 8 rows x 3 vectors of
+// accumulators, reduction blocks of 128 steps (the chunk's 128 x 48 block
+// of W stays in L1).
+// W16-LABEL: func.func @bcast
+// W16:       scf.for %{{.*}} step %c128
+// W16:         scf.for %{{.*}} = %c0 to %c1024 step %c128
+// W16:           scf.for %{{.*}} step %c48
+// W16:             scf.for %{{.*}} step %c8
+// W16-COUNT-24:      vector.load %arg2{{.*}} vector<16xf32>
+// W16:               scf.for
+// W16-COUNT-3:         vector.load %arg1{{.*}} vector<16xf32>
 func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x256xf32>) {
   linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%g, %w : memref<?x1024xf32>, memref<1024x256xf32>) outs(%d : memref<?x256xf32>) {

@@ -252,6 +252,27 @@ def RNNNarrowWeightsPass : Pass<"rnn-narrow-weights", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RNNTransposeWeightsPass : Pass<"rnn-transpose-weights"> {
+  let summary = "Transposed [in, out] weight copies for sequence-wide contractions";
+  let description = [{
+    On linalg over tensors, -O2 and up. A multiply-add contraction outside
+    every `scf.for` whose output has rank 3 or more (rows spanning batch x
+    time: the hoisted input projection, a dense head over a sequence) and
+    that reads a static 2-D weight `[N, K]` in the dot form (the other input
+    also contiguous along the reduction axis) reads a `linalg.transpose`d
+    `[K, N]` copy instead, made once per call right after the weight is
+    defined and shared by every such contraction. `rnn-vectorize-kernels`
+    then emits the broadcast form for it (no horizontal sums; register tiles
+    of rows x vectors, GotoBLAS blocking), measured 2.6x faster than the dot
+    form for `[1600, 128] x [128, 2048]` on this host. Per-step contractions
+    inside loops keep the dot form (at batch 1 it streams the weights
+    fastest).
+    Guarantees: results unchanged up to fp32 summation order.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def RNNOutlineParallelPass : Pass<"rnn-outline-parallel", "::mlir::ModuleOp"> {
   let summary = "Outline rnn.parallel regions into functions run by the runtime's thread pool";
   let description = [{

@@ -1,0 +1,118 @@
+//===- TransposeWeights.cpp - [in, out] copies for sequence-wide GEMMs ----===//
+//
+// A contraction outside every time loop whose rows span batch x time (the
+// hoisted input projection, a dense head over a sequence) reads PyTorch's
+// `[out, in]` weight in the dot form: every output is a horizontal sum over
+// the input axis, and the rows are re-read once per tile of output columns.
+// Reading a transposed `[in, out]` copy instead, made once per call, gives
+// rnn-vectorize-kernels the broadcast form (the output's last axis
+// contiguous in the weight: no horizontal sums, register tiles of rows x
+// vectors, GotoBLAS blocking):
+//
+//   %wt = linalg.transpose ins(%w : tensor<NxK>) outs(tensor<KxN>) [1, 0]
+//   linalg.generic {maps = [(.., k), (n, k) -> (k, n), (.., n)]} ins(%x, %wt)
+//
+// Contractions inside loops (per-step GEMVs at batch 1, where the dot form
+// streams the weights fastest) are left alone.
+//
+//===----------------------------------------------------------------------===//
+#include "rnn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::rnn {
+#define GEN_PASS_DEF_RNNTRANSPOSEWEIGHTSPASS
+#include "rnn/Transforms/Passes.h.inc"
+} // namespace mlir::rnn
+
+using namespace mlir;
+
+namespace {
+
+/// `out + a * b` on tensors with one reduction loop.
+bool isMac(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1)
+    return false;
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  if (!mul || !add)
+    return false;
+  Value a0 = body.getArgument(0), a1 = body.getArgument(1), o = body.getArgument(2);
+  bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) || (mul.getLhs() == a1 && mul.getRhs() == a0);
+  bool addOk = (add.getLhs() == o && add.getRhs() == mul) || (add.getRhs() == o && add.getLhs() == mul);
+  return mulOk && addOk;
+}
+
+std::optional<unsigned> dimOf(AffineExpr e) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+struct RNNTransposeWeightsPass
+    : mlir::rnn::impl::RNNTransposeWeightsPassBase<RNNTransposeWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> ops;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (isMac(op) && !op->getParentOfType<scf::ForOp>())
+        ops.push_back(op);
+    });
+    DenseMap<Value, Value> transposed;
+    for (linalg::GenericOp op : ops)
+      rewrite(op, transposed);
+  }
+
+  void rewrite(linalg::GenericOp op, DenseMap<Value, Value> &transposed) {
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    AffineMap outMap = maps[2];
+    // Rows spanning a sequence: an output of rank 3 or more ([B, T, N]).
+    if (outMap.getNumResults() < 3)
+      return;
+    std::optional<unsigned> n = dimOf(outMap.getResults().back());
+    unsigned k = 0;
+    for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
+      if (it == utils::IteratorType::reduction)
+        k = d;
+    if (!n)
+      return;
+    for (unsigned w = 0; w < 2; ++w) {
+      AffineMap wm = maps[w], xm = maps[1 - w];
+      Value weight = op.getDpsInputOperand(w)->get();
+      auto type = dyn_cast<RankedTensorType>(weight.getType());
+      // The weight [N, K] (K contiguous), the other input also contiguous
+      // along K: the dot form.
+      if (!type || type.getRank() != 2 || !type.hasStaticShape() || wm.getNumResults() != 2 ||
+          dimOf(wm.getResult(0)) != n || dimOf(wm.getResult(1)) != k ||
+          xm.getNumResults() == 0 || dimOf(xm.getResults().back()) != k)
+        continue;
+      Value &wt = transposed[weight];
+      if (!wt) {
+        OpBuilder b(op.getContext());
+        b.setInsertionPointAfterValue(weight);
+        Location loc = weight.getLoc();
+        Value init = tensor::EmptyOp::create(
+            b, loc, ArrayRef<int64_t>{type.getDimSize(1), type.getDimSize(0)},
+            type.getElementType());
+        wt = linalg::TransposeOp::create(b, loc, weight, init, ArrayRef<int64_t>{1, 0})
+                 .getResult()
+                 .front();
+      }
+      op->setOperand(w, wt);
+      maps[w] = AffineMap::get(wm.getNumDims(), 0, {wm.getResult(1), wm.getResult(0)},
+                               op.getContext());
+      op.setIndexingMapsAttr(OpBuilder(op.getContext()).getAffineMapArrayAttr(maps));
+      return;
+    }
+  }
+};
+
+} // namespace
