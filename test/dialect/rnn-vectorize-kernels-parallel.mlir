@@ -10,8 +10,9 @@
 // A contraction with enough work: the kernel runs inside rnn.parallel, its
 // `work` the product of the loop lengths (multiply-adds). Each thread takes a
 // share of the rows when there are more rows than columns, else of the
-// columns: chunks of ceil(len / threads) rounded up to whole tiles (12 rows,
-// 24 columns), clamped to the range.
+// columns: chunks of ceil(len / threads) rounded up to whole tiles (24 rows;
+// 8 columns in the dot form, one vector in the broadcast form), clamped to
+// the range.
 // CHECK-LABEL: func.func @dot
 // CHECK:       %[[W:.*]] = arith.index_castui %{{.*}} : index to i64
 // CHECK:       rnn.parallel work(%[[W]]) {
@@ -19,10 +20,10 @@
 // CHECK-DAG:     %[[T:.*]] = arith.index_castui %[[TID]] : i64 to index
 // CHECK-DAG:     %[[N:.*]] = arith.index_castui %[[NT]] : i64 to index
 // CHECK:         arith.ceildivui %{{.*}}, %[[N]] : index
-// CHECK:         arith.ceildivui %{{.*}}, %c24 : index
+// CHECK:         arith.ceildivui %{{.*}}, %c8 : index
 // CHECK:         arith.muli %[[T]], %{{.*}} : index
 // CHECK:         arith.minui
-// CHECK:         arith.ceildivui %{{.*}}, %c12 : index
+// CHECK:         arith.ceildivui %{{.*}}, %c24 : index
 // CHECK:         %[[ROWS:.*]] = arith.cmpi ugt
 // CHECK:         arith.select %[[ROWS]]
 // CHECK:         vector.fma

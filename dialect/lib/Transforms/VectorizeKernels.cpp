@@ -687,13 +687,16 @@ LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op,
     SmallVector<Range> rr(ranges);
     if (share) {
       // The rows when there are more rows than columns, else the columns;
-      // shares of whole register tiles (24 columns: 3 x 8-lane chunks, or
-      // 3 dot tiles of 8; 12 rows: 3 or 4 row tiles).
-      Range nShare = shareOf(b, loc, ranges[c->n], share, 3 * width);
+      // shares of whole register tiles where that costs little balance:
+      // columns in whole vectors (broadcast form) or 8-column GEMV tiles
+      // (dot form); rows in multiples of 24 (3-, 4- and 8-row tiles). (Whole
+      // 3-vector chunks left one thread 12% more columns of dG @ W at
+      // batch 32.)
+      Range nShare = shareOf(b, loc, ranges[c->n], share, form < 0 ? 8 : width);
       if (!c->m) {
         rr[c->n] = nShare;
       } else {
-        Range mShare = shareOf(b, loc, ranges[*c->m], share, 12);
+        Range mShare = shareOf(b, loc, ranges[*c->m], share, 24);
         Value byRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
                                              rangeLen(b, loc, ranges[*c->m]),
                                              rangeLen(b, loc, ranges[c->n]));
