@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Transforms/Passes.h"
+#include "rnn/Transforms/TensorUtils.h"
 
 #include "rnn/IR/RNNOps.h"
 
@@ -38,24 +39,6 @@ namespace mlir::rnn {
 using namespace mlir;
 
 namespace {
-
-/// `out + a * b` on tensors (either order of the product and the sum).
-bool isMacContraction(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() < 1)
-    return false;
-  Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
-    return false;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  if (!mul || !add)
-    return false;
-  Value a0 = body.getArgument(0), a1 = body.getArgument(1), o = body.getArgument(2);
-  bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) || (mul.getLhs() == a1 && mul.getRhs() == a0);
-  bool addOk = (add.getLhs() == o && add.getRhs() == mul) || (add.getRhs() == o && add.getLhs() == mul);
-  return mulOk && addOk;
-}
 
 /// The outermost scf.for around `op` that `v` is defined outside of (null if
 /// `op` is in no loop or `v` varies in the innermost one).
@@ -97,7 +80,7 @@ struct RNNNarrowWeightsPass
     DenseMap<Value, Value> copies; // f32 weight -> its narrow copy
     SmallVector<linalg::GenericOp> ops;
     fn.walk([&](linalg::GenericOp op) {
-      if (isMacContraction(op))
+      if (rnn::isTensorMultiplyAdd(op))
         ops.push_back(op);
     });
     for (linalg::GenericOp op : ops) {

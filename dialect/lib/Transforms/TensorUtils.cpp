@@ -39,4 +39,21 @@ RankedTensorType sequenceOf(RankedTensorType step, RankedTensorType seq) {
   return RankedTensorType::get(shape, step.getElementType());
 }
 
+bool isTensorMultiplyAdd(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() < 1)
+    return false;
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  if (!mul || !add)
+    return false;
+  Value a0 = body.getArgument(0), a1 = body.getArgument(1), o = body.getArgument(2);
+  bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) || (mul.getLhs() == a1 && mul.getRhs() == a0);
+  bool addOk = (add.getLhs() == o && add.getRhs() == mul) || (add.getRhs() == o && add.getLhs() == mul);
+  return mulOk && addOk;
+}
+
 } // namespace mlir::rnn

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Transforms/Passes.h"
+#include "rnn/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -32,24 +33,6 @@ using namespace mlir;
 
 namespace {
 
-/// `out + a * b` on tensors with one reduction loop.
-bool isMac(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1)
-    return false;
-  Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
-    return false;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  if (!mul || !add)
-    return false;
-  Value a0 = body.getArgument(0), a1 = body.getArgument(1), o = body.getArgument(2);
-  bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) || (mul.getLhs() == a1 && mul.getRhs() == a0);
-  bool addOk = (add.getLhs() == o && add.getRhs() == mul) || (add.getRhs() == o && add.getLhs() == mul);
-  return mulOk && addOk;
-}
-
 std::optional<unsigned> dimOf(AffineExpr e) {
   if (auto d = dyn_cast<AffineDimExpr>(e))
     return d.getPosition();
@@ -63,7 +46,8 @@ struct RNNTransposeWeightsPass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> ops;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (isMac(op) && !op->getParentOfType<scf::ForOp>())
+      if (rnn::isTensorMultiplyAdd(op) && op.getNumReductionLoops() == 1 &&
+          !op->getParentOfType<scf::ForOp>())
         ops.push_back(op);
     });
     DenseMap<Value, Value> transposed;

@@ -5,7 +5,11 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
-namespace mlir::rnn {
+namespace mlir {
+namespace linalg {
+class GenericOp;
+}
+namespace rnn {
 
 /// A zero tensor shaped like `v` (tensor.empty + linalg.fill).
 Value zerosLike(OpBuilder &b, Location loc, Value v);
@@ -16,6 +20,12 @@ Value addTensors(OpBuilder &b, Location loc, Value x, Value y);
 /// `[B, T, ...]` sequence type of a `[B, ...]` step type, with T from `seq`.
 RankedTensorType sequenceOf(RankedTensorType step, RankedTensorType seq);
 
-} // namespace mlir::rnn
+/// True when `op` is a multiply-add contraction on tensors: two inputs, one
+/// init, at least one reduction loop, body `out + in0 * in1` (either order of
+/// the product and the sum).
+bool isTensorMultiplyAdd(linalg::GenericOp op);
+
+} // namespace rnn
+} // namespace mlir
 
 #endif // RNN_TRANSFORMS_TENSORUTILS_H
