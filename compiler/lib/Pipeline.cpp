@@ -47,12 +47,21 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     pm.addPass(rnn::createRNNAccumulateInPlacePass());
     pm.addPass(rnn::createRNNCarryInPlacePass());
   }
-  if (optLevel >= 2)
-    pm.addPass(rnn::createRNNTransposeWeightsPass());
   if (opts.weightStorage != "f32") {
     rnn::RNNNarrowWeightsPassOptions narrowOpts;
     narrowOpts.type = opts.weightStorage;
     pm.addPass(rnn::createRNNNarrowWeightsPass(narrowOpts));
+    pm.addPass(createCSEPass());
+  }
+  if (optLevel >= 2) {
+    // After narrowing (the narrowed copies serve the batch-1 GEMVs; panels
+    // are for f32 weights); before transposing (what is left in the dot
+    // form: sequence-wide contractions with fewer columns than a panel).
+    rnn::RNNPackWeightsPassOptions packOpts;
+    packOpts.panel = 2 * opts.vectorWidth;
+    pm.addPass(rnn::createRNNPackWeightsPass(packOpts));
+    pm.addPass(rnn::createRNNTransposeWeightsPass());
+    pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
   if (level < EmitLevel::LLVMMLIR)

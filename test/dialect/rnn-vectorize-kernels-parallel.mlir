@@ -1,5 +1,6 @@
 // RUN: rnn-opt %s --rnn-vectorize-kernels="parallel=true" | FileCheck %s
 // RUN: rnn-opt %s --rnn-vectorize-kernels="parallel=true parallel-min-work=1000000000" | FileCheck %s --check-prefix=NONE
+// RUN: rnn-opt %s --rnn-vectorize-kernels="vector-width=16 parallel=true parallel-min-work=1" --canonicalize | FileCheck %s --check-prefix=PANEL
 
 #xk = affine_map<(m, n, k) -> (m, k)>
 #wk = affine_map<(m, n, k) -> (n, k)>
@@ -117,6 +118,40 @@ func.func @overwrite(%a: memref<4096x64xf32>, %out: memref<64xf32>) {
   ^bb0(%x: f32, %o: f32):
     %n = arith.negf %x : f32
     linalg.yield %n : f32
+  }
+  return
+}
+
+// Packed weight panels (rnn-pack-weights) `x(m, k) * wp(p, k, q) -> out(m, p,
+// q)` with 16 lanes: the rows of the register tiles are the broadcast input's
+// rows m (an outer loop of the output, not its second-to-last axis p), tiles
+// of 12 rows x the panel's 2 vectors (24 accumulators; then 8, 4, 1 rows), one
+// contiguous panel row per reduction step; each thread takes whole panels.
+// PANEL-LABEL: func.func @panels
+// PANEL:       rnn.parallel work
+// PANEL:         %[[PER:.*]] = arith.ceildivui %c4, %{{.*}} : index
+// PANEL:         %[[LO:.*]] = arith.minui %{{.*}}, %c4 : index
+// PANEL:         %[[HI:.*]] = arith.minui %{{.*}}, %c4 : index
+// PANEL:         scf.for %[[P:.*]] = %[[LO]] to %[[HI]] step %c1 {
+// PANEL:           scf.for %[[M:.*]] = %c0 to %{{.*}} step %c12 {
+// PANEL:             scf.for %[[K:.*]] = %c0 to %c64 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PANEL:               vector.load %arg1[%[[P]], %[[K]], %c0] : memref<4x64x32xf32>, vector<16xf32>
+// PANEL:               memref.load %arg0[%[[M]], %[[K]]] : memref<?x64xf32>
+// PANEL:               vector.broadcast
+// PANEL:               vector.fma
+// PANEL:           step %c8 {
+// PANEL:           step %c4 {
+// PANEL:         rnn.parallel_end
+#pk_xk = affine_map<(m, p, q, k) -> (m, k)>
+#pk_pkq = affine_map<(m, p, q, k) -> (p, k, q)>
+#pk_mpq = affine_map<(m, p, q, k) -> (m, p, q)>
+func.func @panels(%x: memref<?x64xf32>, %wp: memref<4x64x32xf32>, %o: memref<?x4x32xf32>) {
+  linalg.generic {indexing_maps = [#pk_xk, #pk_pkq, #pk_mpq], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wp : memref<?x64xf32>, memref<4x64x32xf32>) outs(%o : memref<?x4x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
   }
   return
 }

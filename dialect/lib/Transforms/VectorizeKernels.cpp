@@ -521,7 +521,8 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
 /// Broadcast form: out[.., m, n:n+8] += in_s[..] * in_v[.., n:n+8] over k,
 /// where `vecIn` is the input whose last axis is the output's last axis.
 void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> ranges,
-                   int vecIn, int64_t width) {
+                   int vecIn, int64_t width, std::optional<unsigned> panelDim) {
+  bool panels = panelDim.has_value();
   unsigned numLoops = ranges.size();
   SmallVector<Value> ivs(numLoops);
   auto lo = [&](unsigned d) { return rangeLo(b, loc, ranges[d]); };
@@ -530,7 +531,14 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   // Does the scalar input vary along n too (both inputs indexed by n)? Then
   // it must be contiguous along n as well and is loaded as a vector.
   bool sVec = c.inMap[sIn].isFunctionOfDim(c.n);
-  outerLoops(b, loc, ranges, c.outer, ivs, [&](OpBuilder &b, Location loc) {
+  // The loop over packed panels runs inside the reduction blocks (as the
+  // column chunks do), not outside: the broadcast input's block stays in L2
+  // while every panel passes over it.
+  SmallVector<unsigned> outer;
+  for (unsigned d : c.outer)
+    if (d != panelDim)
+      outer.push_back(d);
+  outerLoops(b, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
                     int64_t w, ArrayRef<Range> rr) {
@@ -585,9 +593,16 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     // Rows innermost: the `cols` weight columns of a tile (over one block of
     // the reduction) stay in L1 while every row tile of `rr` passes over them.
     // Tiles of 8 rows x 3 vectors (24 accumulators) with AVX-512's 32 vector
-    // registers, else 4 x 3 (12 of AVX2's 16).
-    SmallVector<int64_t> rowTiles =
-        width >= 16 ? SmallVector<int64_t>{8, 4, 1} : SmallVector<int64_t>{4, 1};
+    // registers, else 4 x 3 (12 of AVX2's 16). An output axis of exactly two
+    // vectors (a packed weight panel, rnn-pack-weights) gets 12 x 2 (6 x 2):
+    // one contiguous panel row and 12 broadcasts per 24 FMAs; remainders of
+    // 3 and 2 rows keep 6 and 4 FMA chains going instead of 1-row tiles.
+    bool twoVectors = c.staticSizes[c.n] == 2 * width;
+    SmallVector<int64_t> rowTiles;
+    if (twoVectors)
+      rowTiles = width >= 16 ? SmallVector<int64_t>{12, 8, 4, 3, 2, 1} : SmallVector<int64_t>{6, 4, 2, 1};
+    else
+      rowTiles = width >= 16 ? SmallVector<int64_t>{8, 4, 1} : SmallVector<int64_t>{4, 1};
     auto overM = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w,
                      ArrayRef<Range> rr) {
       if (!c.m)
@@ -597,9 +612,10 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                    tile(b, loc, m0, rows, n0, cols, w, rr);
                  });
     };
-    // Column tiles: 3 vectors, then one vector, then scalars.
-    const int64_t chunks = 3;
-    auto overN = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
+    // Column tiles: 3 vectors (or the panel's 2), then one vector, then
+    // scalars.
+    const int64_t chunks = twoVectors ? 2 : 3;
+    auto overChunks = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
       tiledLoops(b, loc, lo(c.n), hi(c.n), {chunks * width, width, 1},
                  [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
                    if (t == 1)
@@ -607,6 +623,16 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                    else
                      overM(b, loc, n0, t / width, width, rr);
                  });
+    };
+    auto overN = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
+      if (!panelDim)
+        return overChunks(b, loc, rr);
+      const Range &pr = ranges[*panelDim];
+      auto loop = scf::ForOp::create(b, loc, rangeLo(b, loc, pr), rangeHi(b, loc, pr), cIdx(b, loc, 1));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      ivs[*panelDim] = loop.getInductionVar();
+      overChunks(b, loc, rr);
     };
     // Long reductions are cut into blocks (outermost reduction loop) of
     // ~256 steps at 8 lanes, ~128 at 16 (a column chunk's block of rows,
@@ -617,8 +643,10 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
       inner *= ShapedType::isDynamic(c.staticSizes[d]) ? 64 : c.staticSizes[d];
     int64_t outerSize = c.staticSizes[c.ks.front()];
     int64_t kBlock = 0;
+    // Over packed panels (contiguous rows of 2 vectors, no L1 set
+    // conflicts) blocks of 32 KiB of the panel: ~256 steps at 16 lanes.
     if (ShapedType::isDynamic(outerSize) || outerSize * inner > 512)
-      kBlock = std::max<int64_t>(1, 2048 / width / inner);
+      kBlock = std::max<int64_t>(1, (panels ? 4096 : 2048) / width / inner);
     if (kBlock == 0)
       return overN(b, loc, ranges);
     // Blocked (GotoBLAS order): for each block of up to 128 rows and each
@@ -680,12 +708,37 @@ LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op,
     form = 0; // broadcast, input 0 along n
   else
     return failure();
+  // Broadcast form: the register tile's rows are the broadcast input's rows.
+  // When the output's second-to-last axis does not index the broadcast input
+  // but an outer axis does (`x(m, k) * wp(p, k, q) -> out(m, p, q)`, packed
+  // weight panels), that outer axis is the rows.
+  // The innermost such axis (`x(b, t, k) * wp(p, k, q) -> out(b, t, p, q)`:
+  // rows t).
+  if (form >= 0 && c->m && !c->inMap[1 - form].isFunctionOfDim(*c->m)) {
+    for (unsigned &o : llvm::reverse(c->outer))
+      if (c->inMap[1 - form].isFunctionOfDim(o)) {
+        std::swap(o, *c->m);
+        break;
+      }
+  }
+  // A loop over the panels of a packed weight: an outer loop indexing the
+  // vector input and the output but not the broadcast input.
+  std::optional<unsigned> panelDim;
+  if (form >= 0)
+    for (unsigned d : c->outer)
+      if (c->inMap[form].isFunctionOfDim(d) && !c->inMap[1 - form].isFunctionOfDim(d) &&
+          c->outMap.isFunctionOfDim(d))
+        panelDim = d;
   Location loc = op.getLoc();
   SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
   maybeParallel(rewriter, loc, par, staticWork(c->staticSizes), ranges, 1,
                 [&](OpBuilder &b, Location loc, Share share) {
     SmallVector<Range> rr(ranges);
-    if (share) {
+    if (share && panelDim) {
+      // Packed weight panels (rnn-pack-weights): whole panels per thread,
+      // each thread's panels staying in its own L2 across steps.
+      rr[*panelDim] = shareOf(b, loc, ranges[*panelDim], share, 1);
+    } else if (share) {
       // The rows when there are more rows than columns, else the columns;
       // shares of whole register tiles where that costs little balance:
       // columns in whole vectors (broadcast form) or 8-column GEMV tiles
@@ -707,7 +760,7 @@ LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op,
     if (form < 0)
       emitDot(b, loc, *c, rr, width);
     else
-      emitBroadcast(b, loc, *c, rr, form, width);
+      emitBroadcast(b, loc, *c, rr, form, width, panelDim);
   });
   rewriter.eraseOp(op);
   return success();
