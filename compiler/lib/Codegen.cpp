@@ -4,11 +4,14 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -19,6 +22,10 @@
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/Transforms/IPO/Internalize.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <atomic>
+#include <thread>
 
 #include <cstdlib>
 
@@ -55,10 +62,8 @@ std::unique_ptr<llvm::TargetMachine> hostMachine(unsigned optLevel, const std::s
 
 } // namespace
 
-std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
-                                                         llvm::LLVMContext &llvmContext,
-                                                         unsigned optLevel,
-                                                         const std::string &cpu) {
+std::unique_ptr<llvm::Module> rnnc::translate(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
+                                              unsigned optLevel, const std::string &cpu) {
   auto llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule) {
     error() << "failed to translate the LLVM dialect to LLVM IR\n";
@@ -82,12 +87,24 @@ std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
            gv.getName() == "rnnc_model_desc" || gv.getName() == "rnnc_model_rng" ||
            gv.getName() == "rnnc_model_loss_state";
   });
+  return llvmModule;
+}
 
+bool rnnc::optimize(llvm::Module &module, unsigned optLevel, const std::string &cpu) {
+  auto tm = hostMachine(optLevel, cpu);
+  if (!tm)
+    return false;
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(tm.get());
+  // No loop unrolling: rnn-vectorize-kernels already unrolled the kernels
+  // into register tiles, and unrolling them again made code generation 35%
+  // slower (seq2seq example 5.5 -> 4.1 s to compile) for no measured speed
+  // (C1-C3, C5a within noise).
+  llvm::PipelineTuningOptions pto;
+  pto.LoopUnrolling = false;
+  llvm::PassBuilder pb(tm.get(), pto);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -99,8 +116,90 @@ std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
                                                   : llvm::OptimizationLevel::O3;
   llvm::ModulePassManager mpm = optLevel == 0 ? pb.buildO0DefaultPipeline(level)
                                               : pb.buildPerModuleDefaultPipeline(level);
-  mpm.run(*llvmModule, mam);
+  mpm.run(module, mam);
+  return true;
+}
+
+std::unique_ptr<llvm::Module> rnnc::translateAndOptimize(mlir::ModuleOp module,
+                                                         llvm::LLVMContext &llvmContext,
+                                                         unsigned optLevel,
+                                                         const std::string &cpu) {
+  auto llvmModule = translate(module, llvmContext, optLevel, cpu);
+  if (!llvmModule || !optimize(*llvmModule, optLevel, cpu))
+    return nullptr;
   return llvmModule;
+}
+
+void rnnc::configureCodegen(unsigned optLevel) {
+  // No loop strength reduction: the kernels' loops carry many address
+  // streams (one per register-tile row) that LSR rewrites into slower
+  // addressing, and it was 30% of code generation on the seq2seq example
+  // (measured without it: C2 1.20 -> 1.12 ms, C3 36.3 -> 35.2 ms; seq2seq
+  // 6.5 -> 5.6 s to compile). `--disable-lsr=false` brings it back.
+  if (optLevel >= 2) {
+    auto &options = llvm::cl::getRegisteredOptions();
+    auto it = options.find("disable-lsr");
+    if (it != options.end() && it->second->getNumOccurrences() == 0)
+      static_cast<llvm::cl::opt<bool> *>(it->second)->setValue(true);
+  }
+}
+
+bool rnnc::compileInParallel(std::unique_ptr<llvm::Module> module, unsigned partitions,
+                             unsigned threads, llvm::ArrayRef<std::string> paths,
+                             unsigned optLevel, const std::string &cpu) {
+  // Partitions are independent modules (internal symbols shared between
+  // them become hidden globals; functions go by name hash), each optimised
+  // and compiled in its own LLVMContext by one of `threads` threads taking
+  // the next partition; the linker joins the objects. More partitions than
+  // threads balance the few large gradient functions against the rest.
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  if (partitions <= 1) {
+    bitcode.emplace_back();
+    llvm::raw_svector_ostream os(bitcode.back());
+    llvm::WriteBitcodeToFile(*module, os);
+  } else {
+    llvm::SplitModule(
+        *module, partitions,
+        [&](std::unique_ptr<llvm::Module> part) {
+          bitcode.emplace_back();
+          llvm::raw_svector_ostream os(bitcode.back());
+          llvm::WriteBitcodeToFile(*part, os);
+        },
+        /*PreserveLocals=*/false);
+  }
+  module.reset();
+  if (bitcode.size() > paths.size()) {
+    error() << "internal error: " << bitcode.size() << " partitions for " << paths.size()
+            << " object files\n";
+    return false;
+  }
+  std::vector<char> ok(bitcode.size(), 0);
+  auto work = [&](size_t i) {
+    llvm::LLVMContext ctx;
+    auto parsed = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "partition"),
+        ctx);
+    if (!parsed) {
+      error() << "internal error: cannot read back partition " << i << ": "
+              << llvm::toString(parsed.takeError()) << "\n";
+      return;
+    }
+    ok[i] = optimize(**parsed, optLevel, cpu) && emitObjectFile(**parsed, paths[i], optLevel, cpu);
+  };
+  // Each thread takes the next partition until none is left.
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < bitcode.size(); i = next++)
+      work(i);
+  };
+  unsigned nthreads = std::max(1u, std::min(threads, static_cast<unsigned>(bitcode.size())));
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < nthreads; ++t)
+    helpers.emplace_back(worker);
+  worker();
+  for (std::thread &t : helpers)
+    t.join();
+  return llvm::all_of(ok, [](char c) { return c != 0; });
 }
 
 bool rnnc::emitObjectFile(llvm::Module &module, const std::string &path, unsigned optLevel,
@@ -141,7 +240,7 @@ std::string rnnc::findRuntimeLibrary(const std::string &explicitPath, const char
 #endif
 }
 
-bool rnnc::linkExecutable(const std::string &objectPath, const std::string &runtimeLib,
+bool rnnc::linkExecutable(llvm::ArrayRef<std::string> objectPaths, const std::string &runtimeLib,
                           const std::string &outPath) {
   if (!llvm::sys::fs::exists(runtimeLib)) {
     error() << "runtime library '" << runtimeLib
@@ -161,8 +260,10 @@ bool rnnc::linkExecutable(const std::string &objectPath, const std::string &runt
   }
   // Link to a temporary name first so that a failed link leaves no output.
   std::string tmp = outPath + ".tmp-link";
-  llvm::SmallVector<llvm::StringRef> args = {linker, objectPath, runtimeLib, "-lm",
-                                             "-pthread", "-o", tmp};
+  llvm::SmallVector<llvm::StringRef> args = {linker};
+  for (const std::string &obj : objectPaths)
+    args.push_back(obj);
+  args.append({runtimeLib, "-lm", "-pthread", "-o", tmp});
   std::string errMsg;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &errMsg);
   if (rc != 0) {

@@ -59,6 +59,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     // form: sequence-wide contractions with fewer columns than a panel).
     rnn::RNNPackWeightsPassOptions packOpts;
     packOpts.panel = 2 * opts.vectorWidth;
+    packOpts.minElements = opts.packMinElements;
     pm.addPass(rnn::createRNNPackWeightsPass(packOpts));
     pm.addPass(rnn::createRNNTransposeWeightsPass());
     pm.addPass(createCanonicalizerPass());

@@ -1,7 +1,14 @@
-// RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-rows=4" --canonicalize --cse | FileCheck %s
+// RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-rows=4 min-elements=64" --canonicalize --cse | FileCheck %s
+// RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-elements=65" | FileCheck %s --check-prefix=SMALL
 // RUN: not rnn-opt %s --rnn-pack-weights="panel=0" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // BAD: error: rnn-pack-weights: panel and min-rows must be positive
+
+// Weights under `min-elements` (here 65: @recurrent's 16x4) are left alone.
+// SMALL-LABEL: func.func @recurrent
+// SMALL-NOT:   linalg.transpose
+// SMALL-LABEL: func.func @backward
+// SMALL:       linalg.transpose
 
 #mk = affine_map<(m, n, k) -> (m, k)>
 #nk = affine_map<(m, n, k) -> (n, k)>

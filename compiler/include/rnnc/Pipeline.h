@@ -37,23 +37,45 @@ struct PipelineOptions {
   /// The type inference reads its in-loop weights from: "f32", "f16" or
   /// "bf16" (rnn-narrow-weights).
   std::string weightStorage = "f32";
+  /// The smallest weight rnn-pack-weights packs (elements).
+  int64_t packMinElements = 16384;
 };
 
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).
 void buildPipeline(mlir::OpPassManager &pm, EmitLevel level, const PipelineOptions &opts);
 
-/// Translates LLVM-dialect IR to an LLVM module for the host and optimises it.
-/// Returns nullptr after printing an error.
+/// Translates LLVM-dialect IR to an LLVM module for the host, only the
+/// runtime ABI symbols external. Returns nullptr after printing an error.
+std::unique_ptr<llvm::Module> translate(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
+                                        unsigned optLevel, const std::string &cpu);
+
+/// LLVM's per-module pipeline at `optLevel` (no loop unrolling: the kernels
+/// come unrolled).
+bool optimize(llvm::Module &module, unsigned optLevel, const std::string &cpu);
+
+/// translate, then optimize. Returns nullptr after printing an error.
 std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
                                                    llvm::LLVMContext &llvmContext,
                                                    unsigned optLevel, const std::string &cpu);
+
+/// Process-wide code generation settings for `optLevel` (no loop strength
+/// reduction at -O2+); call once before any emitObjectFile.
+void configureCodegen(unsigned optLevel);
 
 /// Writes `module` as an object file for the host CPU.
 bool emitObjectFile(llvm::Module &module, const std::string &path, unsigned optLevel,
                     const std::string &cpu);
 
-/// Links `objectPath` with the runtime library into an executable.
-bool linkExecutable(const std::string &objectPath, const std::string &runtimeLib,
+/// Splits a translated (unoptimised) `module` into up to `partitions`
+/// modules and optimises and compiles them on `threads` threads into
+/// `paths[i]` (one path per partition). Returns false after printing an
+/// error.
+bool compileInParallel(std::unique_ptr<llvm::Module> module, unsigned partitions,
+                       unsigned threads, llvm::ArrayRef<std::string> paths, unsigned optLevel,
+                       const std::string &cpu);
+
+/// Links the objects with the runtime library into an executable.
+bool linkExecutable(llvm::ArrayRef<std::string> objectPaths, const std::string &runtimeLib,
                     const std::string &outPath);
 
 /// Locates librnnrt.a: `explicitPath`, then $RNNC_RUNTIME_LIB, then

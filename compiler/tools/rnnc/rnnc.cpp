@@ -32,6 +32,10 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 using namespace rnnc;
 namespace cl = llvm::cl;
 
@@ -74,6 +78,11 @@ static cl::opt<std::string>
                            "(default), f16 or bf16 (rounded once per call; f32 arithmetic; "
                            "training keeps f32)"),
                   cl::value_desc("type"), cl::init("f32"), cl::cat(rnncCategory));
+static cl::opt<int64_t> packMinElements(
+    "pack-min-elements",
+    cl::desc("smallest weight (in elements) that -O2 packs into panels for batched "
+             "contractions (rnn-pack-weights; default 16384: smaller ones stay in L1)"),
+    cl::value_desc("n"), cl::init(16384), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -176,6 +185,11 @@ int compile(const char *argv0) {
   opts.optLevel = optLevel;
   opts.vectorWidth = width;
   opts.weightStorage = weightStorage;
+  if (packMinElements < 0) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "--pack-min-elements must be >= 0\n";
+    return 1;
+  }
+  opts.packMinElements = packMinElements;
   buildPipeline(pm, mlirLevel, opts);
   if (mlir::failed(pm.run(*module)))
     return 1;
@@ -187,30 +201,43 @@ int compile(const char *argv0) {
                ? 0
                : 1;
 
+  configureCodegen(optLevel);
   llvm::LLVMContext llvmContext;
-  auto llvmModule = translateAndOptimize(*module, llvmContext, optLevel, targetCpu);
-  if (!llvmModule)
-    return 1;
-  if (emitLevel == EmitLevel::LLVMIR)
-    return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); }) ? 0 : 1;
-
-  if (emitLevel == EmitLevel::Object) {
+  if (emitLevel == EmitLevel::LLVMIR || emitLevel == EmitLevel::Object) {
+    auto llvmModule = translateAndOptimize(*module, llvmContext, optLevel, targetCpu);
+    if (!llvmModule)
+      return 1;
+    if (emitLevel == EmitLevel::LLVMIR)
+      return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); }) ? 0 : 1;
     std::string out = outputFile.empty() ? "a.o" : outputFile.getValue();
     return emitObjectFile(*llvmModule, out, optLevel, targetCpu) ? 0 : 1;
   }
 
+  // An executable: LLVM optimises and compiles the module in 8 partitions on
+  // as many threads as there are cores (seq2seq example on 2 cores: 4.1 ->
+  // 3.2 s), and the objects are linked with the runtime. (Not at -O0, where
+  // LLVM's work is small.)
+  auto llvmModule = translate(*module, llvmContext, optLevel, targetCpu);
+  if (!llvmModule)
+    return 1;
+  unsigned partitions = optLevel == 0 ? 1 : 8;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::string out = outputFile.empty() ? "a.out" : outputFile.getValue();
-  llvm::SmallString<256> objPath;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("rnnc", "o", objPath)) {
-    llvm::WithColor::error(llvm::errs(), "rnnc") << "cannot create a temporary file: "
-                                                 << ec.message() << "\n";
-    return 1;
+  std::vector<std::string> objPaths;
+  std::vector<std::unique_ptr<llvm::FileRemover>> removers;
+  for (unsigned i = 0; i < partitions; ++i) {
+    llvm::SmallString<256> objPath;
+    if (auto ec = llvm::sys::fs::createTemporaryFile("rnnc", "o", objPath)) {
+      llvm::WithColor::error(llvm::errs(), "rnnc") << "cannot create a temporary file: "
+                                                   << ec.message() << "\n";
+      return 1;
+    }
+    objPaths.push_back(std::string(objPath));
+    removers.push_back(std::make_unique<llvm::FileRemover>(objPath));
   }
-  llvm::FileRemover removeObj(objPath);
-  if (!emitObjectFile(*llvmModule, std::string(objPath), optLevel, targetCpu))
+  if (!compileInParallel(std::move(llvmModule), partitions, threads, objPaths, optLevel, targetCpu))
     return 1;
-  return linkExecutable(std::string(objPath), findRuntimeLibrary(runtimeLib, argv0), out) ? 0
-                                                                                           : 1;
+  return linkExecutable(objPaths, findRuntimeLibrary(runtimeLib, argv0), out) ? 0 : 1;
 }
 
 } // namespace

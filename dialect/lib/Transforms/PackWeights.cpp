@@ -104,7 +104,7 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
   using Base::Base;
 
   void runOnOperation() override {
-    if (panel < 1 || minRows < 1) {
+    if (panel < 1 || minRows < 1 || minElements < 0) {
       getOperation()->emitError("rnn-pack-weights: panel and min-rows must be positive");
       return signalPassFailure();
     }
@@ -116,7 +116,7 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
     DenseMap<std::pair<Value, unsigned>, Value> packs;
     for (linalg::GenericOp op : ops) {
       std::optional<Match> mt = match(op);
-      if (!mt)
+      if (!mt || cast<RankedTensorType>(mt->w.getType()).getNumElements() < minElements)
         continue;
       unsigned rank = op.getIndexingMapsArray()[2].getNumResults();
       if (auto loop = op->getParentOfType<scf::ForOp>()) {

@@ -301,6 +301,7 @@ def RNNPackWeightsPass : Pass<"rnn-pack-weights"> {
     row per reduction step (measured in C for `[32, 512] x [512, 2048]`: 161
     GFLOP/s packed vs 107 for the dot form and 55 for the broadcast form on
     a plain transposed copy, whose 8 KiB row stride aliases in L1).
+    Weights of fewer than `min-elements` elements are left alone.
     Guarantees: results unchanged up to fp32 summation order (each output
     still sums its reduction in order).
   }];
@@ -309,6 +310,10 @@ def RNNPackWeightsPass : Pass<"rnn-pack-weights"> {
            "Output columns per panel (twice the kernels' vector width)">,
     Option<"minRows", "min-rows", "int64_t", /*default=*/"4",
            "Fewest rows (batch) for which the packed form is used">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"16384",
+           "Smallest weight (elements) that is packed: smaller ones stay in "
+           "L1 in any layout, and each packed contraction is a second "
+           "kernel to compile">,
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect",
