@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
@@ -87,25 +88,28 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
   pm.addPass(createConvertBufferizationToMemRefPass());
 
   // Kernels: vector code for contractions and elementwise maps (-O2+); the
-  // rest as scalar loops.
+  // rest as scalar loops. Function-local passes are nested on func.func so
+  // that MLIR runs them on the functions in parallel (one thread per core).
+  OpPassManager &fpm = pm.nest<func::FuncOp>();
   if (optLevel >= 2) {
     rnn::RNNVectorizeKernelsPassOptions vecOpts;
     vecOpts.vectorWidth = opts.vectorWidth;
     vecOpts.parallel = true;
-    pm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
-    pm.addPass(createCanonicalizerPass());
+    fpm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
+    fpm.addPass(createCanonicalizerPass());
   }
-  pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertVectorToLLVMPass());
-  pm.addPass(createConvertMathToLLVMPass());
+  fpm.addPass(createConvertLinalgToLoopsPass());
+  fpm.addPass(memref::createExpandStridedMetadataPass());
+  fpm.addPass(createLowerAffinePass());
+  fpm.addPass(createSCFToControlFlowPass());
+  fpm.addPass(createConvertVectorToLLVMPass());
+  fpm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
+  OpPassManager &lpm = pm.nest<LLVM::LLVMFuncOp>();
+  lpm.addPass(createArithToLLVMConversionPass());
+  lpm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   // Kernels shared among threads become functions run by the runtime's pool.
