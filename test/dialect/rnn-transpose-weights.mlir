@@ -74,3 +74,28 @@ func.func @untouched(%x: tensor<?x128xf32>, %w: tensor<2048x128xf32>, %z: tensor
   } -> tensor<?x?x2048xf32>
   return %g, %k, %l : tensor<?x2048xf32>, tensor<?x?x2048xf32>, tensor<?x?x2048xf32>
 }
+
+// A per-step contraction with a tiny reduction (hidden 5 <= max-step-reduction,
+// 8): the transposed copy is made once, outside the loop, and read as (k, n)
+// inside it.
+// CHECK-LABEL: func.func @tiny_step
+// CHECK:       %[[WT:.*]] = linalg.transpose ins(%arg1 : tensor<20x5xf32>) outs(%{{.*}} : tensor<5x20xf32>) permutation = [1, 0]
+// CHECK:       scf.for
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[KN2:.*]], #{{.*}}]{{.*}} ins(%{{.*}}, %[[WT]] : tensor<?x5xf32>, tensor<5x20xf32>)
+func.func @tiny_step(%h0: tensor<?x5xf32>, %w: tensor<20x5xf32>, %z: tensor<?x20xf32>, %n: index) -> tensor<?x5xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%h = %h0) -> (tensor<?x5xf32>) {
+    %g = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%h, %w : tensor<?x5xf32>, tensor<20x5xf32>) outs(%z : tensor<?x20xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<?x20xf32>
+    %b = tensor.dim %h, %c0 : tensor<?x5xf32>
+    %next = tensor.extract_slice %g[0, 0] [%b, 5] [1, 1] : tensor<?x20xf32> to tensor<?x5xf32>
+    scf.yield %next : tensor<?x5xf32>
+  }
+  return %r : tensor<?x5xf32>
+}

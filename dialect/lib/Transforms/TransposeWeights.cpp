@@ -13,7 +13,9 @@
 //   linalg.generic {maps = [(.., k), (n, k) -> (k, n), (.., n)]} ins(%x, %wt)
 //
 // Contractions inside loops (per-step GEMVs at batch 1, where the dot form
-// streams the weights fastest) are left alone.
+// streams the weights fastest) are left alone unless their reduction is at
+// most `max-step-reduction` long (tiny hidden sizes: the dot form would fill
+// a fraction of a vector and pay a horizontal sum per output).
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Transforms/Passes.h"
@@ -46,8 +48,7 @@ struct RNNTransposeWeightsPass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> ops;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (rnn::isTensorMultiplyAdd(op) && op.getNumReductionLoops() == 1 &&
-          !op->getParentOfType<scf::ForOp>())
+      if (rnn::isTensorMultiplyAdd(op) && op.getNumReductionLoops() == 1)
         ops.push_back(op);
     });
     DenseMap<Value, Value> transposed;
@@ -58,9 +59,20 @@ struct RNNTransposeWeightsPass
   void rewrite(linalg::GenericOp op, DenseMap<Value, Value> &transposed) {
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     AffineMap outMap = maps[2];
-    // Rows spanning a sequence: an output of rank 3 or more ([B, T, N]).
-    if (outMap.getNumResults() < 3)
+    // Rows spanning a sequence: an output of rank 3 or more ([B, T, N])
+    // outside loops; or a per-step contraction with a tiny reduction.
+    auto loop = op->getParentOfType<scf::ForOp>();
+    if (!loop && outMap.getNumResults() < 3)
       return;
+    std::optional<int64_t> stepK;
+    if (loop) {
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
+        if (it == utils::IteratorType::reduction)
+          stepK = ranges[d];
+      if (!stepK || ShapedType::isDynamic(*stepK) || *stepK > maxStepReduction)
+        return;
+    }
     std::optional<unsigned> n = dimOf(outMap.getResults().back());
     unsigned k = 0;
     for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
@@ -75,6 +87,7 @@ struct RNNTransposeWeightsPass
       // The weight [N, K] (K contiguous), the other input also contiguous
       // along K: the dot form.
       if (!type || type.getRank() != 2 || !type.hasStaticShape() || wm.getNumResults() != 2 ||
+          (loop && !loop.isDefinedOutsideOfLoop(weight)) ||
           dimOf(wm.getResult(0)) != n || dimOf(wm.getResult(1)) != k ||
           xm.getNumResults() == 0 || dimOf(xm.getResults().back()) != k)
         continue;

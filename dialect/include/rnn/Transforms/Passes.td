@@ -266,9 +266,18 @@ def RNNTransposeWeightsPass : Pass<"rnn-transpose-weights"> {
     of rows x vectors, GotoBLAS blocking), measured 2.6x faster than the dot
     form for `[1600, 128] x [128, 2048]` on this host. Per-step contractions
     inside loops keep the dot form (at batch 1 it streams the weights
-    fastest).
+    fastest), except those whose reduction is at most `max-step-reduction`
+    long (a tiny hidden size): there the dot form fills a fraction of each
+    vector and pays a horizontal sum per output, and the broadcast form over
+    a transposed copy (made once per call, outside the loop) does one
+    multiply-add per input unit.
     Guarantees: results unchanged up to fp32 summation order.
   }];
+  let options = [
+    Option<"maxStepReduction", "max-step-reduction", "int64_t", /*default=*/"8",
+           "Longest reduction of a per-step contraction (in a loop) that is "
+           "transposed">,
+  ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect"];
 }
