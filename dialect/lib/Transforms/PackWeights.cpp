@@ -36,14 +36,9 @@ namespace mlir::rnn {
 } // namespace mlir::rnn
 
 using namespace mlir;
+using mlir::rnn::dimOf;
 
 namespace {
-
-std::optional<unsigned> dimOf(AffineExpr e) {
-  if (auto d = dyn_cast<AffineDimExpr>(e))
-    return d.getPosition();
-  return std::nullopt;
-}
 
 /// A value defined outside `loop` equal to dimension 0 of the tensor `v`
 /// (used inside it), following the ops that keep the leading dimension:

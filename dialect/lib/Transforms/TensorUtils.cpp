@@ -56,4 +56,10 @@ bool isTensorMultiplyAdd(linalg::GenericOp op) {
   return mulOk && addOk;
 }
 
+std::optional<unsigned> dimOf(AffineExpr e) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return d.getPosition();
+  return std::nullopt;
+}
+
 } // namespace mlir::rnn

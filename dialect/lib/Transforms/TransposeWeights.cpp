@@ -32,14 +32,9 @@ namespace mlir::rnn {
 } // namespace mlir::rnn
 
 using namespace mlir;
+using mlir::rnn::dimOf;
 
 namespace {
-
-std::optional<unsigned> dimOf(AffineExpr e) {
-  if (auto d = dyn_cast<AffineDimExpr>(e))
-    return d.getPosition();
-  return std::nullopt;
-}
 
 struct RNNTransposeWeightsPass
     : mlir::rnn::impl::RNNTransposeWeightsPassBase<RNNTransposeWeightsPass> {

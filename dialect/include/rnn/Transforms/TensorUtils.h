@@ -3,7 +3,10 @@
 #define RNN_TRANSFORMS_TENSORUTILS_H
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinTypes.h"
+
+#include <optional>
 
 namespace mlir {
 namespace linalg {
@@ -24,6 +27,10 @@ RankedTensorType sequenceOf(RankedTensorType step, RankedTensorType seq);
 /// init, at least one reduction loop, body `out + in0 * in1` (either order of
 /// the product and the sum).
 bool isTensorMultiplyAdd(linalg::GenericOp op);
+
+/// The loop dimension of an indexing-map result that is a plain dimension
+/// (`d3`), none for other expressions.
+std::optional<unsigned> dimOf(AffineExpr e);
 
 } // namespace rnn
 } // namespace mlir
