@@ -2,7 +2,7 @@
 // RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-elements=65" | FileCheck %s --check-prefix=SMALL
 // RUN: not rnn-opt %s --rnn-pack-weights="panel=0" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: rnn-pack-weights: panel and min-rows must be positive
+// BAD: error: rnn-pack-weights: panel and min-rows must be positive, min-elements not negative
 
 // Weights under `min-elements` (here 65: @recurrent's 16x4) are left alone.
 // SMALL-LABEL: func.func @recurrent

@@ -100,7 +100,8 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
 
   void runOnOperation() override {
     if (panel < 1 || minRows < 1 || minElements < 0) {
-      getOperation()->emitError("rnn-pack-weights: panel and min-rows must be positive");
+      getOperation()->emitError(
+          "rnn-pack-weights: panel and min-rows must be positive, min-elements not negative");
       return signalPassFailure();
     }
     SmallVector<linalg::GenericOp> ops;
