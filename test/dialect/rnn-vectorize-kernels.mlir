@@ -92,8 +92,10 @@ func.func @dot_f16(%x: memref<?x250xf32>, %w: memref<1024x250xf16>, %y: memref<?
 // CHECK:                 vector.fma
 // CHECK-COUNT-12:      vector.store
 // CHECK:           scf.for %{{.*}} step %c8
-// CHECK:           scf.for %{{.*}} step %c1
-// CHECK:             memref.load %arg2
+// CHECK:           scf.if
+// CHECK:             vector.create_mask %{{.*}} : vector<8xi1>
+// CHECK:             vector.maskedload %arg2
+// CHECK:             vector.maskedstore %arg2
 // CHECK-NOT:   linalg.generic
 // CHECK:       return
 // With 16 lanes (AVX-512, 32 vector registers): 8 rows x 3 vectors of

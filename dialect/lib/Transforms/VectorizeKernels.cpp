@@ -541,7 +541,7 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   outerLoops(b, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
-                    int64_t w, ArrayRef<Range> rr) {
+                    int64_t w, ArrayRef<Range> rr, Value mask) {
       SmallVector<Value> mIdx = offsets(b, loc, m0, rows, 1), nIdx = offsets(b, loc, n0, cols, w);
       SmallVector<Value> kvs(c.ks.size());
       auto loopVals = [&](int64_t i, int64_t j, ArrayRef<Value> kv) {
@@ -550,7 +550,7 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
       SmallVector<Value> init;
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
-          init.push_back(load(b, loc, c.out, apply(c.outMap, loopVals(i, j, kvs)), w));
+          init.push_back(load(b, loc, c.out, apply(c.outMap, loopVals(i, j, kvs)), w, mask));
       // The accumulators stay in registers across every reduction loop.
       SmallVector<Value> results = reductionNest(
           b, loc, rr, c.ks, kvs, init,
@@ -559,13 +559,13 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
             bool vDependsOnM = c.m && c.inMap[vecIn].isFunctionOfDim(*c.m);
             bool sDependsOnM = c.m && c.inMap[sIn].isFunctionOfDim(*c.m);
             auto vload = [&](int64_t i, int64_t j) {
-              Value v = load(b, loc, c.in[vecIn], apply(c.inMap[vecIn], loopVals(i, j, kv)), w);
+              Value v = load(b, loc, c.in[vecIn], apply(c.inMap[vecIn], loopVals(i, j, kv)), w, mask);
               return c.widen[vecIn] ? widenF32(b, loc, v) : v;
             };
             auto sload = [&](int64_t i, int64_t j) {
               SmallVector<Value> idx = apply(c.inMap[sIn], loopVals(i, j, kv));
               if (sVec) {
-                Value v = load(b, loc, c.in[sIn], idx, w);
+                Value v = load(b, loc, c.in[sIn], idx, w, mask);
                 return c.widen[sIn] ? widenF32(b, loc, v) : v;
               }
               Value v = memref::LoadOp::create(b, loc, c.in[sIn], idx);
@@ -588,7 +588,7 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
           });
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
-          store(b, loc, results[i * cols + j], c.out, apply(c.outMap, loopVals(i, j, kvs)));
+          store(b, loc, results[i * cols + j], c.out, apply(c.outMap, loopVals(i, j, kvs)), mask);
     };
     // Rows innermost: the `cols` weight columns of a tile (over one block of
     // the reduction) stay in L1 while every row tile of `rr` passes over them.
@@ -604,25 +604,30 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     else
       rowTiles = width >= 16 ? SmallVector<int64_t>{8, 4, 1} : SmallVector<int64_t>{4, 1};
     auto overM = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w,
-                     ArrayRef<Range> rr) {
+                     ArrayRef<Range> rr, Value mask = Value()) {
       if (!c.m)
-        return tile(b, loc, Value(), 1, n0, cols, w, rr);
+        return tile(b, loc, Value(), 1, n0, cols, w, rr, mask);
       tiledLoops(b, loc, rangeLo(b, loc, rr[*c.m]), rangeHi(b, loc, rr[*c.m]), rowTiles,
                  [&](OpBuilder &b, Location loc, Value m0, int64_t rows) {
-                   tile(b, loc, m0, rows, n0, cols, w, rr);
+                   tile(b, loc, m0, rows, n0, cols, w, rr, mask);
                  });
     };
-    // Column tiles: 3 vectors (or the panel's 2), then one vector, then
-    // scalars.
+    // Column tiles: 3 vectors (or the panel's 2), then one vector, then the
+    // last partial vector as one masked vector (disabled lanes neither read
+    // nor written).
     const int64_t chunks = twoVectors ? 2 : 3;
     auto overChunks = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
-      tiledLoops(b, loc, lo(c.n), hi(c.n), {chunks * width, width, 1},
-                 [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
-                   if (t == 1)
-                     overM(b, loc, n0, 1, 1, rr);
-                   else
-                     overM(b, loc, n0, t / width, width, rr);
-                 });
+      Value nHi = hi(c.n);
+      Value end = tiledLoops(b, loc, lo(c.n), nHi, {chunks * width, width},
+                             [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
+                               overM(b, loc, n0, t / width, width, rr);
+                             });
+      Value rem = arith::SubIOp::create(b, loc, nHi, end);
+      Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rem, cIdx(b, loc, 0));
+      auto tail = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(tail.thenBlock());
+      overM(b, loc, end, 1, width, rr, laneMask(b, loc, rem, width));
     };
     auto overN = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
       if (!panelDim)
