@@ -66,6 +66,13 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
+  // Last on tensors: the passes above see one step per loop body.
+  if (opts.unrollTime > 1) {
+    rnn::RNNUnrollTimePassOptions unrollOpts;
+    unrollOpts.factor = opts.unrollTime;
+    pm.addPass(rnn::createRNNUnrollTimePass(unrollOpts));
+    pm.addPass(createCanonicalizerPass());
+  }
   if (level < EmitLevel::LLVMMLIR)
     return;
 

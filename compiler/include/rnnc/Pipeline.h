@@ -39,6 +39,9 @@ struct PipelineOptions {
   std::string weightStorage = "f32";
   /// The smallest weight rnn-pack-weights packs (elements).
   int64_t packMinElements = 16384;
+  /// Steps per iteration of the unrolled time loops (rnn-unroll-time; 1:
+  /// off).
+  int64_t unrollTime = 1;
 };
 
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).

@@ -83,6 +83,12 @@ static cl::opt<int64_t> packMinElements(
     cl::desc("smallest weight (in elements) that -O2 packs into panels for batched "
              "contractions (rnn-pack-weights; default 16384: smaller ones stay in L1)"),
     cl::value_desc("n"), cl::init(16384), cl::cat(rnncCategory));
+static cl::opt<int64_t> unrollTime(
+    "unroll-time",
+    cl::desc("unroll the time loops by n steps (rnn-unroll-time; 1: off; loops with a static "
+             "length of at most 8 steps are unrolled fully when n > 1; default: 2 at -O3, 1 "
+             "below)"),
+    cl::value_desc("n"), cl::init(0), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -190,6 +196,11 @@ int compile(const char *argv0) {
     return 1;
   }
   opts.packMinElements = packMinElements;
+  if (unrollTime.getNumOccurrences() && unrollTime < 1) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "--unroll-time must be >= 1\n";
+    return 1;
+  }
+  opts.unrollTime = unrollTime.getNumOccurrences() ? unrollTime : (optLevel >= 3 ? 2 : 1);
   buildPipeline(pm, mlirLevel, opts);
   if (mlir::failed(pm.run(*module)))
     return 1;

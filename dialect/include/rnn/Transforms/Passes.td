@@ -330,6 +330,30 @@ def RNNPackWeightsPass : Pass<"rnn-pack-weights"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RNNUnrollTimePass : Pass<"rnn-unroll-time"> {
+  let summary = "Unroll the time loops, fully for short static lengths";
+  let description = [{
+    On linalg over tensors, before bufferization (-O3, or rnnc
+    `--unroll-time=N` at any level). The `scf.for` loops lowered from
+    `rnn.recurrence` and `rnn.decode` (marked `rnn.shape_preserving`) are
+    unrolled: fully when the number of steps is a constant of at most
+    `full-max-steps`, otherwise by `factor`, the remaining steps in an
+    epilogue loop (dynamic lengths: the epilogue runs `T mod factor` steps).
+    The states of consecutive steps in one iteration are chained through
+    SSA values; bufferization gives each unrolled copy's temporaries their
+    own buffers, hoisted out of the loop at -O1 and up.
+    Guarantees: results unchanged (the same operations in the same order).
+  }];
+  let options = [
+    Option<"factor", "factor", "int64_t", /*default=*/"2",
+           "Steps per iteration of an unrolled loop (1: only full unrolling)">,
+    Option<"fullMaxSteps", "full-max-steps", "int64_t", /*default=*/"8",
+           "Loops with a static number of steps up to this are unrolled fully">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def RNNOutlineParallelPass : Pass<"rnn-outline-parallel", "::mlir::ModuleOp"> {
   let summary = "Outline rnn.parallel regions into functions run by the runtime's thread pool";
   let description = [{
