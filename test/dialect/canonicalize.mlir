@@ -67,3 +67,24 @@ func.func @drop_unused_input(%a: tensor<?x?x3xf32>, %b: tensor<?x?x4xf32>, %h0: 
   }
   return %h : tensor<?x4xf32>
 }
+
+// -----
+
+// Two per-step outputs yielding the same value (the adjoint loop's gate
+// adjoints, read by both weight gradients) are one sequence: the second's
+// uses read the first, and the loop produces it once.
+// CHECK-LABEL: func.func @merge_duplicate_sequences
+// CHECK: %[[R:.*]]:3 = rnn.recurrence(%{{.*}}) init(%{{.*}}) : (tensor<?x?x4xf32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x4xf32>)
+// CHECK: %[[N:.*]] = rnn.rnn_gates
+// CHECK-NEXT: rnn.yield %[[N]], %{{.*}}, %[[N]] : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
+// CHECK: return %[[R]]#0, %[[R]]#1, %[[R]]#0
+func.func @merge_duplicate_sequences(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32>)
+    -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>) {
+  %a, %b, %c, %h = rnn.recurrence(%xs) init(%h0)
+      : (tensor<?x?x4xf32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%xt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    %n = rnn.rnn_gates tanh %xt, %ht : tensor<?x4xf32>
+    rnn.yield %n, %xt, %n, %n : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  return %a, %b, %c : tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>
+}

@@ -158,6 +158,19 @@ func.func @fill(%out: memref<?x16xf32>) {
   return
 }
 
+// Bufferization's memref.copy (a step's gate adjoint into its slot of a
+// strided sequence) becomes a linalg.copy and then a vector copy.
+// CHECK-LABEL: func.func @memref_copy
+// CHECK:       scf.for {{.*}} step %c8
+// CHECK:         %[[V:.*]] = vector.load %arg0{{.*}} : memref<?x16xf32>, vector<8xf32>
+// CHECK:         vector.store %[[V]], %arg1{{.*}} : memref<?x16xf32, strided<[64, 1], offset: ?>>, vector<8xf32>
+// CHECK-NOT:   memref.copy
+// CHECK-NOT:   linalg.copy
+func.func @memref_copy(%src: memref<?x16xf32>, %dst: memref<?x16xf32, strided<[64, 1], offset: ?>>) {
+  memref.copy %src, %dst : memref<?x16xf32> to memref<?x16xf32, strided<[64, 1], offset: ?>>
+  return
+}
+
 // A reduction whose last loop is parallel (a bias gradient: column sums over
 // rows): vectors along the columns, the reduction loop outside them, the
 // output's vector loaded, added to and stored at every step (the scalar

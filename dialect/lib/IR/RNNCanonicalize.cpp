@@ -51,6 +51,35 @@ struct DropUnusedRecurrenceOutputs : OpRewritePattern<RecurrenceOp> {
   }
 };
 
+/// Per-step outputs that yield the same value are the same sequence: the
+/// later ones' uses read the first one (DropUnusedRecurrenceOutputs then
+/// drops them). The adjoint loop of an LSTM yields the gate adjoints `dG_t`
+/// once for the input weights' gradient and once for the recurrent
+/// weights'; one sequence saves a copy of `dG_t` per step.
+struct MergeDuplicateRecurrenceOutputs : OpRewritePattern<RecurrenceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RecurrenceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto yield = cast<YieldOp>(op.getBody().front().getTerminator());
+    unsigned numOut = op.getNumOutputs();
+    bool changed = false;
+    for (unsigned j = 1; j < numOut; ++j) {
+      Value seq = op.getOutputs()[j];
+      if (seq.use_empty())
+        continue;
+      for (unsigned i = 0; i < j; ++i)
+        if (yield.getValues()[i] == yield.getValues()[j] &&
+            op.getOutputs()[i].getType() == seq.getType()) {
+          rewriter.replaceAllUsesWith(seq, op.getOutputs()[i]);
+          changed = true;
+          break;
+        }
+    }
+    return success(changed);
+  }
+};
+
 /// Drops input sequences whose step the body no longer reads (keeping one:
 /// it gives the loop its batch and time sizes).
 struct DropUnusedRecurrenceInputs : OpRewritePattern<RecurrenceOp> {
@@ -89,5 +118,6 @@ struct DropUnusedRecurrenceInputs : OpRewritePattern<RecurrenceOp> {
 
 void RecurrenceOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {
-  results.add<DropUnusedRecurrenceOutputs, DropUnusedRecurrenceInputs>(context);
+  results.add<DropUnusedRecurrenceOutputs, DropUnusedRecurrenceInputs,
+              MergeDuplicateRecurrenceOutputs>(context);
 }

@@ -953,6 +953,22 @@ struct RNNVectorizeKernelsPass
     }
     Operation *root = getOperation();
     IRRewriter rewriter(root->getContext());
+    // Bufferization's copies (a step's result into its slot of a sequence,
+    // a slice into a temporary) as linalg.copy, so that they are vector
+    // kernels shared by the threads like any other map, not a serial
+    // memcpy loop per row.
+    SmallVector<memref::CopyOp> copies;
+    root->walk([&](memref::CopyOp op) {
+      auto src = dyn_cast<MemRefType>(op.getSource().getType());
+      auto dst = dyn_cast<MemRefType>(op.getTarget().getType());
+      if (src && dst && src.getRank() >= 1 && src.getRank() == dst.getRank() &&
+          src.getElementType() == dst.getElementType())
+        copies.push_back(op);
+    });
+    for (memref::CopyOp op : copies) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
+    }
     // Named ops (fill, copy, matmul, ...) as generics first.
     SmallVector<linalg::LinalgOp> named;
     root->walk([&](linalg::LinalgOp op) {
