@@ -61,6 +61,23 @@ func.func @small(%x: memref<8x8xf32>, %w: memref<8x8xf32>, %y: memref<8x8xf32>) 
   return
 }
 
+// Dynamic sizes count as 16 rows when the static ones give at least 1024
+// elements: a copy of a step's [B, 2048] gates is emitted as a parallel
+// kernel (the runtime keeps it on one thread when B is small); a [B, 512]
+// copy stays whole (parallel code for every small map of a small model
+// doubled its compile time).
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK:       rnn.parallel
+// CHECK:       vector.store
+// CHECK:       rnn.parallel_end
+// CHECK-NOT:   rnn.parallel
+// CHECK:       return
+func.func @dynamic_rows(%a: memref<?x2048xf32>, %b: memref<?x2048xf32>, %c: memref<?x512xf32>, %d: memref<?x512xf32>) {
+  memref.copy %a, %b : memref<?x2048xf32> to memref<?x2048xf32>
+  memref.copy %c, %d : memref<?x512xf32> to memref<?x512xf32>
+  return
+}
+
 // An elementwise map: work = elements x body ops (2 here); the rows are
 // shared when there are at least as many as threads, else the last axis in
 // whole vectors (chunks rounded up to 8).

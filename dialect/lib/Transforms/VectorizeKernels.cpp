@@ -269,12 +269,28 @@ int64_t satMul(int64_t a, int64_t b) {
       llvm::SaturatingMultiply(static_cast<uint64_t>(a), static_cast<uint64_t>(b)), INT64_MAX));
 }
 
-/// The product of the static loop sizes (dynamic ones counted as 1).
+/// A dynamic loop size (a batch, a sequence length) as counted by
+/// staticWork when the static sizes alone give at least kWideKernel
+/// elements: a kernel over `[B, 2048]` (a bias broadcast, a copy of a
+/// step's gates) is worth parallel code, and the runtime keeps it on one
+/// thread when the actual sizes give too little work (batch 1). Narrower
+/// kernels count dynamic sizes as 1: parallel code for every small map of
+/// a small model doubled its compile time for nothing.
+constexpr int64_t kDynamicSizeGuess = 16;
+constexpr int64_t kWideKernel = 1024;
+
+/// The product of the loop sizes, dynamic ones counted as above.
 int64_t staticWork(ArrayRef<int64_t> sizes) {
   int64_t w = 1;
-  for (int64_t s : sizes)
-    if (!ShapedType::isDynamic(s))
+  bool dynamic = false;
+  for (int64_t s : sizes) {
+    if (ShapedType::isDynamic(s))
+      dynamic = true;
+    else
       w = satMul(w, s);
+  }
+  if (dynamic && w >= kWideKernel)
+    w = satMul(w, kDynamicSizeGuess);
   return w;
 }
 

@@ -212,8 +212,9 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "wrap each kernel in rnn.parallel, its outputs shared out among the runtime's threads">,
     Option<"parallelMinWork", "parallel-min-work", "int64_t", /*default=*/"4096",
-           "kernels whose static sizes (dynamic ones counted as 1) give less work than this "
-           "stay single-threaded">
+           "kernels whose sizes give less work than this stay single-threaded (dynamic "
+           "sizes count as 16 when the static ones give at least 1024, else "
+           "as 1; the runtime decides on the actual sizes)">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect",
                            "::mlir::rnn::RNNDialect",
