@@ -171,6 +171,28 @@ func.func @memref_copy(%src: memref<?x16xf32>, %dst: memref<?x16xf32, strided<[6
   return
 }
 
+// A transpose (rnn-pack-weights' panels Wp[p, k, q] = W[p*32 + q, k]): tiles
+// of 8 x 8, eight vector loads along k (the input's contiguous axis), three
+// rounds of eight shuffles, eight vector stores along q; the k and q edges
+// past whole tiles (here 36 = 4*8 + 4 columns of k) are scalar copies.
+// CHECK-LABEL: func.func @transpose
+// CHECK:       scf.for %[[P:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:         scf.for %[[K:.*]] = %c0 to %{{.*}} step %c8
+// CHECK:           scf.for %[[Q:.*]] = %c0 to %c32 step %c8
+// CHECK-COUNT-8:     vector.load %arg0[%[[P]], %{{.*}}, %[[K]]] : memref<?x32x36xf32>, vector<8xf32>
+// CHECK:             vector.shuffle {{.*}} [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK:             vector.shuffle {{.*}} [4, 5, 6, 7, 12, 13, 14, 15]
+// CHECK-COUNT-22:    vector.shuffle
+// CHECK-COUNT-8:     vector.store %{{.*}}, %arg1[%[[P]], %{{.*}}, %[[Q]]] : memref<?x36x32xf32>, vector<8xf32>
+// CHECK:         memref.load %arg0
+// CHECK:         memref.store %{{.*}}, %arg1
+// CHECK-NOT:   linalg
+// CHECK:       return
+func.func @transpose(%w: memref<?x32x36xf32>, %p: memref<?x36x32xf32>) {
+  linalg.transpose ins(%w : memref<?x32x36xf32>) outs(%p : memref<?x36x32xf32>) permutation = [0, 2, 1]
+  return
+}
+
 // A reduction whose last loop is parallel (a bias gradient: column sums over
 // rows): vectors along the columns, the reduction loop outside them, the
 // output's vector loaded, added to and stored at every step (the scalar
