@@ -193,6 +193,38 @@ func.func @transpose(%w: memref<?x32x36xf32>, %p: memref<?x36x32xf32>) {
   return
 }
 
+// A full reduction into a 0-d f64 (the MSE loss's sum of squared errors):
+// one vector accumulator of f64 along the last loop, the row's tail as one
+// masked vector whose disabled lanes add zero, the lanes summed at the end
+// and added to the output.
+// CHECK-LABEL: func.func @loss_sum
+// CHECK:       %[[R:.*]] = scf.for %{{.*}} iter_args(%[[A:.*]] = %{{.*}}) -> (vector<8xf64>)
+// CHECK:         %[[IN:.*]] = scf.for %{{.*}} step %c8 iter_args(%[[B:.*]] = %[[A]]) -> (vector<8xf64>)
+// CHECK:           vector.load %arg0{{.*}} : memref<?x37xf32>, vector<8xf32>
+// CHECK:           arith.subf {{.*}} : vector<8xf32>
+// CHECK:           arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK:           arith.addf %[[B]], {{.*}} : vector<8xf64>
+// CHECK:         vector.maskedload %arg0
+// CHECK:         arith.select {{.*}} : vector<8xi1>, vector<8xf64>
+// CHECK:       %[[S:.*]] = vector.reduction <add>, %[[R]] : vector<8xf64> into f64
+// CHECK:       %[[O:.*]] = memref.load %arg2[] : memref<f64>
+// CHECK:       %[[N:.*]] = arith.addf %[[O]], %[[S]] : f64
+// CHECK:       memref.store %[[N]], %arg2[] : memref<f64>
+// CHECK-NOT:   linalg.generic
+func.func @loss_sum(%y: memref<?x37xf32>, %t: memref<?x37xf32>, %out: memref<f64>) {
+  linalg.generic {indexing_maps = [affine_map<(b, n) -> (b, n)>, affine_map<(b, n) -> (b, n)>, affine_map<(b, n) -> ()>],
+                  iterator_types = ["reduction", "reduction"]}
+      ins(%y, %t : memref<?x37xf32>, memref<?x37xf32>) outs(%out : memref<f64>) {
+  ^bb0(%a: f32, %b: f32, %o: f64):
+    %d = arith.subf %a, %b : f32
+    %sq = arith.mulf %d, %d : f32
+    %e = arith.extf %sq : f32 to f64
+    %s = arith.addf %o, %e : f64
+    linalg.yield %s : f64
+  }
+  return
+}
+
 // A reduction whose last loop is parallel (a bias gradient: column sums over
 // rows): vectors along the columns, the reduction loop outside them, the
 // output's vector loaded, added to and stored at every step (the scalar
