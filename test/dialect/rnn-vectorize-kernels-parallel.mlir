@@ -78,6 +78,19 @@ func.func @dynamic_rows(%a: memref<?x2048xf32>, %b: memref<?x2048xf32>, %c: memr
   return
 }
 
+// Over batch x time (two dynamic sizes) from 256 static elements: the
+// [B, T, 512] output copy is shared, a [B, T, 128] one stays whole.
+// CHECK-LABEL: func.func @dynamic_sequence
+// CHECK:       rnn.parallel
+// CHECK:       rnn.parallel_end
+// CHECK-NOT:   rnn.parallel
+// CHECK:       return
+func.func @dynamic_sequence(%a: memref<?x?x512xf32>, %b: memref<?x?x512xf32>, %c: memref<?x?x128xf32>, %d: memref<?x?x128xf32>) {
+  memref.copy %a, %b : memref<?x?x512xf32> to memref<?x?x512xf32>
+  memref.copy %c, %d : memref<?x?x128xf32> to memref<?x?x128xf32>
+  return
+}
+
 // An elementwise map: work = elements x body ops (2 here); the rows are
 // shared when there are at least as many as threads, else the last axis in
 // whole vectors (chunks rounded up to 8).

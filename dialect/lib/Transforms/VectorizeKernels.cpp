@@ -271,7 +271,7 @@ int64_t satMul(int64_t a, int64_t b) {
 
 /// A dynamic loop size (a batch, a sequence length) as counted by
 /// staticWork when the static sizes alone give at least kWideKernel
-/// elements: a kernel over `[B, 2048]` (a bias broadcast, a copy of a
+/// elements (a quarter of that over batch x time): a kernel over `[B, 2048]` (a bias broadcast, a copy of a
 /// step's gates) is worth parallel code, and the runtime keeps it on one
 /// thread when the actual sizes give too little work (batch 1). Narrower
 /// kernels count dynamic sizes as 1: parallel code for every small map of
@@ -281,16 +281,17 @@ constexpr int64_t kWideKernel = 1024;
 
 /// The product of the loop sizes, dynamic ones counted as above.
 int64_t staticWork(ArrayRef<int64_t> sizes) {
-  int64_t w = 1;
-  bool dynamic = false;
+  int64_t w = 1, dynamic = 0;
   for (int64_t s : sizes) {
     if (ShapedType::isDynamic(s))
-      dynamic = true;
+      ++dynamic;
     else
       w = satMul(w, s);
   }
-  if (dynamic && w >= kWideKernel)
-    w = satMul(w, kDynamicSizeGuess);
+  // Sequences ([B, T, N]: two dynamic sizes) from a quarter of that width.
+  if (dynamic && (w >= kWideKernel || (dynamic >= 2 && w >= kWideKernel / 4)))
+    for (int64_t i = 0; i < dynamic; ++i)
+      w = satMul(w, kDynamicSizeGuess);
   return w;
 }
 

@@ -213,8 +213,8 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
            "wrap each kernel in rnn.parallel, its outputs shared out among the runtime's threads">,
     Option<"parallelMinWork", "parallel-min-work", "int64_t", /*default=*/"4096",
            "kernels whose sizes give less work than this stay single-threaded (dynamic "
-           "sizes count as 16 when the static ones give at least 1024, else "
-           "as 1; the runtime decides on the actual sizes)">
+           "sizes count as 16 when the static ones give at least 1024, or 256 with two "
+           "dynamic sizes, else as 1; the runtime decides on the actual sizes)">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect",
                            "::mlir::rnn::RNNDialect",
