@@ -752,7 +752,8 @@ LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op,
           c->outMap.isFunctionOfDim(d))
         panelDim = d;
   Location loc = op.getLoc();
-  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  SmallVector<Range> ranges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
   maybeParallel(rewriter, loc, par, staticWork(c->staticSizes), ranges, 1,
                 [&](OpBuilder &b, Location loc, Share share) {
     SmallVector<Range> rr(ranges);
@@ -1015,7 +1016,8 @@ LogicalResult vectorizeFullReduction(RewriterBase &rewriter, linalg::GenericOp o
   rewriter.setInsertionPoint(op);
   Value out = op.getDpsInitOperand(0)->get();
   Type elt = outT.getElementType();
-  SmallVector<Range> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  SmallVector<Range> ranges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
   SmallVector<unsigned> outer;
   for (unsigned d = 0; d < last; ++d)
     outer.push_back(d);
