@@ -1179,11 +1179,24 @@ LogicalResult vectorizeTranspose(RewriterBase &rewriter, linalg::GenericOp op, i
         Value v = memref::LoadOp::create(b, loc, in, at(inMap, jv, lv));
         memref::StoreOp::create(b, loc, v, out, at(outMap, jv, lv));
       };
+      Value c1 = cIdx(b, loc, 1);
+      // Element by element over [j0, j1) x [l0, l1).
+      auto copyRect = [&](OpBuilder &b, Location loc, Value j0, Value j1, Value l0, Value l1) {
+        scf::ForOp::create(b, loc, j0, j1, c1, ValueRange{},
+                           [&](OpBuilder &b, Location loc, Value jv, ValueRange) {
+          scf::ForOp::create(b, loc, l0, l1, c1, ValueRange{},
+                             [&](OpBuilder &b, Location loc, Value lv, ValueRange) {
+            copyOne(b, loc, jv, lv);
+            scf::YieldOp::create(b, loc);
+          });
+          scf::YieldOp::create(b, loc);
+        });
+      };
       Value jlo = rangeLo(b, loc, ranges[j]), jhi = rangeHi(b, loc, ranges[j]);
       Value llo = rangeLo(b, loc, ranges[last]), lhi = rangeHi(b, loc, ranges[last]);
       Value jEnd = fullTilesEnd(b, loc, jlo, jhi, width);
       Value lEnd = fullTilesEnd(b, loc, llo, lhi, width);
-      Value cw = cIdx(b, loc, width), c1 = cIdx(b, loc, 1);
+      Value cw = cIdx(b, loc, width);
       scf::ForOp::create(b, loc, jlo, jEnd, cw, ValueRange{},
                          [&](OpBuilder &b, Location loc, Value jb, ValueRange) {
         scf::ForOp::create(b, loc, llo, lEnd, cw, ValueRange{},
@@ -1201,28 +1214,11 @@ LogicalResult vectorizeTranspose(RewriterBase &rewriter, linalg::GenericOp op, i
           scf::YieldOp::create(b, loc);
         });
         // The columns past the last whole tile, for this block of rows.
-        Value jbEnd = arith::AddIOp::create(b, loc, jb, cw);
-        scf::ForOp::create(b, loc, lEnd, lhi, c1, ValueRange{},
-                           [&](OpBuilder &b, Location loc, Value lv, ValueRange) {
-          scf::ForOp::create(b, loc, jb, jbEnd, c1, ValueRange{},
-                             [&](OpBuilder &b, Location loc, Value jv, ValueRange) {
-            copyOne(b, loc, jv, lv);
-            scf::YieldOp::create(b, loc);
-          });
-          scf::YieldOp::create(b, loc);
-        });
+        copyRect(b, loc, jb, arith::AddIOp::create(b, loc, jb, cw), lEnd, lhi);
         scf::YieldOp::create(b, loc);
       });
       // The rows past the last whole block.
-      scf::ForOp::create(b, loc, jEnd, jhi, c1, ValueRange{},
-                         [&](OpBuilder &b, Location loc, Value jv, ValueRange) {
-        scf::ForOp::create(b, loc, llo, lhi, c1, ValueRange{},
-                           [&](OpBuilder &b, Location loc, Value lv, ValueRange) {
-          copyOne(b, loc, jv, lv);
-          scf::YieldOp::create(b, loc);
-        });
-        scf::YieldOp::create(b, loc);
-      });
+      copyRect(b, loc, jEnd, jhi, llo, lhi);
     });
   });
   rewriter.eraseOp(op);
