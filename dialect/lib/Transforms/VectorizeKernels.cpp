@@ -271,11 +271,12 @@ int64_t satMul(int64_t a, int64_t b) {
 
 /// A dynamic loop size (a batch, a sequence length) as counted by
 /// staticWork when the static sizes alone give at least kWideKernel
-/// elements (a quarter of that over batch x time): a kernel over `[B, 2048]` (a bias broadcast, a copy of a
-/// step's gates) is worth parallel code, and the runtime keeps it on one
-/// thread when the actual sizes give too little work (batch 1). Narrower
-/// kernels count dynamic sizes as 1: parallel code for every small map of
-/// a small model doubled its compile time for nothing.
+/// elements (a quarter of that over batch x time): a kernel over
+/// `[B, 2048]` (a bias broadcast, a copy of a step's gates) is worth
+/// parallel code, and the runtime keeps it on one thread when the actual
+/// sizes give too little work (batch 1). Narrower kernels count dynamic
+/// sizes as 1: parallel code for every small map of a small model doubled
+/// its compile time for nothing.
 constexpr int64_t kDynamicSizeGuess = 16;
 constexpr int64_t kWideKernel = 1024;
 
