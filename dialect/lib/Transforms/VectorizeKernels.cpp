@@ -805,6 +805,28 @@ bool vectorizableBody(linalg::GenericOp op) {
   return true;
 }
 
+/// The ops of a generic's `body` (but its terminator and `skip`) on `w`
+/// lanes, their operands looked up in `map` (the block arguments mapped by
+/// the caller); values defined above the generic are the same for every
+/// lane.
+void mapBody(OpBuilder &b, Location loc, Block &body, IRMapping &map, int64_t w,
+             Operation *skip = nullptr) {
+  for (Operation &o : body.without_terminator()) {
+    if (&o == skip)
+      continue;
+    SmallVector<Value> operands;
+    for (Value v : o.getOperands()) {
+      Value mapped = map.lookupOrNull(v);
+      operands.push_back(mapped ? mapped : splat(b, loc, v, w));
+    }
+    SmallVector<Type> types;
+    for (Type t : o.getResultTypes())
+      types.push_back(w == 1 ? t : VectorType::get({w}, t));
+    OperationState st(loc, o.getName(), operands, types, o.getAttrs());
+    map.map(o.getResults(), b.create(st)->getResults());
+  }
+}
+
 LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, int64_t width,
                                    const ParallelOpts &par) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() == 0 || !vectorizableBody(op))
@@ -915,21 +937,7 @@ LogicalResult vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op,
         else
           map.map(arg, splat(b, loc, memref::LoadOp::create(b, loc, operand.get(), idx), w));
       }
-      for (Operation &o : body.without_terminator()) {
-        SmallVector<Value> operands;
-        for (Value v : o.getOperands()) {
-          Value mapped = map.lookupOrNull(v);
-          if (!mapped) // defined above the generic: the same for every lane
-            mapped = splat(b, loc, v, w);
-          operands.push_back(mapped);
-        }
-        SmallVector<Type> types;
-        for (Type t : o.getResultTypes())
-          types.push_back(w == 1 ? t : VectorType::get({w}, t));
-        OperationState st(loc, o.getName(), operands, types, o.getAttrs());
-        Operation *n = b.create(st);
-        map.map(o.getResults(), n->getResults());
-      }
+      mapBody(b, loc, body, map, w);
       auto yield = cast<linalg::YieldOp>(body.getTerminator());
       for (auto [i, v] : llvm::enumerate(yield.getOperands())) {
         OpOperand *init = op.getDpsInitOperand(i);
@@ -1035,20 +1043,7 @@ LogicalResult vectorizeFullReduction(RewriterBase &rewriter, linalg::GenericOp o
       else
         map.map(arg, splat(b, loc, memref::LoadOp::create(b, loc, v, apply(maps[i], vals)), width));
     }
-    for (Operation &o : body.without_terminator()) {
-      if (&o == add.getOperation())
-        continue;
-      SmallVector<Value> operands;
-      for (Value v : o.getOperands()) {
-        Value mapped = map.lookupOrNull(v);
-        operands.push_back(mapped ? mapped : splat(b, loc, v, width));
-      }
-      SmallVector<Type> types;
-      for (Type t : o.getResultTypes())
-        types.push_back(VectorType::get({width}, t));
-      OperationState st(loc, o.getName(), operands, types, o.getAttrs());
-      map.map(o.getResults(), b.create(st)->getResults());
-    }
+    mapBody(b, loc, body, map, width, add.getOperation());
     Value t = map.lookupOrNull(term);
     if (!t)
       t = splat(b, loc, term, width);
