@@ -61,11 +61,16 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     rnn::RNNPackWeightsPassOptions packOpts;
     packOpts.panel = 2 * opts.vectorWidth;
     packOpts.minElements = opts.packMinElements;
+    packOpts.prepared = true;
     pm.addPass(rnn::createRNNPackWeightsPass(packOpts));
     pm.addPass(rnn::createRNNTransposeWeightsPass());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
+  // The weights' packed/transposed/narrowed copies, made once per set of
+  // weights (rnnc_model_prepare) instead of at every call.
+  if (optLevel >= 1)
+    pm.addPass(rnn::createRNNSplitPreparePass());
   // Last on tensors: the passes above see one step per loop body.
   if (opts.unrollTime > 1) {
     rnn::RNNUnrollTimePassOptions unrollOpts;

@@ -87,6 +87,16 @@ extern void rnnc_model_grad_state(rnnrt_tensor *args) RNNRT_WEAK;
  * pass only, for windows that only advance the states. Slots: params, inputs, targets, the
  * states in, the loss (rank 0), then the states out. */
 extern void rnnc_model_loss_state(rnnrt_tensor *args) RNNRT_WEAK;
+/* Only in objects whose descriptor has `prepared` lines (weak, like rnnc_model_step): work on
+ * the parameters alone (packed, transposed or f16/bf16 copies of weights), done once per set of
+ * weights instead of at every call. rnnc_model_prepare's slots: params, then one buffer per
+ * `prepared` line (its bytes, 64-byte aligned; written completely). The `_prepared` entry points
+ * take the same slots as rnnc_model_forward / rnnc_model_step followed by those buffers (read
+ * only), computed from the same params; rnnc_model_forward and rnnc_model_step prepare at every
+ * call. */
+extern void rnnc_model_prepare(rnnrt_tensor *args) RNNRT_WEAK;
+extern void rnnc_model_forward_prepared(rnnrt_tensor *args) RNNRT_WEAK;
+extern void rnnc_model_step_prepared(rnnrt_tensor *args) RNNRT_WEAK;
 /* Only in objects whose gradient functions apply dropout (the model has `dropout(x, rate>0)`
  * or `dropout=` between stacked layers); weak: NULL otherwise. { seed, training }: while
  * training != 0 each dropout site keeps element i when bits 40..63 of a splitmix64 hash of
@@ -240,6 +250,9 @@ typedef struct rnnrt_model_desc {
   rnnrt_decl *tstates;    int64_t n_tstates; /* `tstate` lines (only after `grad_state`) */
   rnnrt_kv *train;        int64_t n_train;   /* all `train` lines, in order */
   char **symbols;         int64_t n_symbols; /* distinct dimension symbols, first-use order */
+  /* `prepared <name> <bytes>` lines: the tensors rnnc_model_prepare computes from the params
+   * (packed, transposed or narrowed weights), in slot order; opaque to the runtime */
+  char **prepared;        int64_t *prepared_bytes; int64_t n_prepared;
   int64_t total_param_elems;
 } rnnrt_model_desc;
 
@@ -375,6 +388,11 @@ RNNRT_EXPORT void rnnrt_rng_init_param(rnnrt_rng *rng, const rnnrt_decl *p, floa
  * rnnrt_tensors_free). */
 RNNRT_EXPORT int rnnrt_load_params(const rnnrt_model_desc *desc, const char *path,
                                    rnnrt_tensor *params, rnnrt_error *err);
+/* Allocates one buffer per `prepared` line in out[0..desc->n_prepared) and runs
+ * rnnc_model_prepare on params (descriptor order); nothing when there are none. 0, or -1 with
+ * err set (then out holds nothing to free). Free with rnnrt_tensors_free(out, n_prepared). */
+RNNRT_EXPORT int rnnrt_prepare(const rnnrt_model_desc *desc, const rnnrt_tensor *params,
+                               rnnrt_tensor *out, rnnrt_error *err);
 /* Frees the data of n tensors and zeroes them. */
 RNNRT_EXPORT void rnnrt_tensors_free(rnnrt_tensor *t, int64_t n);
 /* Allocates a 64-byte aligned, zero-filled buffer of nbytes (> 0); NULL on failure. */

@@ -25,6 +25,7 @@ const opt_spec cli_bench_opts[] = {
     {OPT_ITERS, "iters", 'n', "N", false, "timed iterations (default: as many as fit in ~1 s, at least 5)"},
     {OPT_WARMUP, "warmup", 0, "N", false, "untimed iterations first (default 3)"},
     {OPT_TRAIN, "train", 0, NULL, false, "time forward + backward (the gradient, no optimizer step)"},
+    CLI_PREPARE_EACH_OPT,
     {OPT_WEIGHTS, "weights", 'w', "FILE", false, "safetensors weights (default: as 'init --seed 0')"},
     {OPT_SEED, "seed", 's', "N", false, "seed of the synthetic inputs (default 0)"},
     CLI_THREADS_OPT,
@@ -42,6 +43,7 @@ typedef struct {
   cli *c;
   const rnnrt_model_desc *d;
   bool train;
+  bool prepare_each;       /* time rnnc_model_forward rather than prepare once + _prepared */
   const char *weights;
   uint64_t seed;
   int64_t iters;           /* 0: time-limited */
@@ -50,9 +52,11 @@ typedef struct {
   int32_t bsym, tsym;      /* -1 if none */
   int64_t seq;             /* the input whose axis 1 is the time axis, or -1 */
   int64_t np, ni, nt, nout;
-  /* forward: params | inputs | outputs; grad: params | inputs | targets | loss | grads */
+  /* forward: params | inputs | outputs [| prepared]; grad: params | inputs | targets | loss |
+   * grads */
   rnnrt_tensor *args;
   int64_t n_args;
+  int64_t n_prep;          /* prepared slots after the n_args (prepared once), or 0 */
   bool params_loaded;
   double *times;           /* seconds per timed call */
   int64_t cap;
@@ -105,6 +109,9 @@ static int bench_options(bench *bn) {
   uint64_t u;
   int64_t batch = 1, time = 100;
   bn->train = cli_opt_get(c, OPT_TRAIN) != NULL;
+  bn->prepare_each = cli_opt_get(c, OPT_PREPARE_EACH) != NULL;
+  if (bn->prepare_each && bn->train)
+    return cli_usage_error(c, "--prepare-each-call times inference (the gradient functions read the weights as they are)");
   bn->weights = cli_opt_get(c, OPT_WEIGHTS);
   if (bn->weights && !*bn->weights) return cli_usage_error(c, "-w: empty path");
   if (parse_size(c, OPT_BATCH, "--batch", &batch) != 0 || parse_size(c, OPT_TIME, "--time", &time) != 0) return 1;
@@ -231,7 +238,8 @@ static int bench_setup(bench *bn) {
   bn->nt = bn->train ? d->n_targets : 0;
   bn->nout = bn->train ? 1 + bn->np : d->n_outputs;
   bn->n_args = bn->np + bn->ni + bn->nt + bn->nout;
-  bn->args = calloc((size_t)bn->n_args + 1, sizeof *bn->args);
+  bn->n_prep = bn->train || bn->prepare_each ? 0 : d->n_prepared;
+  bn->args = calloc((size_t)(bn->n_args + bn->n_prep) + 1, sizeof *bn->args);
   bn->cap = bn->iters ? bn->iters : BENCH_AUTO_CAP;
   bn->times = malloc((size_t)bn->cap * sizeof *bn->times);
   if (!bn->args || !bn->times) return cli_fail("out of memory");
@@ -277,13 +285,18 @@ static int bench_setup(bench *bn) {
         return cli_fail("out of memory allocating the gradient of '%s'", d->params[i].name);
     }
   }
+  /* the weights' prepared forms, once: inference with fixed weights repacks nothing */
+  if (bn->n_prep > 0 && rnnrt_prepare(d, bn->args, bn->args + bn->n_args, &c->err) != 0) {
+    bn->n_prep = 0;
+    return cli_fail_err(&c->err);
+  }
   return 0;
 }
 
 static void bench_free(bench *bn) {
   if (bn->args) {
     if (bn->params_loaded) rnnrt_tensors_free(bn->args, bn->np);
-    rnnrt_tensors_free(bn->args + bn->np, bn->n_args - bn->np);
+    rnnrt_tensors_free(bn->args + bn->np, bn->n_args - bn->np + bn->n_prep);
   }
   free(bn->args);
   free(bn->times);
@@ -295,6 +308,7 @@ static inline void bench_call(bench *bn) {
     rnnrt_set_dropout(0, 1); /* a training step: dropout on */
     rnnc_model_grad(bn->args);
   }
+  else if (bn->n_prep > 0) rnnc_model_forward_prepared(bn->args);
   else rnnc_model_forward(bn->args);
 }
 

@@ -39,6 +39,7 @@ static const opt_spec infer_opts[] = {
      "text for the model's tokens input (chars/words vocab), batch 1; prints the outputs"},
     {OPT_OUTPUT, "output", 'o', "PATH", false,
      ".npy file to write; a directory (created if missing) for several outputs"},
+    CLI_PREPARE_EACH_OPT,
     CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
@@ -51,6 +52,7 @@ static const opt_spec generate_opts[] = {
     {OPT_TEMPERATURE, "temperature", 0, "T", false, "sampling temperature >= 0 (default 1; 0: most likely token)"},
     {OPT_SEED, "seed", 's', "S", false, "random seed, a non-negative integer (default 0)"},
     {OPT_TOP_K, "top-k", 0, "K", false, "sample only among the K most likely tokens (K >= 1)"},
+    CLI_PREPARE_EACH_OPT,
     CLI_THREADS_OPT,
     {OPT_HELP, "help", 'h', NULL, false, "show this help"},
     {0, NULL, 0, NULL, false, NULL},
@@ -528,6 +530,13 @@ static int cmd_info(cli *c) {
     }
   }
   printf("\ntotal parameters: %lld\n", (long long)d->total_param_elems);
+  if (d->n_prepared > 0) {
+    int64_t bytes = 0;
+    for (int64_t i = 0; i < d->n_prepared; i++) bytes += d->prepared_bytes[i];
+    printf("prepared once per set of weights: %lld tensors, %lld bytes (", (long long)d->n_prepared, (long long)bytes);
+    for (int64_t i = 0; i < d->n_prepared; i++) printf("%s%s", i ? ", " : "", d->prepared[i]);
+    printf(")\n");
+  }
   printf("\nvocabularies:");
   if (d->n_vocabs == 0) printf(" none\n");
   else printf("\n");
@@ -994,7 +1003,9 @@ static int cmd_infer(cli *c) {
   const char *out = cli_opt_get(c, OPT_OUTPUT);
   const char *text = cli_opt_get(c, OPT_TEXT);
   int64_t n_args = d->n_params + d->n_inputs + d->n_outputs;
-  rnnrt_tensor *args = calloc((size_t)n_args, sizeof *args);
+  /* params | inputs | outputs | prepared (unless --prepare-each-call) */
+  int64_t n_prep = cli_opt_get(c, OPT_PREPARE_EACH) ? 0 : d->n_prepared;
+  rnnrt_tensor *args = calloc((size_t)(n_args + n_prep), sizeof *args);
   const char **labels = calloc((size_t)d->n_inputs + 1, sizeof *labels);
   binding b = {calloc((size_t)d->n_symbols + 1, sizeof(int64_t)), calloc((size_t)d->n_symbols + 1, sizeof(int64_t)),
                calloc((size_t)d->n_symbols + 1, sizeof(int32_t))};
@@ -1147,7 +1158,16 @@ static int cmd_infer(cli *c) {
   for (int64_t o = 0; o < d->n_outputs; o++)
     if (cli_alloc_f32("output", &d->outputs[o], &b, &outs[o]) != 0) goto done;
 
-  rnnc_model_forward(args);
+  if (n_prep > 0) {
+    if (rnnrt_prepare(d, args, args + n_args, &c->err) != 0) {
+      n_prep = 0;
+      cli_fail_err(&c->err);
+      goto done;
+    }
+    rnnc_model_forward_prepared(args);
+  } else {
+    rnnc_model_forward(args);
+  }
 
   if (out && write_outputs(c, out, outs) != 0) goto done;
   if (text) {
@@ -1161,7 +1181,7 @@ static int cmd_infer(cli *c) {
 done:
   if (args) {
     if (params_loaded) rnnrt_tensors_free(args, d->n_params);
-    rnnrt_tensors_free(args + d->n_params, d->n_inputs + d->n_outputs);
+    rnnrt_tensors_free(args + d->n_params, d->n_inputs + d->n_outputs + n_prep);
   }
   free(args);
   free(labels);
@@ -1194,7 +1214,7 @@ typedef struct {
   cli *c;
   gen_opts o;
   gen_plan p;
-  rnnrt_tensor *args;     /* params | tokens input | states in | outputs | states out */
+  rnnrt_tensor *args;     /* params | tokens input | states in | outputs | states out | prepared */
   rnnrt_tensor *in, *s_in, *outs, *s_out;
   binding b;
   int64_t t;              /* time steps of the current call */
@@ -1202,6 +1222,7 @@ typedef struct {
   gen_cand *cands;        /* vocab size */
   rnnrt_rng rng;
   bool params_loaded;
+  bool prepared;          /* the prepared slots are filled: call rnnc_model_step_prepared */
 } gen_ctx;
 
 /* A plain finite decimal number >= 0 ("0", "0.8", "1e-3"; no sign, inf, nan, hex, spaces). */
@@ -1263,7 +1284,7 @@ static int gen_setup(gen_ctx *g) {
   const rnnrt_model_desc *d = &g->c->desc;
   int64_t n_args = d->n_params + 1 + 2 * d->n_states + d->n_outputs;
   int64_t nsym = d->n_symbols + 1, v = g->p.vocab->size;
-  g->args = calloc((size_t)n_args, sizeof *g->args);
+  g->args = calloc((size_t)(n_args + d->n_prepared), sizeof *g->args);
   g->b = (binding){calloc((size_t)nsym, sizeof(int64_t)), calloc((size_t)nsym, sizeof(int64_t)),
                    calloc((size_t)nsym, sizeof(int32_t))};
   g->logits = malloc((size_t)v * sizeof *g->logits);
@@ -1279,6 +1300,11 @@ static int gen_setup(gen_ctx *g) {
     if (rnnrt_load_params(d, g->o.weights, g->args, &g->c->err) != 0) return cli_fail_err(&g->c->err);
     g->params_loaded = true;
   }
+  /* the weights' packed/narrowed forms once, not at every token */
+  if (!cli_opt_get(g->c, OPT_PREPARE_EACH)) {
+    if (rnnrt_prepare(d, g->args, g->args + n_args, &g->c->err) != 0) return cli_fail_err(&g->c->err);
+    g->prepared = d->n_prepared > 0;
+  }
   for (int64_t s = 0; s < d->n_states; s++)
     if (cli_alloc_f32("state", &d->states[s], &g->b, &g->s_in[s]) != 0 ||
         cli_alloc_f32("state", &d->states[s], &g->b, &g->s_out[s]) != 0)
@@ -1293,7 +1319,7 @@ static void gen_free(gen_ctx *g) {
   const rnnrt_model_desc *d = &g->c->desc;
   if (g->args) {
     if (g->params_loaded) rnnrt_tensors_free(g->args, d->n_params);
-    rnnrt_tensors_free(g->in, 1 + 2 * d->n_states + d->n_outputs);
+    rnnrt_tensors_free(g->in, 1 + 2 * d->n_states + d->n_outputs + (g->prepared ? d->n_prepared : 0));
   }
   free(g->args);
   free(g->b.val);
@@ -1404,7 +1430,8 @@ static int gen_loop(gen_ctx *g) {
   const int32_t *prime = g->in->data;
   for (int64_t i = 0; i < g->t; i++)
     if (gen_put(v, prime[i], i == 0) != 0) return 1;
-  if (g->o.steps > 0) rnnc_model_step(g->args);
+  void (*step)(rnnrt_tensor *) = g->prepared ? rnnc_model_step_prepared : rnnc_model_step;
+  if (g->o.steps > 0) step(g->args);
   for (int64_t s = 0; s < g->o.steps; s++) {
     int64_t tok;
     if (!gen_next_token(g, &tok)) {
@@ -1416,7 +1443,7 @@ static int gen_loop(gen_ctx *g) {
     if (gen_put(v, (int32_t)tok, false) != 0) return 1;
     if (s + 1 == g->o.steps) break;
     gen_feed(g, tok);
-    rnnc_model_step(g->args);
+    step(g->args);
   }
   putchar('\n');
   if (fflush(stdout) != 0 || ferror(stdout)) return cli_fail("cannot write to standard output");

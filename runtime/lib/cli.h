@@ -54,12 +54,18 @@ enum {
   OPT_OPTIMIZER, OPT_MOMENTUM, OPT_CLIP, OPT_WEIGHT_DECAY, OPT_VALIDATION, OPT_CKPT_EVERY,
   OPT_CHECKPOINT, OPT_RESUME, OPT_METRICS, OPT_QUIET, OPT_DUMP_ORDER, OPT_DUMP_LOSS, OPT_BPTT,
   /* bench */
-  OPT_TIME, OPT_DIM, OPT_ITERS, OPT_WARMUP, OPT_TRAIN,
+  OPT_TIME, OPT_DIM, OPT_ITERS, OPT_WARMUP, OPT_TRAIN, OPT_PREPARE_EACH,
   /* infer / generate / grad / train / bench */
   OPT_THREADS
 };
 
 /* The --threads row of the commands that run compiled kernels. */
+/* --prepare-each-call of infer, generate and bench: the entry points that redo the weights'
+ * preparation (rnnc_model_prepare's packing/narrowing) at every call, instead of preparing once
+ * and calling the _prepared ones (the same outputs; for comparison and timing). */
+#define CLI_PREPARE_EACH_OPT                                                                      \
+  {OPT_PREPARE_EACH, "prepare-each-call", 0, NULL, false,                                        \
+   "redo the weights' preparation (packing, f16) at every call, not once"}
 #define CLI_THREADS_OPT                                                                        \
   {OPT_THREADS, "threads", 0, "N", false,                                                      \
    "threads for the compiled kernels, 1..64 (default: RNNC_THREADS, else 1); results do not "  \

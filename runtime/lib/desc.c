@@ -538,6 +538,26 @@ static int parse_tstate(ctx *c, line_t *l) {
   return parse_decl(c, l, G_TSTATE);
 }
 
+/* `prepared <name> <bytes>`: a tensor of rnnc_model_prepare (after the params). */
+static int parse_prepared(ctx *c, line_t *l) {
+  rnnrt_model_desc *d = c->d;
+  int64_t bytes;
+  if (l->nf != 3 || !valid_name(l->f[1]) || !parse_uint(l->f[2], &bytes) || bytes < 1 ||
+      bytes > RNNRT_MAX_TENSOR_BYTES)
+    return lfail(c, l, "expected 'prepared <name> <bytes>' (bytes 1 .. %lld)", (long long)RNNRT_MAX_TENSOR_BYTES);
+  for (int64_t i = 0; i < d->n_prepared; i++)
+    if (strcmp(d->prepared[i], l->f[1]) == 0) return lfail(c, l, "duplicate prepared tensor '%s'", l->f[1]);
+  char **names = realloc(d->prepared, (size_t)(d->n_prepared + 1) * sizeof *names);
+  if (names) d->prepared = names;
+  int64_t *sizes = realloc(d->prepared_bytes, (size_t)(d->n_prepared + 1) * sizeof *sizes);
+  if (sizes) d->prepared_bytes = sizes;
+  char *name = names && sizes ? rnnrt_strdup(l->f[1]) : NULL;
+  if (!name) return lfail(c, l, "out of memory");
+  d->prepared[d->n_prepared] = name;
+  d->prepared_bytes[d->n_prepared++] = bytes;
+  return 0;
+}
+
 /* `state <name> <rank> <dim>...`: only after `step`. */
 static int parse_state(ctx *c, line_t *l) {
   if (!c->d->has_step) return lfail(c, l, "'state' line without a preceding 'step' line");
@@ -638,6 +658,8 @@ int rnnrt_desc_parse(const char *text, rnnrt_model_desc *out, rnnrt_error *err) 
         goto done;
       }
       if (parse_decl(&c, l, G_PARAM) != 0) goto done;
+    } else if (strcmp(kw, "prepared") == 0) {
+      if (parse_prepared(&c, l) != 0) goto done;
     } else if (strcmp(kw, "step") == 0) {
       if (parse_step(&c, l) != 0) goto done;
     } else if (strcmp(kw, "grad") == 0) {
@@ -753,6 +775,9 @@ void rnnrt_desc_free(rnnrt_model_desc *d) {
   free(d->train);
   for (int64_t i = 0; i < d->n_symbols; i++) free(d->symbols[i]);
   free(d->symbols);
+  for (int64_t i = 0; i < d->n_prepared; i++) free(d->prepared[i]);
+  free(d->prepared);
+  free(d->prepared_bytes);
   memset(d, 0, sizeof *d);
 }
 

@@ -45,3 +45,35 @@ fail:
   rnnrt_tensors_free(params, desc->n_params);
   return -1;
 }
+
+int rnnrt_prepare(const rnnrt_model_desc *desc, const rnnrt_tensor *params, rnnrt_tensor *out, rnnrt_error *err) {
+  int64_t np = desc->n_params, n = desc->n_prepared;
+  if (n == 0) return 0;
+  memset(out, 0, (size_t)n * sizeof *out);
+  if (!rnnc_model_prepare || !rnnc_model_forward_prepared || (desc->has_step && !rnnc_model_step_prepared)) {
+    rnnrt_fail(err, "internal error: the model descriptor has 'prepared' lines but the program does not define "
+                    "rnnc_model_prepare and the _prepared entry points");
+    return -1;
+  }
+  rnnrt_tensor *args = calloc((size_t)(np + n), sizeof *args);
+  if (!args) {
+    rnnrt_fail(err, "out of memory");
+    return -1;
+  }
+  if (np > 0) memcpy(args, params, (size_t)np * sizeof *args);
+  for (int64_t i = 0; i < n; i++) {
+    /* 1-D byte buffers to the runtime; the compiled code knows their shapes */
+    out[i].rank = 1;
+    out[i].sizes[0] = desc->prepared_bytes[i];
+    if (!(out[i].data = rnnrt_alloc(desc->prepared_bytes[i]))) {
+      rnnrt_fail(err, "out of memory preparing '%s' (%lld bytes)", desc->prepared[i], (long long)desc->prepared_bytes[i]);
+      rnnrt_tensors_free(out, n);
+      free(args);
+      return -1;
+    }
+    args[np + i] = out[i];
+  }
+  rnnc_model_prepare(args);
+  free(args);
+  return 0;
+}

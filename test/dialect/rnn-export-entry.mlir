@@ -153,3 +153,70 @@ module attributes {rnn.model = "win", rnn.targets = [{dims = ["B", "T", "2"], ki
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// A prepare function (rnn-split-prepare): the descriptor lists each prepared
+// tensor with its bytes (8 x 2 f32, 8 x 2 f16), rnnc_model_prepare reads the
+// params (slot 0) and writes the prepared tensors after them (slots 1, 2);
+// rnnc_model_forward_prepared takes them after params, inputs and outputs
+// (w = 0, x = 1, y = 2, prepared 3 and 4); rnnc_model_forward runs the
+// preparation itself (a wrapper without the prepared arguments).
+// CHECK-LABEL: module attributes
+// CHECK: llvm.mlir.global external constant @rnnc_model_desc("rnnc-model 1\0Amodel prep\0Ainput x f32 2 B 2\0Aoutput y 2 B 8\0Aparam w 2 8 2 zeros\0Aprepared w.transposed 64\0Aprepared w.f16 32\0Aend\0A\00")
+// CHECK-LABEL: func.func @rnnc_model_forward_prepared(
+// CHECK-SAME: %[[ARGS:.*]]: !llvm.ptr)
+// CHECK: llvm.getelementptr %[[ARGS]][1, 0]
+// CHECK: llvm.getelementptr %[[ARGS]][0, 0]
+// CHECK: llvm.getelementptr %[[ARGS]][3, 0]
+// CHECK: llvm.getelementptr %[[ARGS]][4, 0]
+// CHECK: call @prep(
+// CHECK: llvm.getelementptr %[[ARGS]][2, 0]
+// CHECK-LABEL: func.func private @prep_unprepared(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x2xf32>, %[[W:[^:]*]]: tensor<8x2xf32>) -> tensor<?x8xf32>
+// CHECK: %[[P:.*]]:2 = call @prep_prepare(%[[W]])
+// CHECK: call @prep(%[[X]], %[[W]], %[[P]]#0, %[[P]]#1)
+// CHECK-LABEL: func.func @rnnc_model_forward(
+// CHECK-SAME: %[[ARGS2:.*]]: !llvm.ptr)
+// CHECK: call @prep_unprepared(
+// CHECK: llvm.getelementptr %[[ARGS2]][2, 0]
+// CHECK-LABEL: func.func @rnnc_model_prepare(
+// CHECK-SAME: %[[ARGS3:.*]]: !llvm.ptr)
+// CHECK: llvm.getelementptr %[[ARGS3]][0, 0]
+// CHECK: %[[R:.*]]:2 = call @prep_prepare(
+// CHECK: llvm.getelementptr %[[ARGS3]][1, 0]
+// CHECK: bufferization.materialize_in_destination %[[R]]#0
+// CHECK: llvm.getelementptr %[[ARGS3]][2, 0]
+// CHECK: bufferization.materialize_in_destination %[[R]]#1
+module attributes {rnn.model = "prep"} {
+  func.func @prep(%x: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.input = "x", rnn.kind = "f32"},
+                  %w: tensor<8x2xf32> {rnn.param = "w", rnn.init = "zeros"},
+                  %wt: tensor<2x8xf32> {rnn.prepared = "w.transposed"},
+                  %wh: tensor<2x8xf16> {rnn.prepared = "w.f16"})
+      -> (tensor<?x8xf32> {rnn.dims = ["B", "8"], rnn.output = "y"}) attributes {rnn.entry} {
+    %c0 = arith.constant 0 : index
+    %d = tensor.dim %x, %c0 : tensor<?x2xf32>
+    %e = tensor.empty(%d) : tensor<?x8xf32>
+    %y = linalg.matmul ins(%x, %wt : tensor<?x2xf32>, tensor<2x8xf32>) outs(%e : tensor<?x8xf32>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+  func.func @prep_prepare(%w: tensor<8x2xf32> {rnn.param = "w"})
+      -> (tensor<2x8xf32> {rnn.prepared = "w.transposed"}, tensor<2x8xf16> {rnn.prepared = "w.f16"})
+      attributes {rnn.prepare_entry} {
+    %e = tensor.empty() : tensor<2x8xf32>
+    %t = linalg.transpose ins(%w : tensor<8x2xf32>) outs(%e : tensor<2x8xf32>) permutation = [1, 0]
+    %eh = tensor.empty() : tensor<2x8xf16>
+    %h = arith.truncf %t : tensor<2x8xf32> to tensor<2x8xf16>
+    return %t, %h : tensor<2x8xf32>, tensor<2x8xf16>
+  }
+}
+
+// -----
+
+module {
+  // expected-error @+1 {{'func.func' op argument #1 takes the prepared tensor 'w.panels', which no prepare function returns}}
+  func.func @f(%x: tensor<?x2xf32> {rnn.input = "x", rnn.kind = "f32"}, %p: tensor<2x2xf32> {rnn.prepared = "w.panels"})
+      -> (tensor<?x2xf32> {rnn.output = "y"}) attributes {rnn.entry} {
+    return %x : tensor<?x2xf32>
+  }
+}

@@ -1,6 +1,7 @@
 // RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-rows=4 min-elements=64" --canonicalize --cse | FileCheck %s
 // RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-elements=65" | FileCheck %s --check-prefix=SMALL
 // RUN: not rnn-opt %s --rnn-pack-weights="panel=0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: rnn-opt %s --rnn-pack-weights="panel=8 min-rows=4 min-elements=64 prepared=true" --canonicalize --cse | FileCheck %s --check-prefix=PREP
 
 // BAD: error: rnn-pack-weights: panel and min-rows must be positive, min-elements not negative
 
@@ -200,4 +201,42 @@ func.func @untouched(%h0: tensor<?x4xf32>, %w: tensor<16x4xf32>, %w6: tensor<6x4
     scf.yield %n : tensor<?x4xf32>
   }
   return %outside, %r : tensor<?x6xf32>, tensor<?x4xf32>
+}
+
+// With `prepared`, an inference function's per-step panels are all made,
+// whatever the batch (for rnn-split-prepare to move to load time); the step
+// still picks the form by the batch. Other functions keep the dynamic count.
+// PREP-LABEL: func.func @recurrent(
+// PREP:       arith.select
+// PREP-LABEL: func.func @recurrent_entry(
+// PREP-NOT:   arith.select
+// PREP:       %[[E:.*]] = tensor.expand_shape %arg1 {{\[}}[0, 1], [2]] output_shape [2, 8, 4] : tensor<16x4xf32> into tensor<2x8x4xf32>
+// PREP:       %[[I:.*]] = tensor.empty() : tensor<2x4x8xf32>
+// PREP:       %[[P:.*]] = linalg.transpose ins(%[[E]] : tensor<2x8x4xf32>) outs(%[[I]] : tensor<2x4x8xf32>) permutation = [0, 2, 1]
+// PREP:       %[[BIG:.*]] = arith.cmpi uge, %{{.*}}, %c4
+// PREP:       scf.for
+// PREP:         scf.if %[[BIG]] -> (tensor<?x16xf32>) {
+// PREP:           linalg.generic {{.*}} ins(%{{.*}}, %[[P]] : tensor<?x4xf32>, tensor<2x4x8xf32>)
+// PREP:         } else {
+// PREP:           linalg.generic {{.*}} ins(%{{.*}}, %arg1 : tensor<?x4xf32>, tensor<16x4xf32>)
+func.func @recurrent_entry(%h0: tensor<?x4xf32>, %w: tensor<16x4xf32>, %steps: index) -> tensor<?x4xf32>
+    attributes {rnn.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %cst = arith.constant 0.0 : f32
+  %r = scf.for %i = %c0 to %steps step %c1 iter_args(%h = %h0) -> tensor<?x4xf32> {
+    %b = tensor.dim %h, %c0 : tensor<?x4xf32>
+    %e = tensor.empty(%b) : tensor<?x16xf32>
+    %z = linalg.fill ins(%cst : f32) outs(%e : tensor<?x16xf32>) -> tensor<?x16xf32>
+    %g = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%h, %w : tensor<?x4xf32>, tensor<16x4xf32>) outs(%z : tensor<?x16xf32>) {
+    ^bb0(%a: f32, %x: f32, %o: f32):
+      %p = arith.mulf %a, %x : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    } -> tensor<?x16xf32>
+    %n = tensor.extract_slice %g[0, 0] [%b, 4] [1, 1] : tensor<?x16xf32> to tensor<?x4xf32>
+    scf.yield %n : tensor<?x4xf32>
+  }
+  return %r : tensor<?x4xf32>
 }

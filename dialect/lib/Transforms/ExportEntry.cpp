@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
@@ -58,6 +59,8 @@ void printDims(raw_ostream &os, RankedTensorType type, DictionaryAttr attrs) {
 /// Names of the ABI values of a function, in slot order.
 struct Signature {
   SmallVector<std::string> params, inputs, states, outputs, targets;
+  /// The prepare function's results (rnn-split-prepare), in order.
+  SmallVector<std::string> prepared;
 };
 
 /// The slot of every argument and every result of an entry function in the
@@ -89,6 +92,13 @@ LogicalResult readSignature(func::FuncOp fn, Signature &sig, bool isStep) {
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
     DictionaryAttr d = fn.getArgAttrDict(i);
     LogicalResult r = failure();
+    if (StringRef n = strAttr(d, attrs::kPrepared); !n.empty()) {
+      if (!llvm::is_contained(sig.prepared, n))
+        return fn.emitOpError() << "argument #" << i << " takes the prepared tensor '" << n
+                                << "', which no prepare function returns",
+               failure();
+      continue;
+    }
     if (StringRef n = strAttr(d, attrs::kParam); !n.empty())
       r = note(sig.params, n, "parameter");
     else if (StringRef n = strAttr(d, attrs::kInput); !n.empty())
@@ -119,7 +129,9 @@ LogicalResult readSignature(func::FuncOp fn, Signature &sig, bool isStep) {
   return success();
 }
 
-Slots assignSlots(func::FuncOp fn, const Signature &sig) {
+/// `preparedBase`: the slot of the first prepared tensor (after all the
+/// others), for a function that takes them.
+Slots assignSlots(func::FuncOp fn, const Signature &sig, unsigned preparedBase = 0) {
   auto index = [](ArrayRef<std::string> list, StringRef name) {
     return static_cast<unsigned>(llvm::find(list, name) - list.begin());
   };
@@ -128,7 +140,9 @@ Slots assignSlots(func::FuncOp fn, const Signature &sig) {
   Slots slots;
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
     DictionaryAttr d = fn.getArgAttrDict(i);
-    if (StringRef n = strAttr(d, attrs::kParam); !n.empty())
+    if (StringRef n = strAttr(d, attrs::kPrepared); !n.empty())
+      slots.args.push_back(preparedBase + index(sig.prepared, n));
+    else if (StringRef n = strAttr(d, attrs::kParam); !n.empty())
       slots.args.push_back(index(sig.params, n));
     else if (StringRef n = strAttr(d, attrs::kInput); !n.empty())
       slots.args.push_back(nP + index(sig.inputs, n));
@@ -246,7 +260,7 @@ std::pair<Type, DictionaryAttr> findDecl(func::FuncOp fn, StringRef key, StringR
 /// Builds the descriptor text from the module's attributes and the signatures
 /// of the forward function (and the step function, if any).
 FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::FuncOp step,
-                                       bool hasGrad, const Signature &sig,
+                                       bool hasGrad, const Signature &sig, func::FuncOp prep,
                                        func::FuncOp gradState = {},
                                        ArrayRef<std::string> gradStates = {}) {
   std::string text;
@@ -323,6 +337,16 @@ FailureOr<std::string> buildDescriptor(ModuleOp module, func::FuncOp fn, func::F
     if (auto pad = d ? d.getAs<IntegerAttr>(attrs::kPadding) : IntegerAttr())
       os << " padding=" << pad.getInt();
     os << '\n';
+  }
+  for (const std::string &name : sig.prepared) {
+    auto [ty, d] = findDecl(prep, attrs::kPrepared, name);
+    auto t = cast<RankedTensorType>(ty);
+    if (!t.hasStaticShape() || t.getElementTypeBitWidth() % 8 != 0)
+      return prep.emitOpError() << "prepared tensor '" << name
+                                << "' must have a static shape of whole bytes",
+             failure();
+    os << "prepared " << name << ' ' << t.getNumElements() * (t.getElementTypeBitWidth() / 8)
+       << '\n';
   }
   if (hasGrad)
     os << "grad\n";
@@ -440,6 +464,61 @@ void emitEntry(OpBuilder &b, func::FuncOp fn, StringRef symbol, const Slots &slo
   func::ReturnOp::create(b, loc);
 }
 
+/// `fn` without its prepared-tensor arguments: a function `<fn>_unprepared`
+/// that calls `prep` on the parameters and then `fn` (what the plain entry
+/// points run: preparation at every call).
+func::FuncOp wrapPrepared(OpBuilder &b, func::FuncOp fn, func::FuncOp prep) {
+  Location loc = fn.getLoc();
+  SmallVector<Type> types;
+  SmallVector<unsigned> kept;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (strAttr(fn.getArgAttrDict(i), attrs::kPrepared).empty()) {
+      kept.push_back(i);
+      types.push_back(fn.getArgumentTypes()[i]);
+    }
+  auto wrapper = func::FuncOp::create(b, loc, (fn.getName() + "_unprepared").str(),
+                                      b.getFunctionType(types, fn.getResultTypes()));
+  for (auto [j, i] : llvm::enumerate(kept))
+    wrapper.setArgAttrs(j, fn.getArgAttrDict(i));
+  for (unsigned r = 0; r < fn.getNumResults(); ++r)
+    wrapper.setResultAttrs(r, fn.getResultAttrDict(r));
+  OpBuilder::InsertionGuard guard(b);
+  Block *blk = wrapper.addEntryBlock();
+  b.setInsertionPointToStart(blk);
+  auto param = [&](StringRef name) -> Value {
+    for (auto [j, i] : llvm::enumerate(kept))
+      if (strAttr(fn.getArgAttrDict(i), attrs::kParam) == name)
+        return blk->getArgument(j);
+    return Value();
+  };
+  SmallVector<Value> prepArgs;
+  for (unsigned i = 0; i < prep.getNumArguments(); ++i) {
+    Value v = param(strAttr(prep.getArgAttrDict(i), attrs::kParam));
+    // A parameter the function does not read: the prepare function does not
+    // read it for this function's tensors either; pass zeros of its type.
+    if (!v)
+      v = tensor::EmptyOp::create(b, loc, cast<RankedTensorType>(prep.getArgumentTypes()[i]).getShape(),
+                                  cast<RankedTensorType>(prep.getArgumentTypes()[i]).getElementType());
+    prepArgs.push_back(v);
+  }
+  auto prepared = func::CallOp::create(b, loc, prep, prepArgs);
+  SmallVector<Value> args;
+  unsigned j = 0;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    StringRef n = strAttr(fn.getArgAttrDict(i), attrs::kPrepared);
+    if (n.empty()) {
+      args.push_back(blk->getArgument(j++));
+      continue;
+    }
+    for (unsigned r = 0; r < prep.getNumResults(); ++r)
+      if (strAttr(prep.getResultAttrDict(r), attrs::kPrepared) == n)
+        args.push_back(prepared.getResult(r));
+  }
+  auto call = func::CallOp::create(b, loc, fn, args);
+  func::ReturnOp::create(b, loc, call.getResults());
+  return wrapper;
+}
+
 /// The unique function carrying `attr`, or null; reports duplicates.
 FailureOr<func::FuncOp> findMarked(ModuleOp module, StringRef attr) {
   func::FuncOp found;
@@ -473,8 +552,9 @@ struct RNNExportEntryPass
     FailureOr<func::FuncOp> loss = findMarked(module, attrs::kLossEntry);
     FailureOr<func::FuncOp> gradState = findMarked(module, attrs::kGradStateEntry);
     FailureOr<func::FuncOp> lossState = findMarked(module, attrs::kLossStateEntry);
+    FailureOr<func::FuncOp> prep = findMarked(module, attrs::kPrepareEntry);
     if (failed(fn) || failed(step) || failed(grad) || failed(loss) || failed(gradState) ||
-        failed(lossState))
+        failed(lossState) || failed(prep))
       return signalPassFailure();
     if (!*fn) {
       module.emitError("no function is marked rnn.entry");
@@ -482,6 +562,9 @@ struct RNNExportEntryPass
     }
 
     Signature sig;
+    if (*prep)
+      for (unsigned r = 0; r < prep->getNumResults(); ++r)
+        sig.prepared.push_back(strAttr(prep->getResultAttrDict(r), attrs::kPrepared).str());
     if (failed(readSignature(*fn, sig, /*isStep=*/false)) ||
         (*step && failed(readSignature(*step, sig, /*isStep=*/true))))
       return signalPassFailure();
@@ -501,16 +584,14 @@ struct RNNExportEntryPass
     if (failed(gsSlots))
       return signalPassFailure();
     FailureOr<std::string> desc =
-        buildDescriptor(module, *fn, *step, bool(*grad), sig, *gradState, tStates);
+        buildDescriptor(module, *fn, *step, bool(*grad), sig, *prep, *gradState, tStates);
     if (failed(desc))
       return signalPassFailure();
     // The forward function has no states: its slots are params, inputs, outputs.
     Signature fnSig = sig;
     fnSig.states.clear();
-    Slots fnSlots = assignSlots(*fn, fnSig);
-    Slots stepSlots;
-    if (*step)
-      stepSlots = assignSlots(*step, sig);
+    unsigned nP = sig.params.size(), nI = sig.inputs.size(), nO = sig.outputs.size(),
+             nS = sig.states.size();
 
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     std::string withNul = *desc;
@@ -519,11 +600,39 @@ struct RNNExportEntryPass
                            LLVM::LLVMArrayType::get(b.getI8Type(), withNul.size()),
                            /*isConstant=*/true, LLVM::Linkage::External, "rnnc_model_desc",
                            b.getStringAttr(withNul));
-    emitEntry(b, *fn, "rnnc_model_forward", fnSlots);
-    makeInternal(*fn);
-    if (*step) {
-      emitEntry(b, *step, "rnnc_model_step", stepSlots);
-      makeInternal(*step);
+    // With a prepare function: rnnc_model_prepare (params -> prepared
+    // tensors), the model functions taking the prepared tensors after their
+    // other slots (`_prepared`), and the plain entry points preparing at
+    // every call.
+    auto emitModel = [&](func::FuncOp f, StringRef symbol, const Signature &s,
+                         unsigned preparedBase) {
+      if (!*prep) {
+        emitEntry(b, f, symbol, assignSlots(f, s));
+        makeInternal(f);
+        return;
+      }
+      emitEntry(b, f, (symbol + "_prepared").str(), assignSlots(f, s, preparedBase));
+      func::FuncOp wrapper = wrapPrepared(b, f, *prep);
+      emitEntry(b, wrapper, symbol, assignSlots(wrapper, s));
+      makeInternal(wrapper);
+      makeInternal(f);
+    };
+    emitModel(*fn, "rnnc_model_forward", fnSig, nP + nI + nO);
+    if (*step)
+      emitModel(*step, "rnnc_model_step", sig, nP + nI + nS + nO + nS);
+    if (*prep) {
+      Slots prepSlots;
+      for (unsigned i = 0; i < prep->getNumArguments(); ++i)
+        prepSlots.args.push_back(
+            indexOf(sig.params, strAttr(prep->getArgAttrDict(i), attrs::kParam)));
+      for (unsigned r = 0; r < prep->getNumResults(); ++r)
+        prepSlots.results.push_back(nP + r);
+      if (llvm::is_contained(prepSlots.args, ~0u)) {
+        prep->emitOpError("reads a parameter the forward function does not declare");
+        return signalPassFailure();
+      }
+      emitEntry(b, *prep, "rnnc_model_prepare", prepSlots);
+      makeInternal(*prep);
     }
     if (llvm::is_contained(gSlots->args, kRngSlot) || llvm::is_contained(gsSlots->args, kRngSlot))
       LLVM::GlobalOp::create(b, fn->getLoc(), LLVM::LLVMArrayType::get(b.getI64Type(), 2),

@@ -22,6 +22,7 @@
 // made once after the weight's definition and shared by its readers.
 //
 //===----------------------------------------------------------------------===//
+#include "rnn/IR/RNNOps.h"
 #include "rnn/Transforms/Passes.h"
 #include "rnn/Transforms/TensorUtils.h"
 
@@ -29,6 +30,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mlir::rnn {
 #define GEN_PASS_DEF_RNNPACKWEIGHTSPASS
@@ -117,7 +119,7 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
       unsigned rank = op.getIndexingMapsArray()[2].getNumResults();
       if (auto loop = op->getParentOfType<scf::ForOp>()) {
         if (rank == 2)
-          rewriteInLoop(op, *mt, loop);
+          rewriteInLoop(op, *mt, loop, packs);
       } else if (rank == 3) {
         rewriteSequence(op, *mt, packs);
       }
@@ -290,8 +292,31 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
     return tensor::InsertSliceOp::create(b, loc, tail.getResult(0), res, restOff, restSize, ones);
   }
 
+  /// All `N/P` panels of `w`, made right after its definition and shared by
+  /// every contraction that reads it along the same axis.
+  Value allPanels(OpBuilder &b, Location loc, const Match &mt,
+                  DenseMap<std::pair<Value, unsigned>, Value> &packs) {
+    Value &wp = packs[{mt.w, mt.nAxis}];
+    if (!wp) {
+      auto type = cast<RankedTensorType>(mt.w.getType());
+      int64_t nf = type.getDimSize(mt.nAxis) / panel * panel, kSize = type.getDimSize(1 - mt.nAxis);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointAfterValue(mt.w);
+      Value all = arith::ConstantIntOp::create(b, loc, 1, 1);
+      wp = tensor::CastOp::create(b, loc, RankedTensorType::get({nf / panel, kSize, panel}, type.getElementType()),
+                                  pack(b, loc, mt.w, mt.nAxis, all));
+    }
+    return wp;
+  }
+
+  static bool isInference(Operation *op) {
+    auto fn = op->getParentOfType<FunctionOpInterface>();
+    return fn && (fn->hasAttr(rnn::attrs::kEntry) || fn->hasAttr(rnn::attrs::kStepEntry));
+  }
+
   /// Per-step contraction (rank-2 output) in a loop, the weight invariant.
-  void rewriteInLoop(linalg::GenericOp op, const Match &mt, scf::ForOp loop) {
+  void rewriteInLoop(linalg::GenericOp op, const Match &mt, scf::ForOp loop,
+                     DenseMap<std::pair<Value, unsigned>, Value> &packs) {
     auto type = cast<RankedTensorType>(mt.w.getType());
     int64_t nSize = type.getDimSize(mt.nAxis), kSize = type.getDimSize(1 - mt.nAxis), p = panel;
     int64_t nf = nSize / p * p;
@@ -315,7 +340,7 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
       b.setInsertionPointAfter(def);
     Value big = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rows,
                                       arith::ConstantIndexOp::create(b, loc, minRows));
-    Value wp = pack(b, loc, mt.w, mt.nAxis, big);
+    Value wp = prepared && isInference(op) ? allPanels(b, loc, mt, packs) : pack(b, loc, mt.w, mt.nAxis, big);
 
     b.setInsertionPoint(op);
     Value out = op.getDpsInitOperand(0)->get();
@@ -338,22 +363,14 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
   /// B x T, always many, so always the panels, packed right after the weight
   /// is defined (shared by every such contraction reading it).
   void rewriteSequence(linalg::GenericOp op, const Match &mt, DenseMap<std::pair<Value, unsigned>, Value> &packs) {
-    auto type = cast<RankedTensorType>(mt.w.getType());
-    int64_t nSize = type.getDimSize(mt.nAxis), kSize = type.getDimSize(1 - mt.nAxis), p = panel;
-    int64_t nf = nSize / p * p;
+    int64_t nf = cast<RankedTensorType>(mt.w.getType()).getDimSize(mt.nAxis) / panel * panel;
     Value out = op.getDpsInitOperand(0)->get();
     auto outType = cast<RankedTensorType>(out.getType());
     if (nf == 0 || outType.getRank() != 3)
       return;
     OpBuilder b(op.getContext());
     Location loc = op.getLoc();
-    Value &wp = packs[{mt.w, mt.nAxis}];
-    if (!wp) {
-      b.setInsertionPointAfterValue(mt.w);
-      Value all = arith::ConstantIntOp::create(b, loc, 1, 1);
-      wp = tensor::CastOp::create(b, loc, RankedTensorType::get({nf / p, kSize, p}, type.getElementType()),
-                                  pack(b, loc, mt.w, mt.nAxis, all));
-    }
+    Value wp = allPanels(b, loc, mt, packs);
     b.setInsertionPoint(op);
     Value r3 = panelContraction(b, loc, mt, wp, out);
     op->replaceAllUsesWith(ValueRange{r3});

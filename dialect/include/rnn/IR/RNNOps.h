@@ -47,6 +47,11 @@ inline constexpr llvm::StringLiteral kRng = "rnn.rng";
 /// On a gradient function: the values its recurrences save per example and
 /// time step (states and projections), for memory-budgeted truncation.
 inline constexpr llvm::StringLiteral kSavedPerStep = "rnn.saved_per_step";
+/// The function computing the prepared tensors from the parameters
+/// (rnn-split-prepare), and the name of a prepared tensor (its results, and
+/// the inference functions' arguments that take them).
+inline constexpr llvm::StringLiteral kPrepareEntry = "rnn.prepare_entry";
+inline constexpr llvm::StringLiteral kPrepared = "rnn.prepared";
 inline constexpr llvm::StringLiteral kModel = "rnn.model";
 inline constexpr llvm::StringLiteral kVocabs = "rnn.vocabs";
 inline constexpr llvm::StringLiteral kTargets = "rnn.targets";

@@ -134,15 +134,21 @@ def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
     result into the caller's output buffer. A function marked
     `rnn.step_entry` (the same model with its recurrent states as explicit
     `rnn.state` arguments and results, for generation) becomes
-    `rnnc_model_step`, and its states are listed in the descriptor.
-    See docs/runtime-abi.md.
+    `rnnc_model_step`, and its states are listed in the descriptor. With a
+    prepare function (`rnn.prepare_entry`, from rnn-split-prepare):
+    `rnnc_model_prepare` (params -> prepared tensors, descriptor lines
+    `prepared NAME BYTES`), `rnnc_model_forward_prepared` and
+    `rnnc_model_step_prepared` (the prepared tensors in slots after all the
+    others), and the plain entry points as wrappers that prepare at every
+    call. See docs/runtime-abi.md.
 
     Guarantees: the module exports exactly the symbols of the runtime ABI;
     the model functions become private, their bodies unchanged.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::bufferization::BufferizationDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def RNNAccumulateInPlacePass : Pass<"rnn-accumulate-in-place"> {
@@ -283,6 +289,31 @@ def RNNTransposeWeightsPass : Pass<"rnn-transpose-weights"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def RNNSplitPreparePass : Pass<"rnn-split-prepare", "::mlir::ModuleOp"> {
+  let summary = "Move the parameter-only work of the inference functions into a prepare function";
+  let description = [{
+    On linalg over tensors, -O1 and up, after the weight passes
+    (rnn-narrow-weights, rnn-pack-weights, rnn-transpose-weights). In the
+    inference functions (`rnn.entry`, `rnn.step_entry`), the linalg ops at
+    the function's top level whose operands are, through ops without side
+    effects, only parameters (`rnn.param` arguments) and constants, and
+    whose results reach (directly or through views) an op that reads
+    anything else — the packed panels, transposed and f16/bf16 copies of the
+    weights — move into a new function `<entry>_prepare`
+    (`rnn.prepare_entry`): parameters in (`rnn.param`), one result per
+    distinct prepared tensor (`rnn.prepared = "<param>.<kind>"`). Both
+    inference functions take all of them as extra arguments (same names,
+    same order, after their own) in place of the values they computed.
+    rnn-export-entry exports `rnnc_model_prepare` and the `_prepared`
+    entry points; the runtime calls the prepare function once per set of
+    weights (`bench`, `generate`), instead of repacking at every call.
+    Guarantees: the inference functions, given the prepare function's
+    results for the same parameters, compute what they computed before
+    (the same ops on the same values).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def RNNPackWeightsPass : Pass<"rnn-pack-weights"> {
   let summary = "Packed weight panels for per-step and sequence-wide contractions";
   let description = [{
@@ -312,10 +343,19 @@ def RNNPackWeightsPass : Pass<"rnn-pack-weights"> {
     GFLOP/s packed vs 107 for the dot form and 55 for the broadcast form on
     a plain transposed copy, whose 8 KiB row stride aliases in L1).
     Weights of fewer than `min-elements` elements are left alone.
+    With `prepared` (set by the pipeline, which then runs rnn-split-prepare)
+    the per-step panels of the inference functions (`rnn.entry`,
+    `rnn.step_entry`) are always made, all `N/P` of them, right after the
+    weight's definition like the sequence-wide ones (and shared with them):
+    they depend on the parameters only, so rnn-split-prepare moves them to
+    load time; the `scf.if` in the loop still picks the form by batch.
     Guarantees: results unchanged up to fp32 summation order (each output
     still sums its reduction in order).
   }];
   let options = [
+    Option<"prepared", "prepared", "bool", /*default=*/"false",
+           "Per-step panels of the inference functions made regardless of "
+           "the batch (for rnn-split-prepare)">,
     Option<"panel", "panel", "int64_t", /*default=*/"32",
            "Output columns per panel (twice the kernels' vector width)">,
     Option<"minRows", "min-rows", "int64_t", /*default=*/"4",
