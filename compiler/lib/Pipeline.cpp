@@ -126,5 +126,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
   pm.addPass(createReconcileUnrealizedCastsPass());
   // Kernels shared among threads become functions run by the runtime's pool.
   pm.addPass(rnn::createRNNOutlineParallelPass());
-  pm.addPass(createCanonicalizerPass());
+  // Per function, so that MLIR runs it on the functions in parallel (on the
+  // whole module it was ~9% of the seq2seq example's compile time, serial).
+  pm.addNestedPass<LLVM::LLVMFuncOp>(createCanonicalizerPass());
 }
