@@ -275,3 +275,172 @@ func.func @colmajor(%a: memref<8x8xf32, strided<[1, 8]>>, %b: memref<8x8xf32, st
   }
   return
 }
+
+// A bias broadcast into a fresh buffer that a contraction then accumulates
+// into (the hoisted input projection, `rnn.dense` seeded by its bias): the
+// broadcast is not run; the register tiles start from the bias, viewed like
+// the output's panel axes, instead of loading the output.
+// CHECK-LABEL: func.func @seeded_panels
+// CHECK-SAME:    (%[[X:.*]]: memref<?x8xf32>, %[[WP:.*]]: memref<4x8x16xf32>, %[[B:.*]]: memref<64xf32>)
+// CHECK:       %[[BUF:.*]] = memref.alloc
+// CHECK:       %[[OUT:.*]] = memref.expand_shape %[[BUF]]
+// CHECK-NOT:   vector.store {{.*}} %[[BUF]]
+// CHECK:       scf.for %[[P:.*]] = %c0 to %c4
+// CHECK:         scf.for %[[Q:.*]] = %c0 to %c16
+// CHECK:           %[[PC:.*]] = arith.muli %[[P]], %c16
+// CHECK:           %[[COL:.*]] = arith.addi %[[PC]], %[[Q]]
+// CHECK:           vector.load %[[B]][%[[COL]]]
+// CHECK-NOT:       vector.load %[[OUT]]
+// CHECK:           scf.for {{.*}} iter_args
+// CHECK:             vector.fma
+// CHECK-COUNT-12:  vector.store {{.*}}, %[[OUT]]
+// CHECK:       return %[[BUF]]
+#s_b = affine_map<(m, n) -> (n)>
+#s_id = affine_map<(m, n) -> (m, n)>
+#s_x = affine_map<(m, p, q, k) -> (m, k)>
+#s_w = affine_map<(m, p, q, k) -> (p, k, q)>
+#s_o = affine_map<(m, p, q, k) -> (m, p, q)>
+func.func @seeded_panels(%x: memref<?x8xf32>, %wp: memref<4x8x16xf32>, %b: memref<64xf32>) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %d = memref.dim %x, %c0 : memref<?x8xf32>
+  %buf = memref.alloc(%d) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [#s_b, #s_id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<64xf32>) outs(%buf : memref<?x64xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %out = memref.expand_shape %buf [[0], [1, 2]] output_shape [%d, 4, 16] : memref<?x64xf32> into memref<?x4x16xf32>
+  linalg.generic {indexing_maps = [#s_x, #s_w, #s_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wp : memref<?x8xf32>, memref<4x8x16xf32>) outs(%out : memref<?x4x16xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %p = arith.mulf %a, %w : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return %buf : memref<?x64xf32>
+}
+
+// Panels and leftover columns (rnn-pack-weights: 32 columns in 2 panels of
+// 16, then 8 more): two contractions on subviews of the buffer that together
+// cover it; each starts from its columns of the bias.
+// CHECK-LABEL: func.func @seeded_leftover
+// CHECK-SAME:    (%[[X:.*]]: memref<?x8xf32>, %[[WP:.*]]: memref<2x8x16xf32>, %[[WT:.*]]: memref<8x8xf32>, %[[B:.*]]: memref<40xf32>)
+// CHECK:       %[[BUF:.*]] = memref.alloc
+// CHECK-NOT:   vector.store {{.*}} %[[BUF]]
+// CHECK:       arith.muli %{{.*}}, %c16
+// CHECK:       vector.load %[[B]]
+// CHECK:       vector.fma
+// CHECK:       %[[TAIL:.*]] = arith.addi %{{.*}}, %c32
+// CHECK:       vector.load %[[B]][%[[TAIL]]]
+// CHECK:       return %[[BUF]]
+func.func @seeded_leftover(%x: memref<?x8xf32>, %wp: memref<2x8x16xf32>, %wt: memref<8x8xf32>, %b: memref<40xf32>)
+    -> memref<?x40xf32> {
+  %c0 = arith.constant 0 : index
+  %d = memref.dim %x, %c0 : memref<?x8xf32>
+  %buf = memref.alloc(%d) : memref<?x40xf32>
+  linalg.generic {indexing_maps = [#s_b, #s_id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<40xf32>) outs(%buf : memref<?x40xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %full = memref.subview %buf[0, 0] [%d, 32] [1, 1] : memref<?x40xf32> to memref<?x32xf32, strided<[40, 1]>>
+  %out = memref.expand_shape %full [[0], [1, 2]] output_shape [%d, 2, 16]
+      : memref<?x32xf32, strided<[40, 1]>> into memref<?x2x16xf32, strided<[40, 16, 1]>>
+  linalg.generic {indexing_maps = [#s_x, #s_w, #s_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wp : memref<?x8xf32>, memref<2x8x16xf32>) outs(%out : memref<?x2x16xf32, strided<[40, 16, 1]>>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %p = arith.mulf %a, %w : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  %rest = memref.subview %buf[0, 32] [%d, 8] [1, 1] : memref<?x40xf32> to memref<?x8xf32, strided<[40, 1], offset: 32>>
+  linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wt : memref<?x8xf32>, memref<8x8xf32>) outs(%rest : memref<?x8xf32, strided<[40, 1], offset: 32>>) {
+  ^bb0(%a: f32, %w1: f32, %o: f32):
+    %p = arith.mulf %a, %w1 : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return %buf : memref<?x40xf32>
+}
+
+// The per-step form: the broadcast is followed by an scf.if whose branches
+// each accumulate into the whole buffer (broadcast form over a [K, N] weight,
+// dot form over [N, K]); both start from the bias. A long reduction is cut
+// into blocks: only the first block starts from the bias, the others from the
+// output.
+// CHECK-LABEL: func.func @seeded_if
+// CHECK-SAME:    (%[[H:.*]]: memref<?x1024xf32>, %[[WT:.*]]: memref<1024x64xf32>, %[[W:.*]]: memref<64x1024xf32>, %[[B:.*]]: memref<64xf32>, %[[BIG:.*]]: i1)
+// CHECK:       %[[BUF:.*]] = memref.alloc
+// CHECK-NOT:   vector.store {{.*}} %[[BUF]]
+// CHECK:       scf.if %[[BIG]] {
+// CHECK:         scf.for %[[K0:.*]] = %c0 to %c1024 step %c256
+// CHECK:           %[[FIRST:.*]] = arith.cmpi eq, %[[K0]], %c0 : index
+// CHECK:           scf.if %[[FIRST]] -> (vector<8xf32>
+// CHECK:             vector.load %[[B]]
+// CHECK:           } else {
+// CHECK:             vector.load %[[BUF]]
+// CHECK:       } else {
+// CHECK:         vector.reduction <add>
+// CHECK:         memref.load %[[B]]
+// CHECK:         memref.store {{.*}}, %[[BUF]]
+// CHECK:       return %[[BUF]]
+func.func @seeded_if(%h: memref<?x1024xf32>, %wt: memref<1024x64xf32>, %w: memref<64x1024xf32>, %b: memref<64xf32>,
+                     %big: i1) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %d = memref.dim %h, %c0 : memref<?x1024xf32>
+  %buf = memref.alloc(%d) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [#s_b, #s_id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<64xf32>) outs(%buf : memref<?x64xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  scf.if %big {
+    linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%h, %wt : memref<?x1024xf32>, memref<1024x64xf32>) outs(%buf : memref<?x64xf32>) {
+    ^bb0(%a: f32, %w1: f32, %o: f32):
+      %p = arith.mulf %a, %w1 : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  } else {
+    linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%h, %w : memref<?x1024xf32>, memref<64x1024xf32>) outs(%buf : memref<?x64xf32>) {
+    ^bb0(%a: f32, %w1: f32, %o: f32):
+      %p = arith.mulf %a, %w1 : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return %buf : memref<?x64xf32>
+}
+
+// Not seeded: the buffer is read (copied) between the broadcast and the
+// contraction, so the broadcast runs and the contraction loads the output.
+// CHECK-LABEL: func.func @not_seeded
+// CHECK-SAME:    (%{{.*}}: memref<?x1024xf32>, %{{.*}}: memref<1024x64xf32>, %[[B:.*]]: memref<64xf32>, %{{.*}}: memref<?x64xf32>)
+// CHECK:       %[[BUF:.*]] = memref.alloc
+// CHECK:       vector.load %[[B]]
+// CHECK:       vector.store {{.*}}, %[[BUF]]
+// CHECK-NOT:   vector.load %[[B]]
+// CHECK:       return
+func.func @not_seeded(%h: memref<?x1024xf32>, %wt: memref<1024x64xf32>, %b: memref<64xf32>, %copy: memref<?x64xf32>)
+    -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %d = memref.dim %h, %c0 : memref<?x1024xf32>
+  %buf = memref.alloc(%d) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [#s_b, #s_id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<64xf32>) outs(%buf : memref<?x64xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.copy ins(%buf : memref<?x64xf32>) outs(%copy : memref<?x64xf32>)
+  linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %wt : memref<?x1024xf32>, memref<1024x64xf32>) outs(%buf : memref<?x64xf32>) {
+  ^bb0(%a: f32, %w1: f32, %o: f32):
+    %p = arith.mulf %a, %w1 : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return %buf : memref<?x64xf32>
+}

@@ -38,6 +38,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::rnn {
@@ -352,6 +354,17 @@ bool isMacBody(linalg::GenericOp op, bool widened[2]) {
   return mulOk && addOk;
 }
 
+/// A 1-D bias that seeds a contraction's output: the output element whose
+/// trailing indices are (i_1, ..., i_r) starts from
+/// `bias[offset + i_1 * strides[0] + ... + i_r * strides[r-1]]` (its column
+/// of the buffer the bias was broadcast into; the output may be a panel view
+/// of some of its columns).
+struct Seed {
+  Value bias;
+  SmallVector<int64_t> strides;
+  int64_t offset = 0;
+};
+
 struct Contraction {
   linalg::GenericOp op;
   Value in[2], out;
@@ -363,6 +376,13 @@ struct Contraction {
   std::optional<unsigned> m;     // the output's second-to-last axis
   SmallVector<unsigned> outer;   // every other parallel loop
   SmallVector<int64_t> staticSizes; // loop sizes (ShapedType::kDynamic if unknown)
+  /// With a seed (a bias broadcast folded into the kernel, see
+  /// findSeededContractions): the output's initial values come from the bias
+  /// instead of the output's own contents (which are not read).
+  Seed seed;
+
+  /// The initial value of the output at `idx` (w lanes, masked like `load`).
+  Value initAt(OpBuilder &b, Location loc, ArrayRef<Value> idx, int64_t w, Value mask) const;
 
   /// The loop values at register-tile entry (i, j): the outer loops' `ivs`,
   /// row `mIdx[i]`, column `nIdx[j]`, and `kv` for the reduction loops `kd`.
@@ -377,6 +397,17 @@ struct Contraction {
     return vals;
   }
 };
+
+Value Contraction::initAt(OpBuilder &b, Location loc, ArrayRef<Value> idx, int64_t w,
+                          Value mask) const {
+  if (!seed.bias)
+    return load(b, loc, out, idx, w, mask);
+  Value col = cIdx(b, loc, seed.offset);
+  for (auto [v, stride] : llvm::zip(idx.take_back(seed.strides.size()), seed.strides))
+    col = arith::AddIOp::create(b, loc, col,
+                                stride == 1 ? v : arith::MulIOp::create(b, loc, v, cIdx(b, loc, stride)));
+  return load(b, loc, seed.bias, col, w, mask);
+}
 
 /// `base, base + step, ..., base + (count - 1) * step`.
 SmallVector<Value> offsets(OpBuilder &b, Location loc, Value base, int64_t count, int64_t step) {
@@ -495,7 +526,7 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j) {
           SmallVector<Value> idx = apply(c.outMap, loopVals(i, j, Value()));
-          Value old = memref::LoadOp::create(b, loc, c.out, idx);
+          Value old = c.initAt(b, loc, idx, 1, Value());
           Value sum = arith::AddFOp::create(b, loc, old, sums[i * cols + j]);
           memref::StoreOp::create(b, loc, sum, c.out, idx);
         }
@@ -556,6 +587,19 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   for (unsigned d : c.outer)
     if (d != panelDim)
       outer.push_back(d);
+  // Long reductions are cut into blocks (outermost reduction loop) of
+  // ~256 steps at 8 lanes, ~128 at 16 (a column chunk's block of rows,
+  // 24 KiB, stays in L1), the accumulators going through the output
+  // between blocks.
+  int64_t inner = 1;
+  for (unsigned d : ArrayRef<unsigned>(c.ks).drop_front())
+    inner *= ShapedType::isDynamic(c.staticSizes[d]) ? 64 : c.staticSizes[d];
+  int64_t outerSize = c.staticSizes[c.ks.front()];
+  int64_t kBlock = 0;
+  // Over packed panels (contiguous rows of 2 vectors, no L1 set
+  // conflicts) blocks of 32 KiB of the panel: ~256 steps at 16 lanes.
+  if (ShapedType::isDynamic(outerSize) || outerSize * inner > 512)
+    kBlock = std::max<int64_t>(1, (panels ? 4096 : 2048) / width / inner);
   outerLoops(b, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
@@ -565,10 +609,33 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
       auto loopVals = [&](int64_t i, int64_t j, ArrayRef<Value> kv) {
         return c.at(ivs, mIdx, nIdx, i, j, c.ks, kv);
       };
+      // The accumulators start from the output, or from the seed in the
+      // first reduction block (the only one unless the reduction is blocked).
+      auto initLoads = [&](OpBuilder &b, Location loc, bool seeded) {
+        SmallVector<Value> init;
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) {
+            SmallVector<Value> idx = apply(c.outMap, loopVals(i, j, kvs));
+            init.push_back(seeded ? c.initAt(b, loc, idx, w, mask) : load(b, loc, c.out, idx, w, mask));
+          }
+        return init;
+      };
       SmallVector<Value> init;
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j)
-          init.push_back(load(b, loc, c.out, apply(c.outMap, loopVals(i, j, kvs)), w, mask));
+      if (!c.seed.bias || kBlock == 0) {
+        init = initLoads(b, loc, bool(c.seed.bias));
+      } else {
+        unsigned d = c.ks.front();
+        Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rangeLo(b, loc, rr[d]),
+                                            rangeLo(b, loc, ranges[d]));
+        SmallVector<Type> types(rows * cols, VectorType::get({w}, b.getF32Type()));
+        if (w == 1)
+          types.assign(rows * cols, b.getF32Type());
+        auto pick = scf::IfOp::create(
+            b, loc, first,
+            [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, initLoads(b, loc, true)); },
+            [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, initLoads(b, loc, false)); });
+        init.assign(pick.getResults().begin(), pick.getResults().end());
+      }
       // The accumulators stay in registers across every reduction loop.
       SmallVector<Value> results = reductionNest(
           b, loc, rr, c.ks, kvs, init,
@@ -657,19 +724,6 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
       ivs[*panelDim] = loop.getInductionVar();
       overChunks(b, loc, rr);
     };
-    // Long reductions are cut into blocks (outermost reduction loop) of
-    // ~256 steps at 8 lanes, ~128 at 16 (a column chunk's block of rows,
-    // 24 KiB, stays in L1), the accumulators going through the output
-    // between blocks.
-    int64_t inner = 1;
-    for (unsigned d : ArrayRef<unsigned>(c.ks).drop_front())
-      inner *= ShapedType::isDynamic(c.staticSizes[d]) ? 64 : c.staticSizes[d];
-    int64_t outerSize = c.staticSizes[c.ks.front()];
-    int64_t kBlock = 0;
-    // Over packed panels (contiguous rows of 2 vectors, no L1 set
-    // conflicts) blocks of 32 KiB of the panel: ~256 steps at 16 lanes.
-    if (ShapedType::isDynamic(outerSize) || outerSize * inner > 512)
-      kBlock = std::max<int64_t>(1, (panels ? 4096 : 2048) / width / inner);
     if (kBlock == 0)
       return overN(b, loc, ranges);
     // Blocked (GotoBLAS order): for each block of up to 128 rows and each
@@ -707,11 +761,150 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   });
 }
 
+/// A contraction whose output a bias broadcast has just filled: the
+/// broadcast `out[.., n] = bias[n]` is not run; the contraction's
+/// accumulators start from the bias instead of from the output.
+struct SeededContraction {
+  linalg::GenericOp op;
+  Seed seed;
+};
+
+/// The columns [lo, hi) of `buf`'s last axis that `v` covers, all of its
+/// other axes, and the strides of `v`'s trailing axes over those columns: `v`
+/// is `buf`, a subview of it that takes some of its columns, or an
+/// expand_shape of either that splits only the last axis (panels, from
+/// rnn-pack-weights; the leftover columns are a second subview).
+struct ColumnView {
+  int64_t lo, hi;
+  SmallVector<int64_t> strides;
+};
+std::optional<ColumnView> columnsOf(Value v, Value buf, memref::AllocOp alloc) {
+  auto bufType = cast<MemRefType>(buf.getType());
+  int64_t n = bufType.getShape().back();
+  if (v == buf)
+    return ColumnView{0, n, {1}};
+  if (auto sv = v.getDefiningOp<memref::SubViewOp>()) {
+    if (sv.getSource() != buf || !sv.hasUnitStride())
+      return std::nullopt;
+    auto offs = sv.getMixedOffsets(), sizes = sv.getMixedSizes();
+    unsigned rank = bufType.getRank();
+    if (offs.size() != rank || sv.getType().getRank() != static_cast<int64_t>(rank))
+      return std::nullopt;
+    unsigned dyn = 0;
+    for (unsigned d = 0; d < rank; ++d) {
+      std::optional<int64_t> off = getConstantIntValue(offs[d]), size = getConstantIntValue(sizes[d]);
+      if (d + 1 == rank)
+        return off && size ? std::optional<ColumnView>(ColumnView{*off, *off + *size, {1}}) : std::nullopt;
+      if (off != 0)
+        return std::nullopt;
+      if (!bufType.isDynamicDim(d) ? size != bufType.getDimSize(d)
+                                   : dyn_cast<Value>(sizes[d]) != alloc.getDynamicSizes()[dyn++])
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+  if (auto ex = v.getDefiningOp<memref::ExpandShapeOp>()) {
+    auto groups = ex.getReassociationIndices();
+    for (size_t g = 0; g + 1 < groups.size(); ++g)
+      if (groups[g].size() != 1)
+        return std::nullopt;
+    std::optional<ColumnView> src = columnsOf(ex.getSrc(), buf, alloc);
+    ArrayRef<int64_t> trail = ex.getResultType().getShape().take_back(groups.back().size());
+    if (!src || llvm::any_of(trail, ShapedType::isDynamic))
+      return std::nullopt;
+    src->strides.assign(trail.size(), 1);
+    for (int i = static_cast<int>(trail.size()) - 2; i >= 0; --i)
+      src->strides[i] = src->strides[i + 1] * trail[i + 1];
+    return src;
+  }
+  return std::nullopt;
+}
+
+/// The bias broadcasts `out[.., n] = bias[n]` (a 1-D contiguous input
+/// along the last axis of a whole, freshly allocated buffer) whose buffer is
+/// next written by contractions that accumulate into all of it: the ops
+/// touching memory after the broadcast are such contractions, each on some
+/// of the buffer's columns, until every column is covered (the panels and
+/// the leftover columns of rnn-pack-weights); or the next one is an scf.if
+/// whose branches each begin that way (the per-step recurrent projection:
+/// panels or not by batch). Returns the contractions, to be seeded; the
+/// broadcast goes when all of them are vectorized. (C3's input projection,
+/// `[B, T, 4H]`, seeded this way instead of broadcast and then re-read: see
+/// docs/architecture.md.)
+SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast) {
+  if (!bcast.hasPureBufferSemantics() || bcast.getNumDpsInputs() != 1 || bcast.getNumDpsInits() != 1)
+    return {};
+  Value bias = bcast.getDpsInputOperand(0)->get(), buf = bcast.getDpsInitOperand(0)->get();
+  auto biasType = dyn_cast<MemRefType>(bias.getType());
+  auto bufType = dyn_cast<MemRefType>(buf.getType());
+  auto alloc = buf.getDefiningOp<memref::AllocOp>();
+  if (!biasType || !bufType || !alloc || biasType.getRank() != 1 || !biasType.getLayout().isIdentity() ||
+      !bufType.getLayout().isIdentity() || !biasType.getElementType().isF32() ||
+      !bufType.getElementType().isF32() || bufType.isDynamicDim(bufType.getRank() - 1))
+    return {};
+  auto maps = bcast.getIndexingMapsArray();
+  unsigned rank = bufType.getRank();
+  if (!maps[1].isIdentity() || maps[0].getNumResults() != 1 ||
+      maps[0].getResult(0) != getAffineDimExpr(rank - 1, bcast.getContext()))
+    return {};
+  auto yield = cast<linalg::YieldOp>(bcast.getRegion().front().getTerminator());
+  if (bcast.getRegion().front().getOperations().size() != 1 ||
+      yield.getValues()[0] != bcast.getRegion().front().getArgument(0))
+    return {};
+  // Views and pure arithmetic do not touch memory.
+  auto skippable = [](Operation &op) {
+    if (isa<ViewLikeOpInterface>(op))
+      return true;
+    return isMemoryEffectFree(&op) && op.getNumRegions() == 0 &&
+           llvm::none_of(op.getOperandTypes(), [](Type t) { return isa<MemRefType>(t); });
+  };
+  // Contractions from `it` on, up to the first other op touching memory,
+  // until they cover every column (each accumulating into its columns
+  // without reading the buffer otherwise); none if they do not.
+  int64_t n = bufType.getShape().back();
+  auto cover = [&](Block::iterator it, Block::iterator end) {
+    SmallVector<SeededContraction> out;
+    SmallVector<std::pair<int64_t, int64_t>> cols;
+    int64_t covered = 0;
+    for (; it != end && covered < n; ++it) {
+      if (skippable(*it))
+        continue;
+      auto g = dyn_cast<linalg::GenericOp>(&*it);
+      std::optional<Contraction> c = g ? matchContraction(g) : std::nullopt;
+      std::optional<ColumnView> view = c ? columnsOf(c->out, buf, alloc) : std::nullopt;
+      if (!view || c->in[0] == buf || c->in[1] == buf ||
+          llvm::any_of(cols, [&](auto r) { return view->lo < r.second && r.first < view->hi; }))
+        return SmallVector<SeededContraction>();
+      cols.push_back({view->lo, view->hi});
+      covered += view->hi - view->lo;
+      out.push_back({g, Seed{bias, view->strides, view->lo}});
+    }
+    return covered == n ? out : SmallVector<SeededContraction>();
+  };
+  Block::iterator next = std::next(bcast->getIterator()), end = bcast->getBlock()->end();
+  SmallVector<SeededContraction> found = cover(next, end);
+  if (!found.empty())
+    return found;
+  while (next != end && skippable(*next))
+    ++next;
+  auto ifOp = next != end ? dyn_cast<scf::IfOp>(&*next) : scf::IfOp();
+  if (!ifOp || ifOp.getElseRegion().empty())
+    return {};
+  for (Region *r : {&ifOp.getThenRegion(), &ifOp.getElseRegion()}) {
+    SmallVector<SeededContraction> branch = cover(r->front().begin(), r->front().end());
+    if (branch.empty())
+      return {};
+    llvm::append_range(found, branch);
+  }
+  return found;
+}
+
 LogicalResult vectorizeContraction(RewriterBase &rewriter, linalg::GenericOp op, int64_t width,
-                                   const ParallelOpts &par) {
+                                   const ParallelOpts &par, const Seed &seed = Seed()) {
   auto c = matchContraction(op);
   if (!c)
     return failure();
+  c->seed = seed;
   bool kLast0 = lastResultIs(c->inMap[0], c->k) && unitLastStride(c->in[0]);
   bool kLast1 = lastResultIs(c->inMap[1], c->k) && unitLastStride(c->in[1]);
   auto nContig = [&](int i) {
@@ -1259,12 +1452,45 @@ struct RNNVectorizeKernelsPass
     }
     SmallVector<linalg::GenericOp> generics;
     root->walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    ParallelOpts par{parallel, parallelMinWork};
+    // Bias broadcasts folded into the contractions that accumulate on them.
+    DenseMap<Operation *, SmallVector<SeededContraction>> seedsOf; // broadcast -> contractions
+    DenseMap<Operation *, std::pair<Operation *, SeededContraction>> seedOf;
     for (linalg::GenericOp op : generics)
+      if (auto found = findSeededContractions(op); !found.empty()) {
+        for (SeededContraction &sc : found)
+          seedOf[sc.op] = {op, sc};
+        seedsOf[op] = std::move(found);
+      }
+    DenseMap<Operation *, unsigned> seededDone;
+    ParallelOpts par{parallel, parallelMinWork};
+    auto vectorize = [&](linalg::GenericOp op) {
       if (failed(vectorizeContraction(rewriter, op, vectorWidth, par)) &&
           failed(vectorizeTranspose(rewriter, op, vectorWidth, par)) &&
           failed(vectorizeFullReduction(rewriter, op, vectorWidth)))
         (void)vectorizeElementwise(rewriter, op, vectorWidth, par);
+    };
+    for (linalg::GenericOp op : generics) {
+      if (seedsOf.count(op))
+        continue; // decided below, once its contractions are
+      auto it = seedOf.find(op);
+      if (it != seedOf.end()) {
+        auto [bcast, sc] = it->second;
+        if (succeeded(vectorizeContraction(rewriter, op, vectorWidth, par, sc.seed))) {
+          ++seededDone[bcast];
+          continue;
+        }
+      }
+      vectorize(op);
+    }
+    // A broadcast all of whose contractions start from the bias is not run;
+    // otherwise it stays (the seeded ones ignore what it writes).
+    for (auto &[bcast, found] : seedsOf) {
+      auto op = cast<linalg::GenericOp>(bcast);
+      if (seededDone.lookup(bcast) == found.size())
+        rewriter.eraseOp(op);
+      else
+        vectorize(op);
+    }
 
     // tanh/exp/log as polynomials, on vectors and scalars alike.
     RewritePatternSet patterns(root->getContext());
