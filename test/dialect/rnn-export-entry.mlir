@@ -220,3 +220,45 @@ module {
     return %x : tensor<?x2xf32>
   }
 }
+
+// -----
+
+// A step function with nothing to prepare (only the forward function takes
+// prepared tensors): rnnc_model_step_prepared is the step function's plain
+// entry (the prepared slots after its own are not read), and rnnc_model_step
+// does not call the prepare function.
+// CHECK-LABEL: module attributes
+// CHECK-LABEL: func.func @rnnc_model_step(
+// CHECK-NOT:   call @sp_prepare
+// CHECK:       call @sp_step(
+// CHECK-LABEL: func.func @rnnc_model_step_prepared(
+// CHECK-NOT:   call @sp_prepare
+// CHECK:       call @sp_step(
+module attributes {rnn.model = "sp"} {
+  func.func @sp(%x: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.input = "x", rnn.kind = "f32"},
+                %w: tensor<8x2xf32> {rnn.param = "w", rnn.init = "zeros"},
+                %wt: tensor<2x8xf32> {rnn.prepared = "w.transposed"})
+      -> (tensor<?x8xf32> {rnn.dims = ["B", "8"], rnn.output = "y"}) attributes {rnn.entry} {
+    %c0 = arith.constant 0 : index
+    %d = tensor.dim %x, %c0 : tensor<?x2xf32>
+    %e = tensor.empty(%d) : tensor<?x8xf32>
+    %y = linalg.matmul ins(%x, %wt : tensor<?x2xf32>, tensor<2x8xf32>) outs(%e : tensor<?x8xf32>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+  func.func @sp_step(%x: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.input = "x", rnn.kind = "f32"},
+                     %w: tensor<8x2xf32> {rnn.param = "w", rnn.init = "zeros"},
+                     %h: tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "h"})
+      -> (tensor<?x8xf32> {rnn.dims = ["B", "8"], rnn.output = "y"},
+          tensor<?x2xf32> {rnn.dims = ["B", "2"], rnn.state = "h"}) attributes {rnn.step_entry} {
+    %c0 = arith.constant 0 : index
+    %d = tensor.dim %x, %c0 : tensor<?x2xf32>
+    %e = tensor.empty(%d) : tensor<?x8xf32>
+    return %e, %h : tensor<?x8xf32>, tensor<?x2xf32>
+  }
+  func.func @sp_prepare(%w: tensor<8x2xf32> {rnn.param = "w"})
+      -> (tensor<2x8xf32> {rnn.prepared = "w.transposed"}) attributes {rnn.prepare_entry} {
+    %e = tensor.empty() : tensor<2x8xf32>
+    %t = linalg.transpose ins(%w : tensor<8x2xf32>) outs(%e : tensor<2x8xf32>) permutation = [1, 0]
+    return %t : tensor<2x8xf32>
+  }
+}

@@ -606,8 +606,15 @@ struct RNNExportEntryPass
     // every call.
     auto emitModel = [&](func::FuncOp f, StringRef symbol, const Signature &s,
                          unsigned preparedBase) {
-      if (!*prep) {
+      bool takesPrepared = false;
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        takesPrepared |= !strAttr(f.getArgAttrDict(i), attrs::kPrepared).empty();
+      if (!takesPrepared) {
+        // Nothing to prepare for this function: the `_prepared` entry point
+        // (when there is a prepare function) ignores the prepared slots.
         emitEntry(b, f, symbol, assignSlots(f, s));
+        if (*prep)
+          emitEntry(b, f, (symbol + "_prepared").str(), assignSlots(f, s));
         makeInternal(f);
         return;
       }
