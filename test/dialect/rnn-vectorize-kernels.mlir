@@ -12,7 +12,8 @@
 // Dot form (x @ W^T, PyTorch's [out, in] weights). With 3 rows or more: tiles
 // of 4 weight rows (columns of the output) outermost, 3 x 4 register tiles of
 // 8-lane accumulators over the reduction axis, rows innermost so the 4 weight
-// rows stay in L1; the reduction's last partial chunk as one masked step (when
+// rows stay in L1; the reduction 4 vectors per iteration, then one vector per
+// iteration for what is left; the reduction's last partial chunk as one masked step (when
 // there is one); horizontal sums; the accumulation into the output. With fewer rows (a GEMV at batch 1): 1 x 8
 // tiles, then 4, then 1 column.
 // CHECK-LABEL: func.func @dot
@@ -20,9 +21,13 @@
 // CHECK:       scf.if %[[MANY]] {
 // CHECK:         scf.for %[[N:.*]] = %{{.*}} step %c4
 // CHECK:           scf.for %[[M:.*]] = %{{.*}} step %c3
-// CHECK:             scf.for %[[K:.*]] = {{.*}} step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:             scf.for %[[K:.*]] = %c0 to %c256 step %c32 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2:       vector.load
 // CHECK:               vector.fma
+// CHECK:               arith.addi %[[K]], %c8
+// CHECK:               arith.addi %[[K]], %c16
+// CHECK:               arith.addi %[[K]], %c24
+// CHECK:             scf.for %{{.*}} = %c256 to %c256 step %c8 iter_args
 // CHECK:             scf.if %{{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK:               %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
 // CHECK:               vector.maskedload %arg0[{{.*}}], %[[MASK]]

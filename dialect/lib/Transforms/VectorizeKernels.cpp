@@ -503,8 +503,26 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
       Value cw = cIdx(b, loc, width);
       Value kVecEnd = fullTilesEnd(b, loc, kLo, kHi, width);
       SmallVector<Value> init(numAcc, zero(b, loc, f32, width));
+      // The reduction 4 vectors per iteration (each accumulator still adds
+      // its products in order), then one vector at a time for the rest.
+      // LLVM's unroller is off (compile time), and the one-vector loop
+      // streamed the batch-1 GEMV's weights at ~105 GB/s against ~170 for
+      // the same loop unrolled: C5a 0.72 -> 0.53 ms, C2 1.03 -> 0.79 ms,
+      // C6 0.23 -> 0.195 ms, outputs bit-identical.
+      const int64_t unroll = 4;
+      Value kUnEnd = fullTilesEnd(b, loc, kLo, kVecEnd, unroll * width);
+      auto uloop = scf::ForOp::create(
+          b, loc, kLo, kUnEnd, cIdx(b, loc, unroll * width), init,
+          [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
+            SmallVector<Value> cur(accs.begin(), accs.end());
+            for (int64_t u = 0; u < unroll; ++u) {
+              Value ku = u == 0 ? kv : arith::AddIOp::create(b, loc, kv, cIdx(b, loc, u * width)).getResult();
+              cur = step(b, loc, ku, width, cur);
+            }
+            scf::YieldOp::create(b, loc, cur);
+          });
       auto vloop = scf::ForOp::create(
-          b, loc, kLo, kVecEnd, cw, init,
+          b, loc, kUnEnd, kVecEnd, cw, uloop.getResults(),
           [&](OpBuilder &b, Location loc, Value kv, ValueRange accs) {
             scf::YieldOp::create(b, loc, step(b, loc, kv, width, accs));
           });
