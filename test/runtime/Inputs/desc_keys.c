@@ -2,7 +2,7 @@
  * (runtime/lib/desc.c): `end=` on outputs, `max=` on lengths inputs, `padding=` on tokens
  * inputs; accepted descriptors print what was parsed, rejected ones their message. Linked
  * with librnnrt.a (its main() is not pulled in). */
-#include "rnn_runtime.h"
+#include "desc_case.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,11 +13,7 @@
 
 static void show(const char *name, const char *text) {
   rnnrt_model_desc d;
-  rnnrt_error err;
-  if (rnnrt_desc_parse(text, &d, &err) != 0) {
-    printf("%s: %s\n", name, err.msg);
-    return;
-  }
+  if (!parse_case(name, text, &d)) return;
   printf("%s: ok", name);
   for (int64_t i = 0; i < d.n_inputs; i++) {
     const rnnrt_decl *x = &d.inputs[i];

@@ -2,7 +2,7 @@
  * without the compiled entry points: accepted descriptors print what was parsed, rejected ones
  * their message. Linked with librnnrt.a (its main() is not pulled in; the model's weak entry
  * points are NULL). */
-#include "rnn_runtime.h"
+#include "desc_case.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,14 +11,11 @@
 
 static void show(const char *name, const char *text) {
   rnnrt_model_desc d;
-  rnnrt_error err;
-  if (rnnrt_desc_parse(text, &d, &err) != 0) {
-    printf("%s: %s\n", name, err.msg);
-    return;
-  }
+  if (!parse_case(name, text, &d)) return;
   printf("%s: ok prepared=%lld", name, (long long)d.n_prepared);
   for (int64_t i = 0; i < d.n_prepared; i++) printf(" %s:%lld", d.prepared[i], (long long)d.prepared_bytes[i]);
   /* a descriptor that announces prepared tensors needs the object's prepare entry points */
+  rnnrt_error err;
   rnnrt_tensor params[1] = {{NULL, 0, {0}}}, out[4];
   if (rnnrt_prepare(&d, params, out, &err) != 0) printf(" prepare: %s", err.msg);
   printf("\n");

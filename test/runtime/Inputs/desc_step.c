@@ -1,7 +1,7 @@
 /* Unit test of the descriptor's generation lines (runtime/lib/desc.c): `step`, `state` and
  * `scores=` on outputs; accepted descriptors print what was parsed, rejected ones their
  * message. Linked with librnnrt.a (its main() is not pulled in). */
-#include "rnn_runtime.h"
+#include "desc_case.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,11 +14,7 @@ static const char *scores_name(rnnrt_scores_kind k) {
 
 static void show(const char *name, const char *text) {
   rnnrt_model_desc d;
-  rnnrt_error err;
-  if (rnnrt_desc_parse(text, &d, &err) != 0) {
-    printf("%s: %s\n", name, err.msg);
-    return;
-  }
+  if (!parse_case(name, text, &d)) return;
   printf("%s: ok step=%d states=%lld", name, d.has_step, (long long)d.n_states);
   for (int64_t i = 0; i < d.n_states; i++) {
     char dims[256];

@@ -1,7 +1,7 @@
 /* Unit test of the descriptor's truncated-BPTT lines (runtime/lib/desc.c): `grad_state` and
  * `tstate`; accepted descriptors print what was parsed, rejected ones their message. Linked
  * with librnnrt.a (its main() is not pulled in). */
-#include "rnn_runtime.h"
+#include "desc_case.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +12,7 @@
 
 static void show(const char *name, const char *text) {
   rnnrt_model_desc d;
-  rnnrt_error err;
-  if (rnnrt_desc_parse(text, &d, &err) != 0) {
-    printf("%s: %s\n", name, err.msg);
-    return;
-  }
+  if (!parse_case(name, text, &d)) return;
   printf("%s: ok grad=%d grad_state=%d states=%lld tstates=%lld", name, d.has_grad, d.has_grad_state,
          (long long)d.n_states, (long long)d.n_tstates);
   for (int64_t i = 0; i < d.n_tstates; i++) {
