@@ -494,8 +494,9 @@ func::FuncOp wrapPrepared(OpBuilder &b, func::FuncOp fn, func::FuncOp prep) {
   SmallVector<Value> prepArgs;
   for (unsigned i = 0; i < prep.getNumArguments(); ++i) {
     Value v = param(strAttr(prep.getArgAttrDict(i), attrs::kParam));
-    // A parameter the function does not read: the prepare function does not
-    // read it for this function's tensors either; pass zeros of its type.
+    // A parameter the function does not read (only another model function's
+    // prepared tensors depend on it, which this one ignores): an
+    // uninitialized tensor of its type.
     if (!v)
       v = tensor::EmptyOp::create(b, loc, cast<RankedTensorType>(prep.getArgumentTypes()[i]).getShape(),
                                   cast<RankedTensorType>(prep.getArgumentTypes()[i]).getElementType());
