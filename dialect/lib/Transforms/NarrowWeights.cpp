@@ -70,7 +70,7 @@ struct RNNNarrowWeightsPass
       return signalPassFailure();
     }
     getOperation()->walk([&](func::FuncOp fn) {
-      if (fn->hasAttr(rnn::attrs::kEntry) || fn->hasAttr(rnn::attrs::kStepEntry))
+      if (rnn::isInferenceFunction(fn))
         narrowFunction(fn, narrow);
     });
   }

@@ -309,11 +309,6 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
     return wp;
   }
 
-  static bool isInference(Operation *op) {
-    auto fn = op->getParentOfType<FunctionOpInterface>();
-    return fn && (fn->hasAttr(rnn::attrs::kEntry) || fn->hasAttr(rnn::attrs::kStepEntry));
-  }
-
   /// Per-step contraction (rank-2 output) in a loop, the weight invariant.
   void rewriteInLoop(linalg::GenericOp op, const Match &mt, scf::ForOp loop,
                      DenseMap<std::pair<Value, unsigned>, Value> &packs) {
@@ -340,7 +335,7 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
       b.setInsertionPointAfter(def);
     Value big = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rows,
                                       arith::ConstantIndexOp::create(b, loc, minRows));
-    Value wp = prepared && isInference(op) ? allPanels(b, loc, mt, packs) : pack(b, loc, mt.w, mt.nAxis, big);
+    Value wp = prepared && rnn::isInferenceFunction(op->getParentOfType<FunctionOpInterface>()) ? allPanels(b, loc, mt, packs) : pack(b, loc, mt.w, mt.nAxis, big);
 
     b.setInsertionPoint(op);
     Value out = op.getDpsInitOperand(0)->get();

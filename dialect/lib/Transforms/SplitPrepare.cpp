@@ -158,7 +158,7 @@ struct RNNSplitPreparePass : rnn::impl::RNNSplitPreparePassBase<RNNSplitPrepareP
     ModuleOp module = getOperation();
     SmallVector<Plan> plans;
     for (auto fn : module.getOps<func::FuncOp>())
-      if ((fn->hasAttr(attrs::kEntry) || fn->hasAttr(attrs::kStepEntry)) && !fn.isExternal())
+      if (isInferenceFunction(fn) && !fn.isExternal())
         if (Plan plan = analyse(fn); !plan.values.empty())
           plans.push_back(std::move(plan));
     if (plans.empty())

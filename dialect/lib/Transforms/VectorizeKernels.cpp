@@ -1473,11 +1473,13 @@ struct RNNVectorizeKernelsPass
     // Bias broadcasts folded into the contractions that accumulate on them.
     DenseMap<Operation *, SmallVector<SeededContraction>> seedsOf; // broadcast -> contractions
     DenseMap<Operation *, std::pair<Operation *, SeededContraction>> seedOf;
+    SmallVector<linalg::GenericOp> bcasts; // in program order
     for (linalg::GenericOp op : generics)
       if (auto found = findSeededContractions(op); !found.empty()) {
         for (SeededContraction &sc : found)
           seedOf[sc.op] = {op, sc};
         seedsOf[op] = std::move(found);
+        bcasts.push_back(op);
       }
     DenseMap<Operation *, unsigned> seededDone;
     ParallelOpts par{parallel, parallelMinWork};
@@ -1502,9 +1504,9 @@ struct RNNVectorizeKernelsPass
     }
     // A broadcast all of whose contractions start from the bias is not run;
     // otherwise it stays (the seeded ones ignore what it writes).
-    for (auto &[bcast, found] : seedsOf) {
-      auto op = cast<linalg::GenericOp>(bcast);
-      if (seededDone.lookup(bcast) == found.size())
+    // (In program order, so that the output does not depend on hashing.)
+    for (linalg::GenericOp op : bcasts) {
+      if (seededDone.lookup(op) == seedsOf[op].size())
         rewriter.eraseOp(op);
       else
         vectorize(op);

@@ -57,6 +57,13 @@ inline constexpr llvm::StringLiteral kVocabs = "rnn.vocabs";
 inline constexpr llvm::StringLiteral kTargets = "rnn.targets";
 inline constexpr llvm::StringLiteral kTrain = "rnn.train";
 } // namespace attrs
+
+/// Whether `fn` is one of the inference functions (`rnn.entry`,
+/// `rnn.step_entry`): its weights are fixed across calls, unlike the loss
+/// and gradient functions'.
+inline bool isInferenceFunction(Operation *fn) {
+  return fn && (fn->hasAttr(attrs::kEntry) || fn->hasAttr(attrs::kStepEntry));
+}
 } // namespace mlir::rnn
 
 #endif // RNN_IR_RNNOPS_H
