@@ -92,6 +92,10 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   pm.addPass(createCanonicalizerPass());
+  // Results copied block by block into their place (a step's gate adjoints
+  // into the saved sequence) are written there directly.
+  if (optLevel >= 1)
+    pm.addPass(rnn::createRNNForwardCopiesPass());
   // Per-step temporaries (the gate pre-activations, ...) are allocated once
   // before the time loop instead of at every step.
   if (optLevel >= 1)

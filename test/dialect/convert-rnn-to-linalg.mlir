@@ -371,3 +371,30 @@ func.func @dropout(%x: tensor<?x4xf32>, %rng: tensor<2xi64>) -> tensor<?x4xf32> 
   %d = rnn.dropout %x, %rng {rate = 2.500000e-01 : f64, salt = 3 : i64} : tensor<?x4xf32>, tensor<2xi64>
   return %d : tensor<?x4xf32>
 }
+
+// -----
+
+// A per-step output that is an incoming state (the previous h the gradient
+// saves) is stored at the start of the step, before the step's ops (which
+// rnn-carry-in-place lets update the state's buffer in place); the step's
+// own output is stored at the end.
+// CHECK-LABEL: func.func @saves_incoming_state
+// CHECK: scf.for %[[I:.*]] = %{{.*}} iter_args(%[[H:.*]] = %{{.*}}, %[[OUT:.*]] = %{{.*}}, %[[PREV:.*]] = %{{.*}})
+// CHECK-NEXT: %[[XT:.*]] = tensor.extract_slice
+// CHECK-NEXT: %[[PSLOT:.*]] = tensor.extract_slice %[[PREV]][0, %[[I]], 0]
+// CHECK-NEXT: %[[PCOPY:.*]] = linalg.copy ins(%[[H]] : tensor<?x4xf32>) outs(%[[PSLOT]] : tensor<?x4xf32>)
+// CHECK-NEXT: %[[NPREV:.*]] = tensor.insert_slice %[[PCOPY]] into %[[PREV]][0, %[[I]], 0]
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%[[XT]], %[[H]] :
+// CHECK: %[[OSLOT:.*]] = tensor.extract_slice %[[OUT]][0, %[[I]], 0]
+// CHECK: linalg.copy ins(%[[G]] : tensor<?x4xf32>) outs(%[[OSLOT]] : tensor<?x4xf32>)
+// CHECK: scf.yield %[[G]], %{{.*}}, %[[NPREV]]
+func.func @saves_incoming_state(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32>)
+    -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>) {
+  %ys, %prev, %h = rnn.recurrence(%xs) init(%h0)
+      : (tensor<?x?x4xf32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%xt: tensor<?x4xf32>, %ht: tensor<?x4xf32>):
+    %h2 = rnn.rnn_gates tanh %xt, %ht : tensor<?x4xf32>
+    rnn.yield %h2, %ht, %h2 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  return %ys, %prev : tensor<?x?x4xf32>, tensor<?x?x4xf32>
+}

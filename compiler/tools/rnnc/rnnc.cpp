@@ -228,7 +228,9 @@ int compile(const char *argv0) {
   // as many threads as there are cores (seq2seq example on 2 cores: 4.1 ->
   // 3.2 s), and the objects are linked with the runtime. (Not at -O0, where
   // LLVM's work is small.)
+  mlir::TimingScope translateTiming = timing.nest("Translate to LLVM IR");
   auto llvmModule = translate(*module, llvmContext, optLevel, targetCpu);
+  translateTiming.stop();
   if (!llvmModule)
     return 1;
   unsigned partitions = optLevel == 0 ? 1 : 8;
@@ -246,8 +248,11 @@ int compile(const char *argv0) {
     objPaths.push_back(std::string(objPath));
     removers.push_back(std::make_unique<llvm::FileRemover>(objPath));
   }
+  mlir::TimingScope codegenTiming = timing.nest("LLVM optimization and code generation");
   if (!compileInParallel(std::move(llvmModule), partitions, threads, objPaths, optLevel, targetCpu))
     return 1;
+  codegenTiming.stop();
+  mlir::TimingScope linkTiming = timing.nest("Link");
   return linkExecutable(objPaths, findRuntimeLibrary(runtimeLib, argv0), out) ? 0 : 1;
 }
 

@@ -182,6 +182,28 @@ def RNNCarryInPlacePass : Pass<"rnn-carry-in-place"> {
   }];
 }
 
+def RNNForwardCopiesPass : Pass<"rnn-forward-copies"> {
+  let summary = "A linalg op writes where its result is copied to, not into a temporary";
+  let description = [{
+    On buffers, right after one-shot bufferization (before buffer hoisting
+    and deallocation). A `memref.copy` (or `linalg.copy`) whose source is a
+    buffer (or a subview of one) allocated only to be written by one linalg
+    op earlier in the same block and then copied is removed: the op writes
+    into the copy's destination instead, and the temporary goes. This is the
+    shape bufferization leaves for a step's gate adjoints (four `[B, H]`
+    results of the gate kernel inserted into a `[B, 4H]` slot of the saved
+    sequence: one-shot bufferization treats the four insertions into one
+    buffer as conflicting and copies each block), and for any result
+    concatenated from several outputs of one op.
+    Applies only when everything between the op and the copy is free of
+    memory effects or is another copy forwarded from the same op, the op
+    does not read the destination's buffer nor its own output, and the
+    destination's view can be made before the op. Enabled from -O1.
+    Guarantees: results unchanged (the same values are written to the same
+    place; the temporary held them only in between).
+  }];
+}
+
 def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
   let summary = "Register-tiled vector kernels for contractions and elementwise linalg ops on buffers";
   let description = [{

@@ -223,24 +223,35 @@ struct RecurrenceOpLowering : OpConversionPattern<RecurrenceOp> {
 
     Block &body = op.getBody().front();
     auto yield = cast<YieldOp>(body.getTerminator());
-    rewriter.mergeBlocks(&body, loopBody, argRepl);
-
-    rewriter.setInsertionPoint(yield);
     // Padded batches: outside an example's length its states stay as they
     // are and its outputs are zero (pack_padded_sequence semantics; a reversed
     // recurrence therefore starts at each example's own last step).
     Value lengths = adaptor.getLengths();
+    auto store = [&](unsigned i, Value step) {
+      if (lengths)
+        step = maskRows(rewriter, loc, lengths, t, step, Value());
+      return insertStep(rewriter, loc, forOp.getRegionIterArgs()[numState + i], step, t, batch);
+    };
+    // A per-step output that is an incoming state (the previous h and c that
+    // the gradient saves) is stored first, before the step's ops can update
+    // that state's buffer in place (rnn-carry-in-place): stored at the end, it
+    // would need a copy of the old state made before the update.
+    SmallVector<Value> stored(numOut);
+    unsigned numInputs = adaptor.getInputs().size();
+    for (unsigned i = 0; i < numOut; ++i) {
+      auto arg = dyn_cast<BlockArgument>(yield.getValues()[i]);
+      if (arg && arg.getOwner() == &body && arg.getArgNumber() >= numInputs)
+        stored[i] = store(i, argRepl[arg.getArgNumber()]);
+    }
+    rewriter.mergeBlocks(&body, loopBody, argRepl);
+
+    rewriter.setInsertionPoint(yield);
     SmallVector<Value> next(yield.getValues().drop_front(numOut));
     if (lengths)
       for (unsigned i = 0; i < numState; ++i)
         next[i] = maskRows(rewriter, loc, lengths, t, next[i], forOp.getRegionIterArgs()[i]);
-    for (unsigned i = 0; i < numOut; ++i) {
-      Value step = yield.getValues()[i];
-      if (lengths)
-        step = maskRows(rewriter, loc, lengths, t, step, Value());
-      next.push_back(insertStep(rewriter, loc, forOp.getRegionIterArgs()[numState + i], step, t,
-                                batch));
-    }
+    for (unsigned i = 0; i < numOut; ++i)
+      next.push_back(stored[i] ? stored[i] : store(i, yield.getValues()[i]));
     scf::YieldOp::create(rewriter, loc, next);
     rewriter.eraseOp(yield);
 

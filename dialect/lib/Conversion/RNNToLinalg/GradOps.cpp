@@ -211,8 +211,11 @@ struct GRUGatesGradOpLowering : OpConversionPattern<GRUGatesGradOp> {
     int64_t h = ty.getDimSize(1);
     SmallVector<Value> ins = gateBlocks(rewriter, loc, adaptor.getGx(), adaptor.getGh(), 3, h);
     ins.append({adaptor.getH(), adaptor.getDh()});
+    // dgx = [dr, dz, dn] and dgh = [dr, dz, dhn]: dr and dz are stored twice
+    // so that each block of both is a result of the kernel (computed in place
+    // by rnn-concat-in-place) instead of a copy.
     SmallVector<Value> r = elementwise(
-        rewriter, loc, ty, ins, 5, [](OpBuilder &b, Location l, ValueRange a) {
+        rewriter, loc, ty, ins, 7, [](OpBuilder &b, Location l, ValueRange a) {
           Value one = cst(b, l, 1.0f);
           Value rr = sigmoid(b, l, arith::AddFOp::create(b, l, a[0], a[3]));
           Value z = sigmoid(b, l, arith::AddFOp::create(b, l, a[1], a[4]));
@@ -233,11 +236,11 @@ struct GRUGatesGradOpLowering : OpConversionPattern<GRUGatesGradOp> {
           };
           Value drPre = arith::MulFOp::create(b, l, dr, sigd(rr));
           Value dzPre = arith::MulFOp::create(b, l, dz, sigd(z));
-          return SmallVector<Value>{drPre, dzPre, dnPre, dhn, dhDirect};
+          return SmallVector<Value>{drPre, dzPre, dnPre, drPre, dzPre, dhn, dhDirect};
         });
     Value dgx = concatColumns(rewriter, loc, {r[0], r[1], r[2]});
-    Value dgh = concatColumns(rewriter, loc, {r[0], r[1], r[3]});
-    rewriter.replaceOp(op, {dgx, dgh, r[4]});
+    Value dgh = concatColumns(rewriter, loc, {r[3], r[4], r[5]});
+    rewriter.replaceOp(op, {dgx, dgh, r[6]});
     return success();
   }
 };
