@@ -75,6 +75,52 @@ func.func @dot_f16(%x: memref<?x250xf32>, %w: memref<1024x250xf16>, %y: memref<?
   return
 }
 
+// The merged weight gradient of rnn-hoist-weight-gradients (dW = sum over
+// b, t of dG[b, t, :]^T h[b, t, :]): broadcast form whose broadcast input
+// has the output's rows as its contiguous last axis and the reduction steps
+// 4H floats apart. Each block of 128 rows x one reduction block (4 batch
+// rows of T steps at 8 lanes) is first copied into a contiguous buffer
+// [4, T, 128] (one vector of rows at a time, the last one masked), and the
+// row tiles broadcast from it instead of from dG; the buffer is freed at the
+// end.
+// CHECK-LABEL: func.func @weight_grad
+// CHECK:       %[[T:.*]] = memref.dim %arg0, %c1
+// CHECK:       %[[P:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<4x?x128xf32>
+// CHECK:       scf.for %[[M0:.*]] = %c0 to %c640 step %c128
+// CHECK:         scf.for %[[B0:.*]] = %c0 to %{{.*}} step %c4
+// CHECK:           scf.for %[[B:.*]] = %[[B0]] to %{{.*}} step %c1
+// CHECK:             scf.for %[[TT:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:               scf.for %[[R:.*]] = %[[M0]] to %{{.*}} step %c8
+// CHECK:                 %[[V:.*]] = vector.load %arg0[%[[B]], %[[TT]], %[[R]]]
+// CHECK:                 vector.store %[[V]], %[[P]][
+// CHECK:               scf.if
+// CHECK:                 vector.maskedload %arg0
+// CHECK:                 vector.maskedstore %[[P]]
+// CHECK:           scf.for %{{.*}} step %c24
+// CHECK:             scf.for %{{.*}} = %[[M0]] to %{{.*}} step %c4
+// CHECK:                   vector.load %arg1
+// CHECK:                   %[[S:.*]] = memref.load %[[P]][
+// CHECK:                   vector.broadcast %[[S]] : f32 to vector<8xf32>
+// CHECK:                   vector.fma
+// CHECK-NOT:   memref.load %arg0
+// CHECK:       memref.dealloc %[[P]]
+// CHECK-NEXT:  return
+// W16-LABEL: func.func @weight_grad
+// W16:       memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<2x?x128xf32>
+func.func @weight_grad(%dg: memref<?x?x640xf32>, %h: memref<?x?x96xf32>, %dw: memref<640x96xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j, b, t) -> (b, t, i)>,
+                                   affine_map<(i, j, b, t) -> (b, t, j)>,
+                                   affine_map<(i, j, b, t) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%dg, %h : memref<?x?x640xf32>, memref<?x?x96xf32>) outs(%dw : memref<640x96xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // Broadcast form (dG @ W of the backward pass: the output's last axis is
 // contiguous in W), blocked in GotoBLAS order: blocks of 128 rows outermost,
 // the 1024-long reduction cut into blocks of 256, then column chunks of 3

@@ -618,6 +618,43 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   // conflicts) blocks of 32 KiB of the panel: ~256 steps at 16 lanes.
   if (ShapedType::isDynamic(outerSize) || outerSize * inner > 512)
     kBlock = std::max<int64_t>(1, (panels ? 4096 : 2048) / width / inner);
+  // Blocked over rows (below) and not over packed panels, the broadcast
+  // input's block (rowBlock rows of the output x one reduction block) is
+  // first copied into a contiguous buffer `packed` [kBlock, inner reduction
+  // extents..., rowBlock], when its rows are its contiguous last axis (the
+  // weight gradients' dG^T of a step sequence, [B, T, 4H]): read in place,
+  // each reduction step of a row tile touches a new line of dG at a stride
+  // of 4H floats (8 KiB for C3: one L1 set for all of them, a new page at
+  // every step, no prefetch), while the packed block is read in order. Each
+  // element is copied once (the row blocks and reduction blocks partition
+  // the input).
+  const int64_t rowBlock = 128;
+  bool pack = !panels && kBlock > 0 && c.m && c.inMap[sIn].isFunctionOfDim(*c.m) && !sVec &&
+              !c.widen[sIn] && lastResultIs(c.inMap[sIn], *c.m) && unitLastStride(c.in[sIn]) &&
+              cast<MemRefType>(c.in[sIn].getType()).getElementType().isF32();
+  Value packed;
+  if (pack) {
+    SmallVector<int64_t> shape = {kBlock};
+    SmallVector<Value> dyn;
+    for (unsigned d : ArrayRef<unsigned>(c.ks).drop_front()) {
+      shape.push_back(c.staticSizes[d]);
+      if (ShapedType::isDynamic(c.staticSizes[d]))
+        dyn.push_back(rangeLen(b, loc, ranges[d]));
+    }
+    shape.push_back(rowBlock);
+    packed = memref::AllocOp::create(b, loc, MemRefType::get(shape, b.getF32Type()), dyn,
+                                     b.getI64IntegerAttr(64));
+  }
+  // The packed block's indices for reduction values `kv` and row `row` of
+  // the row block starting at `m0` (block ranges `rr`).
+  auto packedIdx = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr, ArrayRef<Value> kv,
+                       Value row) {
+    SmallVector<Value> idx;
+    for (auto [d, v] : llvm::zip(c.ks, kv))
+      idx.push_back(arith::SubIOp::create(b, loc, v, rangeLo(b, loc, rr[d])));
+    idx.push_back(arith::SubIOp::create(b, loc, row, rangeLo(b, loc, rr[*c.m])));
+    return idx;
+  };
   outerLoops(b, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0).
     auto tile = [&](OpBuilder &b, Location loc, Value m0, int64_t rows, Value n0, int64_t cols,
@@ -670,6 +707,10 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
               if (sVec) {
                 Value v = load(b, loc, c.in[sIn], idx, w, mask);
                 return c.widen[sIn] ? widenF32(b, loc, v) : v;
+              }
+              if (pack) {
+                Value v = memref::LoadOp::create(b, loc, packed, packedIdx(b, loc, rr, kv, mIdx[i]));
+                return splat(b, loc, v, w);
               }
               Value v = memref::LoadOp::create(b, loc, c.in[sIn], idx);
               return splat(b, loc, c.widen[sIn] ? widenF32(b, loc, v) : v, w);
@@ -750,6 +791,36 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     // the column chunks pass over it, the chunk's vector rows (~256 x 24) in
     // L1 while the row tiles do. Each output still sums the reduction blocks
     // in order, so the results are those of any other loop order.
+    // Copies the broadcast input's block (row block x reduction block of
+    // `rr`) into `packed`, one vector of its rows at a time (the last one
+    // masked).
+    auto packBlock = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
+      Value m0 = rangeLo(b, loc, rr[*c.m]), mHi = rangeHi(b, loc, rr[*c.m]);
+      SmallVector<Value> kvs(c.ks.size());
+      reductionNest(b, loc, rr, c.ks, kvs, ValueRange{},
+                    [&](OpBuilder &b, Location loc, ArrayRef<Value> kv, ValueRange) {
+                      auto copy = [&](OpBuilder &b, Location loc, Value row, Value mask) {
+                        SmallVector<Value> vals(ivs.begin(), ivs.end());
+                        vals[*c.m] = row;
+                        for (auto [d, v] : llvm::zip(c.ks, kv))
+                          vals[d] = v;
+                        Value v = load(b, loc, c.in[sIn], apply(c.inMap[sIn], vals), width, mask);
+                        store(b, loc, v, packed, packedIdx(b, loc, rr, kv, row), mask);
+                      };
+                      Value end = tiledLoops(b, loc, m0, mHi, {width},
+                                             [&](OpBuilder &b, Location loc, Value row, int64_t) {
+                                               copy(b, loc, row, Value());
+                                             });
+                      Value rem = arith::SubIOp::create(b, loc, mHi, end);
+                      Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rem,
+                                                        cIdx(b, loc, 0));
+                      auto tail = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+                      OpBuilder::InsertionGuard g(b);
+                      b.setInsertionPointToStart(tail.thenBlock());
+                      copy(b, loc, end, laneMask(b, loc, rem, width));
+                      return SmallVector<Value>();
+                    });
+    };
     auto overK = [&](OpBuilder &b, Location loc, ArrayRef<Range> rrM) {
       unsigned d = c.ks.front();
       Value kEnd = rangeHi(b, loc, rrM[d]), step = cIdx(b, loc, kBlock);
@@ -759,13 +830,14 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                            Value k1 = arith::MinUIOp::create(
                                b, loc, arith::AddIOp::create(b, loc, k0, step), kEnd);
                            rr[d] = Range{k0, k1, b.getIndexAttr(1)};
+                           if (pack)
+                             packBlock(b, loc, rr);
                            overN(b, loc, rr);
                            scf::YieldOp::create(b, loc);
                          });
     };
     if (!c.m || !c.inMap[sIn].isFunctionOfDim(*c.m))
       return overK(b, loc, ranges);
-    const int64_t rowBlock = 128;
     Value mEnd = hi(*c.m), mStep = cIdx(b, loc, rowBlock);
     scf::ForOp::create(b, loc, lo(*c.m), mEnd, mStep, ValueRange{},
                        [&](OpBuilder &b, Location loc, Value m0, ValueRange) {
@@ -777,6 +849,8 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                          scf::YieldOp::create(b, loc);
                        });
   });
+  if (packed)
+    memref::DeallocOp::create(b, loc, packed);
 }
 
 /// A contraction whose output a bias broadcast has just filled: the

@@ -214,7 +214,11 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
     both inputs (`x @ W^T` with PyTorch's `[out, in]` weights: no packing, each
     weight row streams once per tile, one horizontal sum per output), the
     *broadcast form* when the output's last axis is contiguous in an input
-    (`dG @ W`, `dG^T @ h` of the backward pass: scalar broadcast times a row).
+    (`dG @ W`, `dG^T @ h` of the backward pass: scalar broadcast times a row;
+    long reductions in GotoBLAS-order blocks, the broadcast input's block
+    copied into a contiguous buffer first when its rows are its contiguous
+    axis and its reduction steps far apart, as in the merged weight
+    gradients).
     Elementwise generics (gate arithmetic, bias broadcasts, fills, copies)
     run one vector of their last axis at a time with loop-invariant operands
     broadcast. Remainders fall back to smaller tiles and scalar code, so any
