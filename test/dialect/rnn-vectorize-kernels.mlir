@@ -495,3 +495,156 @@ func.func @not_seeded(%h: memref<?x1024xf32>, %wt: memref<1024x64xf32>, %b: memr
   }
   return %buf : memref<?x64xf32>
 }
+
+// A zero fill (a gradient accumulator) seeds the contraction that first
+// accumulates into it even with a loop in between: the buffer is fresh, its
+// only users are the fill, the contraction and the return, so nothing in
+// between can touch it. The fill does not run; the accumulators start at
+// zero.
+// (The reduction is long: the first block of each tile starts from zero,
+// the later ones from the output.)
+// CHECK-LABEL: func.func @zero_seeded_after_loop
+// CHECK:       %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK:       %[[BUF:.*]] = memref.alloc() : memref<64x64xf32>
+// CHECK-NOT:   vector.store {{.*}}, %[[BUF]]
+// CHECK:       scf.for
+// CHECK:         memref.store
+// CHECK:       scf.yield %[[ZERO]], %[[ZERO]], %[[ZERO]]
+// CHECK:       } else {
+// CHECK:         vector.load %[[BUF]]
+// CHECK:       vector.store {{.*}}, %[[BUF]]
+// CHECK:       return %[[BUF]]
+func.func @zero_seeded_after_loop(%g: memref<?x64xf32>, %h: memref<?x64xf32>, %other: memref<8xf32>, %n: index)
+    -> memref<64x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %buf = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%buf : memref<64x64xf32>)
+  scf.for %i = %c0 to %n step %c1 {
+    memref.store %one, %other[%c0] : memref<8xf32>
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (k, i)>, affine_map<(i, j, k) -> (k, j)>,
+                                   affine_map<(i, j, k) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%g, %h : memref<?x64xf32>, memref<?x64xf32>) outs(%buf : memref<64x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return %buf : memref<64x64xf32>
+}
+
+// Not seeded: the accumulator is filled once and accumulated into at every
+// step of a loop (the fill must run; each step's contraction reads it).
+// CHECK-LABEL: func.func @zero_accumulated_in_loop
+// CHECK:       %[[BUF:.*]] = memref.alloc() : memref<64x64xf32>
+// CHECK:       vector.store {{.*}}, %[[BUF]]
+// CHECK:       scf.for
+// CHECK:         vector.load %[[BUF]]
+func.func @zero_accumulated_in_loop(%g: memref<?x64xf32>, %h: memref<?x64xf32>, %n: index) -> memref<64x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %buf = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%buf : memref<64x64xf32>)
+  scf.for %i = %c0 to %n step %c1 {
+    linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (k, i)>, affine_map<(i, j, k) -> (k, j)>,
+                                     affine_map<(i, j, k) -> (i, j)>],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%g, %h : memref<?x64xf32>, memref<?x64xf32>) outs(%buf : memref<64x64xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return %buf : memref<64x64xf32>
+}
+
+// The per-step adjoint `dG @ W` over panels: canonicalization moved the zero
+// fill through the panel reshape, so the packed branch fills the buffer's
+// panel view again. Both fills go; both branches start from zero.
+// CHECK-LABEL: func.func @zero_refill
+// CHECK:       %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK:       %[[BUF:.*]] = memref.alloc
+// CHECK-NOT:   vector.store {{.*}}, %[[BUF]]
+// CHECK:       scf.if
+// CHECK:         %[[PAN:.*]] = memref.expand_shape %[[BUF]]
+// CHECK-NOT:     vector.store {{.*}}, %[[PAN]]
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]],
+// CHECK:         vector.store {{.*}}, %[[PAN]]
+// CHECK:       } else {
+// CHECK:       return %[[BUF]]
+func.func @zero_refill(%x: memref<?x8xf32>, %wp: memref<4x8x16xf32>, %w: memref<64x8xf32>, %big: i1) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %d = memref.dim %x, %c0 : memref<?x8xf32>
+  %buf = memref.alloc(%d) : memref<?x64xf32>
+  linalg.fill ins(%zero : f32) outs(%buf : memref<?x64xf32>)
+  scf.if %big {
+    %pan = memref.expand_shape %buf [[0], [1, 2]] output_shape [%d, 4, 16] : memref<?x64xf32> into memref<?x4x16xf32>
+    linalg.fill ins(%zero : f32) outs(%pan : memref<?x4x16xf32>)
+    linalg.generic {indexing_maps = [affine_map<(m, p, q, k) -> (m, k)>, affine_map<(m, p, q, k) -> (p, k, q)>,
+                                     affine_map<(m, p, q, k) -> (m, p, q)>],
+                    iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+        ins(%x, %wp : memref<?x8xf32>, memref<4x8x16xf32>) outs(%pan : memref<?x4x16xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  } else {
+    linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<?x8xf32>, memref<64x8xf32>) outs(%buf : memref<?x64xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return %buf : memref<?x64xf32>
+}
+
+// A bias broadcast into a step's slot of a saved sequence (not a fresh
+// buffer: the training forward's recurrent pre-activations) is folded too
+// when the contractions are the very next ops writing it.
+// CHECK-LABEL: func.func @seeded_slot
+// CHECK-SAME:    %[[B:[a-z0-9]+]]: memref<64xf32>
+// CHECK:       %[[SLOT:.*]] = memref.subview
+// CHECK-NOT:   vector.store {{.*}}, %[[SLOT]]
+// CHECK:       scf.if
+// CHECK:         vector.load %[[B]]
+// CHECK:       } else {
+// CHECK:         memref.load %[[B]]
+func.func @seeded_slot(%h: memref<?x1024xf32>, %wt: memref<1024x64xf32>, %w: memref<64x1024xf32>, %b: memref<64xf32>,
+                       %seq: memref<?x?x64xf32>, %t: index, %big: i1) {
+  %c0 = arith.constant 0 : index
+  %d = memref.dim %h, %c0 : memref<?x1024xf32>
+  %slot = memref.subview %seq[0, %t, 0] [%d, 1, 64] [1, 1, 1] : memref<?x?x64xf32> to memref<?x64xf32, strided<[?, 1], offset: ?>>
+  linalg.generic {indexing_maps = [#s_b, #s_id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<64xf32>) outs(%slot : memref<?x64xf32, strided<[?, 1], offset: ?>>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  scf.if %big {
+    linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%h, %wt : memref<?x1024xf32>, memref<1024x64xf32>) outs(%slot : memref<?x64xf32, strided<[?, 1], offset: ?>>) {
+    ^bb0(%a: f32, %w1: f32, %o: f32):
+      %p = arith.mulf %a, %w1 : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  } else {
+    linalg.generic {indexing_maps = [#xk, #wk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%h, %w : memref<?x1024xf32>, memref<64x1024xf32>) outs(%slot : memref<?x64xf32, strided<[?, 1], offset: ?>>) {
+    ^bb0(%a: f32, %w1: f32, %o: f32):
+      %p = arith.mulf %a, %w1 : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return
+}

@@ -363,6 +363,10 @@ struct Seed {
   Value bias;
   SmallVector<int64_t> strides;
   int64_t offset = 0;
+  /// Or a constant every output element starts from (a linalg.fill of the
+  /// output: the zero of a gradient accumulator).
+  TypedAttr value;
+  explicit operator bool() const { return bias || value; }
 };
 
 struct Contraction {
@@ -400,6 +404,8 @@ struct Contraction {
 
 Value Contraction::initAt(OpBuilder &b, Location loc, ArrayRef<Value> idx, int64_t w,
                           Value mask) const {
+  if (seed.value)
+    return splat(b, loc, arith::ConstantOp::create(b, loc, seed.value), w);
   if (!seed.bias)
     return load(b, loc, out, idx, w, mask);
   Value col = cIdx(b, loc, seed.offset);
@@ -676,8 +682,8 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
         return init;
       };
       SmallVector<Value> init;
-      if (!c.seed.bias || kBlock == 0) {
-        init = initLoads(b, loc, bool(c.seed.bias));
+      if (!c.seed || kBlock == 0) {
+        init = initLoads(b, loc, bool(c.seed));
       } else {
         unsigned d = c.ks.front();
         Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rangeLo(b, loc, rr[d]),
@@ -876,7 +882,8 @@ std::optional<ColumnView> columnsOf(Value v, Value buf, memref::AllocOp alloc) {
   if (v == buf)
     return ColumnView{0, n, {1}};
   if (auto sv = v.getDefiningOp<memref::SubViewOp>()) {
-    if (sv.getSource() != buf || !sv.hasUnitStride())
+    // (Whole leading axes checked against the allocation's sizes.)
+    if (!alloc || sv.getSource() != buf || !sv.hasUnitStride())
       return std::nullopt;
     auto offs = sv.getMixedOffsets(), sizes = sv.getMixedSizes();
     unsigned rank = bufType.getRank();
@@ -923,38 +930,114 @@ std::optional<ColumnView> columnsOf(Value v, Value buf, memref::AllocOp alloc) {
 /// broadcast goes when all of them are vectorized. (C3's input projection,
 /// `[B, T, 4H]`, seeded this way instead of broadcast and then re-read: see
 /// docs/architecture.md.)
-SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast) {
+SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast,
+                                                       SmallVectorImpl<Operation *> &refills) {
   if (!bcast.hasPureBufferSemantics() || bcast.getNumDpsInputs() != 1 || bcast.getNumDpsInits() != 1)
     return {};
   Value bias = bcast.getDpsInputOperand(0)->get(), buf = bcast.getDpsInitOperand(0)->get();
-  auto biasType = dyn_cast<MemRefType>(bias.getType());
+  // The buffer: a fresh allocation, or any buffer with contiguous rows (a
+  // step's slot of the saved pre-activations: the contractions must then
+  // be the very next ops writing it, as the analysis below assumes it may
+  // escape).
   auto bufType = dyn_cast<MemRefType>(buf.getType());
   auto alloc = buf.getDefiningOp<memref::AllocOp>();
-  if (!biasType || !bufType || !alloc || biasType.getRank() != 1 || !biasType.getLayout().isIdentity() ||
-      !bufType.getLayout().isIdentity() || !biasType.getElementType().isF32() ||
+  if (!bufType || !unitLastStride(buf) || (alloc && !bufType.getLayout().isIdentity()) ||
       !bufType.getElementType().isF32() || bufType.isDynamicDim(bufType.getRank() - 1))
     return {};
   auto maps = bcast.getIndexingMapsArray();
   unsigned rank = bufType.getRank();
-  if (!maps[1].isIdentity() || maps[0].getNumResults() != 1 ||
-      maps[0].getResult(0) != getAffineDimExpr(rank - 1, bcast.getContext()))
+  if (!maps[1].isIdentity())
     return {};
+  // A fill with a constant (the zero of an accumulator), or a 1-D bias
+  // along the last axis.
+  TypedAttr value;
+  if (maps[0].getNumResults() == 0) {
+    auto cst = bias.getDefiningOp<arith::ConstantOp>();
+    if (!cst || !cst.getType().isF32())
+      return {};
+    value = cst.getValue();
+    bias = Value();
+  } else {
+    auto biasType = dyn_cast<MemRefType>(bias.getType());
+    if (!biasType || biasType.getRank() != 1 || !biasType.getLayout().isIdentity() ||
+        !biasType.getElementType().isF32() || maps[0].getNumResults() != 1 ||
+        maps[0].getResult(0) != getAffineDimExpr(rank - 1, bcast.getContext()))
+      return {};
+  }
   auto yield = cast<linalg::YieldOp>(bcast.getRegion().front().getTerminator());
   if (bcast.getRegion().front().getOperations().size() != 1 ||
       yield.getValues()[0] != bcast.getRegion().front().getArgument(0))
     return {};
-  // Views and pure arithmetic do not touch memory.
-  auto skippable = [](Operation &op) {
+  // The buffer's users through its views. When they are only linalg
+  // generics (this one, the contractions, refills) and its deallocation, the
+  // buffer does not escape and no other op can touch it: the ops between the
+  // fill and the contractions need not be free of memory effects (a gradient
+  // accumulator zeroed before the backward loop and first accumulated into
+  // after it).
+  llvm::SmallPtrSet<Operation *, 16> users, holders; // holders: users and their ancestors
+  bool escapes = !alloc;
+  if (alloc) {
+    SmallVector<Value> work = {alloc.getResult()};
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      for (Operation *u : v.getUsers()) {
+        if (auto view = dyn_cast<ViewLikeOpInterface>(u); view && view.getViewSource() == v) {
+          work.push_back(u->getResult(0));
+          continue;
+        }
+        if (isa<memref::DeallocOp>(u))
+          continue;
+        if (isa<memref::ExtractAlignedPointerAsIndexOp>(u))
+          continue; // the pointer as a number (deallocation's alias checks)
+        if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(u)) {
+          escapes |= !llvm::all_of(meta.getBaseBuffer().getUsers(),
+                                   [](Operation *d) { return isa<memref::DeallocOp>(d); });
+          continue;
+        }
+        // Returned at the end of the block (a gradient, a function result)
+        // is after everything here.
+        if (u == bcast->getBlock()->getTerminator())
+          continue;
+        escapes |= !isa<linalg::GenericOp>(u);
+        users.insert(u);
+        for (Operation *a = u; a; a = a->getParentOp())
+          holders.insert(a);
+      }
+    }
+  }
+  // Views and pure arithmetic do not touch memory; nor does anything else
+  // when the buffer does not escape and the op holds none of its users.
+  auto skippable = [&](Operation &op) {
     if (isa<ViewLikeOpInterface>(op))
+      return true;
+    if (!escapes && !holders.contains(&op))
       return true;
     return isMemoryEffectFree(&op) && op.getNumRegions() == 0 &&
            llvm::none_of(op.getOperandTypes(), [](Type t) { return isa<MemRefType>(t); });
+  };
+  auto viewsBuf = [&](Value v) {
+    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+      v = view.getViewSource();
+    return v == buf;
+  };
+  // A fill of (a view of) the buffer with the same constant: redundant
+  // before any contraction (canonicalization moves an accumulator's fill
+  // through the panel reshape, so the packed branch fills its view again).
+  auto isRefill = [&](linalg::GenericOp g) {
+    if (!value || !g.hasPureBufferSemantics() || g.getNumDpsInputs() != 1 ||
+        g.getNumDpsInits() != 1 || g.getIndexingMapsArray()[0].getNumResults() != 0)
+      return false;
+    auto cst = g.getDpsInputOperand(0)->get().getDefiningOp<arith::ConstantOp>();
+    auto yield = cast<linalg::YieldOp>(g.getRegion().front().getTerminator());
+    return cst && cst.getValue() == value && g.getRegion().front().getOperations().size() == 1 &&
+           yield.getValues()[0] == g.getRegion().front().getArgument(0) &&
+           columnsOf(g.getDpsInitOperand(0)->get(), buf, alloc);
   };
   // Contractions from `it` on, up to the first other op touching memory,
   // until they cover every column (each accumulating into its columns
   // without reading the buffer otherwise); none if they do not.
   int64_t n = bufType.getShape().back();
-  auto cover = [&](Block::iterator it, Block::iterator end) {
+  auto cover = [&](Block::iterator it, Block::iterator end, SmallVectorImpl<Operation *> &refills) {
     SmallVector<SeededContraction> out;
     SmallVector<std::pair<int64_t, int64_t>> cols;
     int64_t covered = 0;
@@ -962,30 +1045,37 @@ SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast) {
       if (skippable(*it))
         continue;
       auto g = dyn_cast<linalg::GenericOp>(&*it);
+      if (g && out.empty() && isRefill(g)) {
+        refills.push_back(g);
+        continue;
+      }
       std::optional<Contraction> c = g ? matchContraction(g) : std::nullopt;
       std::optional<ColumnView> view = c ? columnsOf(c->out, buf, alloc) : std::nullopt;
-      if (!view || c->in[0] == buf || c->in[1] == buf ||
+      if (!view || viewsBuf(c->in[0]) || viewsBuf(c->in[1]) ||
           llvm::any_of(cols, [&](auto r) { return view->lo < r.second && r.first < view->hi; }))
         return SmallVector<SeededContraction>();
       cols.push_back({view->lo, view->hi});
       covered += view->hi - view->lo;
-      out.push_back({g, Seed{bias, view->strides, view->lo}});
+      out.push_back({g, Seed{bias, view->strides, view->lo, value}});
     }
     return covered == n ? out : SmallVector<SeededContraction>();
   };
   Block::iterator next = std::next(bcast->getIterator()), end = bcast->getBlock()->end();
-  SmallVector<SeededContraction> found = cover(next, end);
+  SmallVector<SeededContraction> found = cover(next, end, refills);
   if (!found.empty())
     return found;
+  refills.clear();
   while (next != end && skippable(*next))
     ++next;
   auto ifOp = next != end ? dyn_cast<scf::IfOp>(&*next) : scf::IfOp();
   if (!ifOp || ifOp.getElseRegion().empty())
     return {};
   for (Region *r : {&ifOp.getThenRegion(), &ifOp.getElseRegion()}) {
-    SmallVector<SeededContraction> branch = cover(r->front().begin(), r->front().end());
-    if (branch.empty())
+    SmallVector<SeededContraction> branch = cover(r->front().begin(), r->front().end(), refills);
+    if (branch.empty()) {
+      refills.clear();
       return {};
+    }
     llvm::append_range(found, branch);
   }
   return found;
@@ -1548,13 +1638,21 @@ struct RNNVectorizeKernelsPass
     DenseMap<Operation *, SmallVector<SeededContraction>> seedsOf; // broadcast -> contractions
     DenseMap<Operation *, std::pair<Operation *, SeededContraction>> seedOf;
     SmallVector<linalg::GenericOp> bcasts; // in program order
-    for (linalg::GenericOp op : generics)
-      if (auto found = findSeededContractions(op); !found.empty()) {
+    DenseMap<Operation *, SmallVector<Operation *>> refillsOf; // broadcast -> redundant refills
+    llvm::SmallPtrSet<Operation *, 8> refills;
+    for (linalg::GenericOp op : generics) {
+      if (refills.contains(op))
+        continue;
+      SmallVector<Operation *> again;
+      if (auto found = findSeededContractions(op, again); !found.empty()) {
         for (SeededContraction &sc : found)
           seedOf[sc.op] = {op, sc};
         seedsOf[op] = std::move(found);
+        refills.insert(again.begin(), again.end());
+        refillsOf[op] = std::move(again);
         bcasts.push_back(op);
       }
+    }
     DenseMap<Operation *, unsigned> seededDone;
     ParallelOpts par{parallel, parallelMinWork};
     auto vectorize = [&](linalg::GenericOp op) {
@@ -1564,7 +1662,7 @@ struct RNNVectorizeKernelsPass
         (void)vectorizeElementwise(rewriter, op, vectorWidth, par);
     };
     for (linalg::GenericOp op : generics) {
-      if (seedsOf.count(op))
+      if (seedsOf.count(op) || refills.contains(op))
         continue; // decided below, once its contractions are
       auto it = seedOf.find(op);
       if (it != seedOf.end()) {
@@ -1579,8 +1677,16 @@ struct RNNVectorizeKernelsPass
     // A broadcast all of whose contractions start from the bias is not run;
     // otherwise it stays (the seeded ones ignore what it writes).
     // (In program order, so that the output does not depend on hashing.)
+    // Its redundant refills go with it, or stay with it.
     for (linalg::GenericOp op : bcasts) {
-      if (seededDone.lookup(op) == seedsOf[op].size())
+      bool seeded = seededDone.lookup(op) == seedsOf[op].size();
+      for (Operation *refill : refillsOf[op]) {
+        if (seeded)
+          rewriter.eraseOp(refill);
+        else
+          vectorize(cast<linalg::GenericOp>(refill));
+      }
+      if (seeded)
         rewriter.eraseOp(op);
       else
         vectorize(op);

@@ -219,6 +219,9 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
     copied into a contiguous buffer first when its rows are its contiguous
     axis and its reduction steps far apart, as in the merged weight
     gradients).
+    A bias broadcast or constant fill whose buffer is next written by
+    contractions covering all of it is not run: their accumulators start
+    from the bias or the constant (docs/architecture.md lists the cases).
     Elementwise generics (gate arithmetic, bias broadcasts, fills, copies)
     run one vector of their last axis at a time with loop-invariant operands
     broadcast. Remainders fall back to smaller tiles and scalar code, so any
