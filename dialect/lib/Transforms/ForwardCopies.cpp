@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Transforms/Passes.h"
+#include "rnn/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -25,13 +26,6 @@ namespace mlir::rnn {
 using namespace mlir;
 
 namespace {
-
-/// The buffer `v` is a view of (through subviews, reshapes, casts).
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
 
 /// A copy from a temporary that only `writer` fills.
 struct Forward {
@@ -57,7 +51,7 @@ std::optional<Forward> candidate(Operation *copy) {
   auto [src, dst] = copyOperands(copy);
   if (!src)
     return std::nullopt;
-  auto alloc = rootOf(src).getDefiningOp<memref::AllocOp>();
+  auto alloc = rnn::viewRoot(src).getDefiningOp<memref::AllocOp>();
   if (!alloc)
     return std::nullopt;
   linalg::LinalgOp writer;
@@ -142,9 +136,9 @@ struct RNNForwardCopiesPass : mlir::rnn::impl::RNNForwardCopiesPassBase<RNNForwa
       llvm::SmallPtrSet<Value, 8> touched;
       for (OpOperand &o : writer->getOpOperands())
         if (!forwarded.contains(&o) && isa<BaseMemRefType>(o.get().getType()))
-          touched.insert(rootOf(o.get()));
+          touched.insert(rnn::viewRoot(o.get()));
       for (const Forward &f : forwards) {
-        if (touched.contains(rootOf(f.dst)))
+        if (touched.contains(rnn::viewRoot(f.dst)))
           continue;
         auto views = viewsToHoist(f.dst, writer, dom);
         if (!views)

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 
@@ -60,6 +61,12 @@ std::optional<unsigned> dimOf(AffineExpr e) {
   if (auto d = dyn_cast<AffineDimExpr>(e))
     return d.getPosition();
   return std::nullopt;
+}
+
+Value viewRoot(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
 }
 
 } // namespace mlir::rnn

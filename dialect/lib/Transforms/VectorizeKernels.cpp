@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/Transforms/Passes.h"
+#include "rnn/Transforms/TensorUtils.h"
 
 #include "rnn/IR/RNNOps.h"
 
@@ -1015,11 +1016,7 @@ SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast,
     return isMemoryEffectFree(&op) && op.getNumRegions() == 0 &&
            llvm::none_of(op.getOperandTypes(), [](Type t) { return isa<MemRefType>(t); });
   };
-  auto viewsBuf = [&](Value v) {
-    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-      v = view.getViewSource();
-    return v == buf;
-  };
+  auto viewsBuf = [&](Value v) { return rnn::viewRoot(v) == buf; };
   // A fill of (a view of) the buffer with the same constant: redundant
   // before any contraction (canonicalization moves an accumulator's fill
   // through the panel reshape, so the packed branch fills its view again).

@@ -32,6 +32,10 @@ bool isTensorMultiplyAdd(linalg::GenericOp op);
 /// (`d3`), none for other expressions.
 std::optional<unsigned> dimOf(AffineExpr e);
 
+/// The value `v` is a view of, through view-like ops (subviews, reshapes,
+/// casts; `v` itself when it is not a view).
+Value viewRoot(Value v);
+
 } // namespace rnn
 } // namespace mlir
 
