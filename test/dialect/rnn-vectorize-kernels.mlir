@@ -121,6 +121,33 @@ func.func @weight_grad(%dg: memref<?x?x640xf32>, %h: memref<?x?x96xf32>, %dw: me
   return
 }
 
+// Inside a loop (a per-step adjoint of an attention decoder) the same
+// contraction broadcasts from dG in place: a packed block would be
+// allocated at every step.
+// CHECK-LABEL: func.func @weight_grad_in_loop
+// CHECK-NOT:   memref.alloc
+// CHECK:       scf.for
+// CHECK:         memref.load %arg0
+// CHECK-NOT:   memref.alloc
+// CHECK:       return
+func.func @weight_grad_in_loop(%dg: memref<?x?x640xf32>, %h: memref<?x?x96xf32>, %dw: memref<640x96xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %n step %c1 {
+    linalg.generic {indexing_maps = [affine_map<(i, j, b, t) -> (b, t, i)>,
+                                     affine_map<(i, j, b, t) -> (b, t, j)>,
+                                     affine_map<(i, j, b, t) -> (i, j)>],
+                    iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+        ins(%dg, %h : memref<?x?x640xf32>, memref<?x?x96xf32>) outs(%dw : memref<640x96xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return
+}
+
 // Broadcast form (dG @ W of the backward pass: the output's last axis is
 // contiguous in W), blocked in GotoBLAS order: blocks of 128 rows outermost,
 // the 1024-long reduction cut into blocks of 256, then column chunks of 3

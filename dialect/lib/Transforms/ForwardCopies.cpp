@@ -55,25 +55,15 @@ std::optional<Forward> candidate(Operation *copy) {
   if (!alloc)
     return std::nullopt;
   linalg::LinalgOp writer;
-  SmallVector<Value> work = {alloc.getResult()};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
-        if (view.getViewSource() != v)
-          return std::nullopt;
-        work.push_back(user->getResult(0));
-        continue;
-      }
-      if (user == copy && v == src)
-        continue;
-      auto op = dyn_cast<linalg::LinalgOp>(user);
-      if (!op || writer || v != src || !op.hasPureBufferSemantics() || !op.isDpsInit(&use) ||
-          op.payloadUsesValueFromOperand(&use))
-        return std::nullopt;
-      writer = op;
-    }
+  for (OpOperand *use : rnn::nonViewUses(alloc.getResult())) {
+    Operation *user = use->getOwner();
+    if (user == copy && use->get() == src)
+      continue;
+    auto op = dyn_cast<linalg::LinalgOp>(user);
+    if (!op || writer || use->get() != src || !op.hasPureBufferSemantics() || !op.isDpsInit(use) ||
+        op.payloadUsesValueFromOperand(use))
+      return std::nullopt;
+    writer = op;
   }
   if (!writer || writer->getBlock() != copy->getBlock() || !writer->isBeforeInBlock(copy))
     return std::nullopt;

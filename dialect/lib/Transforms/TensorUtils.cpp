@@ -69,4 +69,20 @@ Value viewRoot(Value v) {
   return v;
 }
 
+SmallVector<OpOperand *> nonViewUses(Value root) {
+  SmallVector<OpOperand *> uses;
+  SmallVector<Value> work = {root};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      auto view = dyn_cast<ViewLikeOpInterface>(use.getOwner());
+      if (view && view.getViewSource() == v)
+        work.push_back(view->getResult(0));
+      else
+        uses.push_back(&use);
+    }
+  }
+  return uses;
+}
+
 } // namespace mlir::rnn

@@ -634,9 +634,11 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   // of 4H floats (8 KiB for C3: one L1 set for all of them, a new page at
   // every step, no prefetch), while the packed block is read in order. Each
   // element is copied once (the row blocks and reduction blocks partition
-  // the input).
+  // the input). Not inside a loop (a per-step kernel of an attention
+  // decoder's adjoint): the buffer would be allocated at every step.
   const int64_t rowBlock = 128;
-  bool pack = !panels && kBlock > 0 && c.m && c.inMap[sIn].isFunctionOfDim(*c.m) && !sVec &&
+  bool pack = !panels && kBlock > 0 && !c.op->getParentOfType<scf::ForOp>() && c.m &&
+              c.inMap[sIn].isFunctionOfDim(*c.m) && !sVec &&
               !c.widen[sIn] && lastResultIs(c.inMap[sIn], *c.m) && unitLastStride(c.in[sIn]) &&
               cast<MemRefType>(c.in[sIn].getType()).getElementType().isF32();
   Value packed;
@@ -931,6 +933,21 @@ std::optional<ColumnView> columnsOf(Value v, Value buf, memref::AllocOp alloc) {
 /// broadcast goes when all of them are vectorized. (C3's input projection,
 /// `[B, T, 4H]`, seeded this way instead of broadcast and then re-read: see
 /// docs/architecture.md.)
+/// The f32 constant a generalized `linalg.fill` on buffers writes into its
+/// one output (a scalar input, body yielding it), or null.
+TypedAttr constantFill(linalg::GenericOp g) {
+  if (!g.hasPureBufferSemantics() || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+      g.getIndexingMapsArray()[0].getNumResults() != 0)
+    return {};
+  auto cst = g.getDpsInputOperand(0)->get().getDefiningOp<arith::ConstantOp>();
+  Block &body = g.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (!cst || !cst.getType().isF32() || body.getOperations().size() != 1 ||
+      yield.getValues()[0] != body.getArgument(0))
+    return {};
+  return cst.getValue();
+}
+
 SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast,
                                                        SmallVectorImpl<Operation *> &refills) {
   if (!bcast.hasPureBufferSemantics() || bcast.getNumDpsInputs() != 1 || bcast.getNumDpsInits() != 1)
@@ -953,10 +970,9 @@ SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast,
   // along the last axis.
   TypedAttr value;
   if (maps[0].getNumResults() == 0) {
-    auto cst = bias.getDefiningOp<arith::ConstantOp>();
-    if (!cst || !cst.getType().isF32())
+    value = constantFill(bcast);
+    if (!value)
       return {};
-    value = cst.getValue();
     bias = Value();
   } else {
     auto biasType = dyn_cast<MemRefType>(bias.getType());
@@ -978,32 +994,25 @@ SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast,
   llvm::SmallPtrSet<Operation *, 16> users, holders; // holders: users and their ancestors
   bool escapes = !alloc;
   if (alloc) {
-    SmallVector<Value> work = {alloc.getResult()};
-    while (!work.empty()) {
-      Value v = work.pop_back_val();
-      for (Operation *u : v.getUsers()) {
-        if (auto view = dyn_cast<ViewLikeOpInterface>(u); view && view.getViewSource() == v) {
-          work.push_back(u->getResult(0));
-          continue;
-        }
-        if (isa<memref::DeallocOp>(u))
-          continue;
-        if (isa<memref::ExtractAlignedPointerAsIndexOp>(u))
-          continue; // the pointer as a number (deallocation's alias checks)
-        if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(u)) {
-          escapes |= !llvm::all_of(meta.getBaseBuffer().getUsers(),
-                                   [](Operation *d) { return isa<memref::DeallocOp>(d); });
-          continue;
-        }
-        // Returned at the end of the block (a gradient, a function result)
-        // is after everything here.
-        if (u == bcast->getBlock()->getTerminator())
-          continue;
-        escapes |= !isa<linalg::GenericOp>(u);
-        users.insert(u);
-        for (Operation *a = u; a; a = a->getParentOp())
-          holders.insert(a);
+    for (OpOperand *use : rnn::nonViewUses(alloc.getResult())) {
+      Operation *u = use->getOwner();
+      if (isa<memref::DeallocOp>(u))
+        continue;
+      if (isa<memref::ExtractAlignedPointerAsIndexOp>(u))
+        continue; // the pointer as a number (deallocation's alias checks)
+      if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(u)) {
+        escapes |= !llvm::all_of(meta.getBaseBuffer().getUsers(),
+                                 [](Operation *d) { return isa<memref::DeallocOp>(d); });
+        continue;
       }
+      // Returned at the end of the block (a gradient, a function result)
+      // is after everything here.
+      if (u == bcast->getBlock()->getTerminator())
+        continue;
+      escapes |= !isa<linalg::GenericOp>(u);
+      users.insert(u);
+      for (Operation *a = u; a; a = a->getParentOp())
+        holders.insert(a);
     }
   }
   // Views and pure arithmetic do not touch memory; nor does anything else
@@ -1021,14 +1030,7 @@ SmallVector<SeededContraction> findSeededContractions(linalg::GenericOp bcast,
   // before any contraction (canonicalization moves an accumulator's fill
   // through the panel reshape, so the packed branch fills its view again).
   auto isRefill = [&](linalg::GenericOp g) {
-    if (!value || !g.hasPureBufferSemantics() || g.getNumDpsInputs() != 1 ||
-        g.getNumDpsInits() != 1 || g.getIndexingMapsArray()[0].getNumResults() != 0)
-      return false;
-    auto cst = g.getDpsInputOperand(0)->get().getDefiningOp<arith::ConstantOp>();
-    auto yield = cast<linalg::YieldOp>(g.getRegion().front().getTerminator());
-    return cst && cst.getValue() == value && g.getRegion().front().getOperations().size() == 1 &&
-           yield.getValues()[0] == g.getRegion().front().getArgument(0) &&
-           columnsOf(g.getDpsInitOperand(0)->get(), buf, alloc);
+    return value && constantFill(g) == value && columnsOf(g.getDpsInitOperand(0)->get(), buf, alloc);
   };
   // Contractions from `it` on, up to the first other op touching memory,
   // until they cover every column (each accumulating into its columns

@@ -36,6 +36,10 @@ std::optional<unsigned> dimOf(AffineExpr e);
 /// casts; `v` itself when it is not a view).
 Value viewRoot(Value v);
 
+/// The uses of `root` and of the views made of it (transitively), other than
+/// as the source of a view: the ops that read, write or pass on its memory.
+SmallVector<OpOperand *> nonViewUses(Value root);
+
 } // namespace rnn
 } // namespace mlir
 

@@ -212,8 +212,8 @@ struct GRUGatesGradOpLowering : OpConversionPattern<GRUGatesGradOp> {
     SmallVector<Value> ins = gateBlocks(rewriter, loc, adaptor.getGx(), adaptor.getGh(), 3, h);
     ins.append({adaptor.getH(), adaptor.getDh()});
     // dgx = [dr, dz, dn] and dgh = [dr, dz, dhn]: dr and dz are stored twice
-    // so that each block of both is a result of the kernel (computed in place
-    // by rnn-concat-in-place) instead of a copy.
+    // so that each block of both is a result of the kernel, which
+    // rnn-forward-copies then writes in place, instead of a copy.
     SmallVector<Value> r = elementwise(
         rewriter, loc, ty, ins, 7, [](OpBuilder &b, Location l, ValueRange a) {
           Value one = cst(b, l, 1.0f);
