@@ -39,6 +39,13 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     pm.addPass(rnn::createRNNHoistWeightGradientsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The two directions of a bidirectional layer side by side (-O2+, where
+  // kernels use the runtime's threads).
+  if (optLevel >= 2) {
+    rnn::RNNConcurrentDirectionsPassOptions dirOpts;
+    dirOpts.minStepWork = opts.directionsMinWork;
+    pm.addPass(rnn::createRNNConcurrentDirectionsPass(dirOpts));
+  }
   if (level < EmitLevel::Linalg)
     return;
   pm.addPass(rnn::createConvertRNNToLinalgPass());
@@ -107,6 +114,7 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
   // rest as scalar loops. Function-local passes are nested on func.func so
   // that MLIR runs them on the functions in parallel (one thread per core).
   OpPassManager &fpm = pm.nest<func::FuncOp>();
+  fpm.addPass(rnn::createRNNForallToParallelPass());
   if (optLevel >= 2) {
     rnn::RNNVectorizeKernelsPassOptions vecOpts;
     vecOpts.vectorWidth = opts.vectorWidth;

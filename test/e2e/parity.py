@@ -174,8 +174,9 @@ def label(spec, B, T, tdt):
 class Compiler:
     """Compiles each distinct model source once; remembers failures too."""
 
-    def __init__(self, rnnc, work, opt=2):
+    def __init__(self, rnnc, work, opt=2, flags=()):
         self.rnnc, self.dir, self.opt = rnnc, os.path.join(work, "models"), opt
+        self.flags = list(flags)
         os.makedirs(self.dir, exist_ok=True)
         self.cache = {}
 
@@ -190,7 +191,7 @@ class Compiler:
             if os.path.exists(prog):
                 os.unlink(prog)
             try:
-                run([self.rnnc, f"-O{self.opt}", rnn, "-o", prog], timeout=300)
+                run([self.rnnc, f"-O{self.opt}", *self.flags, rnn, "-o", prog], timeout=300)
                 if not os.access(prog, os.X_OK):
                     raise RuntimeError(f"rnnc succeeded but {prog} is not an executable")
                 self.cache[src] = (prog, None)
@@ -512,6 +513,8 @@ def main():
     ap.add_argument("--work", help="scratch directory (default: a new temp dir)")
     ap.add_argument("--opt", type=int, choices=range(4), default=2,
                     help="rnnc optimisation level (-O0..-O3; default 2)")
+    ap.add_argument("--rnnc-flag", action="append", default=[],
+                    help="extra rnnc option (repeatable), e.g. --rnnc-flag=--directions-min-work=0")
     ap.add_argument("--suite", action="append", choices=SUITES + ("all",),
                     help="suite to run (repeatable; default: all)")
     ap.add_argument("--cell", choices=rnnref.CELLS)
@@ -536,7 +539,7 @@ def main():
     cells = [a.cell] if a.cell else list(rnnref.CELLS)
     inputs = [a.input] if a.input else list(rnnref.INPUTS)
     seqs = [a.seq == "true"] if a.seq else [True, False]
-    comp = Compiler(rnnc, work, a.opt)
+    comp = Compiler(rnnc, work, a.opt, a.rnnc_flag)
     n = nfail = 0
     # every suite is enumerated whole so that a case keeps its number (hence seed and work
     # subdirectory) when filters are given

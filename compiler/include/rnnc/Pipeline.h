@@ -42,6 +42,9 @@ struct PipelineOptions {
   /// Steps per iteration of the unrolled time loops (rnn-unroll-time; 1:
   /// off).
   int64_t unrollTime = 1;
+  /// The smallest recurrence step (weight elements) whose bidirectional
+  /// pair runs its directions side by side (rnn-concurrent-directions).
+  int64_t directionsMinWork = 4096;
 };
 
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).

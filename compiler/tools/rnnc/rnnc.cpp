@@ -89,6 +89,12 @@ static cl::opt<int64_t> unrollTime(
              "length of at most 8 steps are unrolled fully when n > 1; default: 2 at -O3, 1 "
              "below)"),
     cl::value_desc("n"), cl::init(0), cl::cat(rnncCategory));
+static cl::opt<int64_t> directionsMinWork(
+    "directions-min-work",
+    cl::desc("smallest step (weight elements read per example) for which -O2 runs the two "
+             "directions of a bidirectional layer on two threads (rnn-concurrent-directions; "
+             "default 4096)"),
+    cl::value_desc("n"), cl::init(4096), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -196,6 +202,11 @@ int compile(const char *argv0) {
     return 1;
   }
   opts.packMinElements = packMinElements;
+  if (directionsMinWork < 0) {
+    llvm::WithColor::error(llvm::errs(), "rnnc") << "--directions-min-work must be >= 0\n";
+    return 1;
+  }
+  opts.directionsMinWork = directionsMinWork;
   if (unrollTime.getNumOccurrences() && unrollTime < 1) {
     llvm::WithColor::error(llvm::errs(), "rnnc") << "--unroll-time must be >= 1\n";
     return 1;

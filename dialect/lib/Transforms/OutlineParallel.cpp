@@ -142,7 +142,11 @@ struct RNNOutlineParallelPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<rnn::ParallelOp> ops;
-    module.walk([&](rnn::ParallelOp op) { ops.push_back(op); });
+    // Outer regions first: a region nested in another (a kernel inside one
+    // of rnn-forall-to-parallel's iterations) is then outlined from the
+    // outer one's function, its context slot on that function's stack (one
+    // per thread).
+    module.walk<WalkOrder::PreOrder>([&](rnn::ParallelOp op) { ops.push_back(op); });
     if (ops.empty())
       return;
     SymbolTable symbols(module);

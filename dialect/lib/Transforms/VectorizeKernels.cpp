@@ -305,7 +305,11 @@ int64_t staticWork(ArrayRef<int64_t> sizes) {
 void maybeParallel(OpBuilder &b, Location loc, const ParallelOpts &opts, int64_t staticCost,
                    ArrayRef<Range> ranges, int64_t cost,
                    function_ref<void(OpBuilder &, Location, Share)> body) {
-  if (!opts.enabled || staticCost < opts.minWork)
+  // Inside an rnn.parallel region (an scf.forall's iterations) the threads
+  // are busy: the kernel stays whole.
+  Operation *parent = b.getInsertionBlock()->getParentOp();
+  bool nested = isa<rnn::ParallelOp>(parent) || parent->getParentOfType<rnn::ParallelOp>();
+  if (!opts.enabled || staticCost < opts.minWork || nested)
     return body(b, loc, Share{});
   Value work = cIdx(b, loc, cost);
   for (const Range &r : ranges)

@@ -123,6 +123,52 @@ def RNNHoistWeightGradientsPass : Pass<"rnn-hoist-weight-gradients"> {
   }];
 }
 
+def RNNConcurrentDirectionsPass : Pass<"rnn-concurrent-directions"> {
+  let summary = "Run the two directions of a bidirectional layer side by side (scf.forall)";
+  let description = [{
+    On the cell-level IR (after rnn-hoist-weight-gradients). Two recurrences
+    of one function body that mirror each other (one `reverse`, the same
+    operand and result types, inputs of the same batch and length), neither
+    needing the other's results, are the two directions of a bidirectional
+    layer (or their adjoints in a gradient function). Each, with the ops of
+    the block only it needs (its hoisted input projection), moves into one
+    branch of an `scf.if` on the iteration index of a two-iteration
+    `scf.forall` (`rnn.directions`); the results come back as rows of
+    stacked `[2, ...]` shared outputs. One-shot bufferization then keeps
+    the directions' buffers apart (the iterations are concurrent), and
+    `rnn-forall-to-parallel` runs the iterations on the runtime's threads:
+    one wake-up per layer instead of a barrier per kernel per step. Pairs
+    whose step reads fewer than `min-step-work` weight elements stay as
+    they are (too little work to wake a core). Enabled from -O2.
+    Guarantees: results unchanged (bit for bit: each direction runs the same
+    code on the same data, whichever thread runs it).
+  }];
+  let options = [
+    Option<"minStepWork", "min-step-work", "int64_t", /*default=*/"4096",
+           "smallest step (weight and bias elements read per step) worth a thread">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def RNNForallToParallelPass : Pass<"rnn-forall-to-parallel"> {
+  let summary = "Hand the iterations of a bufferized scf.forall to the runtime's threads";
+  let description = [{
+    On buffers (after one-shot bufferization and buffer deallocation). A
+    one-dimensional `scf.forall` without results becomes an `rnn.parallel`
+    region in which thread `tid` of `n` runs iterations `tid, tid + n, ...`
+    as an `scf.for` (all of them when the runtime gives it one thread).
+    `rnn-vectorize-kernels` then leaves the kernels inside whole (the
+    region's threads are busy), and `rnn-outline-parallel` makes the region
+    a pool function. Runs at every level (it lowers what
+    `rnn-concurrent-directions` made).
+    Guarantees: no `scf.forall` is left; each iteration's code runs unchanged,
+    on some thread, once.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::rnn::RNNDialect"];
+}
+
 def RNNExportEntryPass : Pass<"rnn-export-entry", "::mlir::ModuleOp"> {
   let summary = "Emit the runtime ABI: the model descriptor and the C entry point";
   let description = [{
