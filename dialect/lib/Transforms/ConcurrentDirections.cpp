@@ -1,8 +1,7 @@
 //===- ConcurrentDirections.cpp - A layer's two directions on two threads -===//
 //
 // A bidirectional layer is two recurrences that share their input and
-// nothing else: the forward one and the reverse one (and, in a gradient
-// function, their two adjoint recurrences). Each step of either is a chain
+// nothing else: the forward one and the reverse one. Each step of either is a chain
 // of small kernels, so sharing every kernel between two cores costs a
 // barrier per kernel per step; running the directions side by side costs one
 // wake-up per layer. This pass puts each such pair, with the ops only it
@@ -16,7 +15,8 @@
 // and reads each direction's results back as slices of the stacked results.
 // One-shot bufferization knows scf.forall's iterations run concurrently (no
 // buffer of one direction is reused by the other); rnn-forall-to-parallel
-// then hands the two iterations to the runtime's threads.
+// then hands the two iterations to the runtime's threads. Inference
+// functions only (see the note at the walk below).
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/IR/RNNOps.h"
@@ -127,9 +127,6 @@ struct Task {
   SmallVector<Operation *> ops;
 };
 
-/// The ancestor of `op` in `block` (null if none).
-Operation *inBlock(Operation *op, Block *block) { return block->findAncestorOpInBlock(*op); }
-
 Task taskOf(RecurrenceOp rec) {
   Block *block = rec->getBlock();
   llvm::SetVector<Operation *> members;
@@ -148,7 +145,7 @@ Task taskOf(RecurrenceOp rec) {
             def->hasTrait<OpTrait::ConstantLike>() || !isMemoryEffectFree(def))
           continue;
         bool exclusive = llvm::all_of(def->getUsers(), [&](Operation *user) {
-          Operation *anc = inBlock(user, block);
+          Operation *anc = block->findAncestorOpInBlock(*user);
           return anc && members.contains(anc);
         });
         if (exclusive && members.insert(def))

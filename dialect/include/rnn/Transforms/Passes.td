@@ -126,11 +126,13 @@ def RNNHoistWeightGradientsPass : Pass<"rnn-hoist-weight-gradients"> {
 def RNNConcurrentDirectionsPass : Pass<"rnn-concurrent-directions"> {
   let summary = "Run the two directions of a bidirectional layer side by side (scf.forall)";
   let description = [{
-    On the cell-level IR (after rnn-hoist-weight-gradients). Two recurrences
-    of one function body that mirror each other (one `reverse`, the same
-    operand and result types, inputs of the same batch and length), neither
-    needing the other's results, are the two directions of a bidirectional
-    layer (or their adjoints in a gradient function). Each, with the ops of
+    On the cell-level IR (after rnn-hoist-weight-gradients), in inference
+    functions (`rnn.entry`, `rnn.step_entry`; in a gradient function the
+    saved sequences would be copied into the stacked results). Two
+    recurrences of the function body that mirror each other (one `reverse`,
+    the same operand and result types, inputs of the same batch and length),
+    neither needing the other's results, are the two directions of a
+    bidirectional layer. Each, with the ops of
     the block only it needs (its hoisted input projection), moves into one
     branch of an `scf.if` on the iteration index of a two-iteration
     `scf.forall` (`rnn.directions`); the results come back as rows of
