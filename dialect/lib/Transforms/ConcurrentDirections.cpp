@@ -306,23 +306,16 @@ bool concurrent(Task &t0, Task &t1) {
       scf::YieldOp::create(b, loc, results);
     }
     // Each iteration's results into its row of the stacks.
-    SmallVector<SmallVector<Value>> srcSizes;
-    for (auto [r, v] : llvm::enumerate(ifOp.getResults())) {
-      auto rt = cast<RankedTensorType>(v.getType());
-      SmallVector<Value> sizes;
-      for (int64_t d = 0; d < rt.getRank(); ++d)
-        sizes.push_back(rt.isDynamicDim(d) ? tensor::DimOp::create(b, loc, v, d).getResult()
-                                           : arith::ConstantIndexOp::create(b, loc, rt.getDimSize(d)).getResult());
-      srcSizes.push_back(sizes);
-    }
+    SmallVector<SmallVector<OpFoldResult>> srcSizes;
+    for (Value v : ifOp.getResults())
+      srcSizes.push_back(tensor::getMixedSizes(b, loc, v)); // tensor.dim for dynamic ones only
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     for (auto [r, v] : llvm::enumerate(ifOp.getResults())) {
-      auto rt = cast<RankedTensorType>(v.getType());
-      SmallVector<OpFoldResult> offsets = {iv}, sizes = {b.getIndexAttr(1)}, strides(rt.getRank() + 1, b.getIndexAttr(1));
-      for (int64_t d = 0; d < rt.getRank(); ++d) {
-        offsets.push_back(b.getIndexAttr(0));
-        sizes.push_back(rt.isDynamicDim(d) ? OpFoldResult(srcSizes[r][d]) : b.getIndexAttr(rt.getDimSize(d)));
-      }
+      int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+      SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)), sizes = {b.getIndexAttr(1)},
+                                strides(rank + 1, b.getIndexAttr(1));
+      offsets[0] = iv;
+      llvm::append_range(sizes, srcSizes[r]);
       tensor::ParallelInsertSliceOp::create(b, loc, v, body->getArgument(1 + r), offsets, sizes, strides);
     }
   }
