@@ -354,6 +354,40 @@ func.func @colmajor(%a: memref<8x8xf32, strided<[1, 8]>>, %b: memref<8x8xf32, st
   return
 }
 
+// Over packed panels the reduction is cut into blocks of 256 KiB of a panel
+// (4096 steps of 2 x 8 lanes; 2048 of 2 x 16): C4's 650 steps, and any
+// RNN layer's, are one block (the rows still in blocks of 128), so each
+// output is loaded and stored once; a 5000-step reduction takes two.
+// CHECK-LABEL: func.func @panel_blocks
+// CHECK:       scf.for %{{.*}} step %c128
+// CHECK:         scf.for %{{.*}} = %c0 to %c650 step %c4096
+// CHECK:       scf.for %{{.*}} step %c128
+// CHECK:         scf.for %{{.*}} = %c0 to %c5000 step %c4096
+// W16-LABEL:   func.func @panel_blocks
+// W16:         scf.for %{{.*}} = %c0 to %c650 step %c2048
+// W16:         scf.for %{{.*}} = %c0 to %c5000 step %c2048
+#pb_x = affine_map<(m, p, q, k) -> (m, k)>
+#pb_w = affine_map<(m, p, q, k) -> (p, k, q)>
+#pb_o = affine_map<(m, p, q, k) -> (m, p, q)>
+func.func @panel_blocks(%x: memref<?x650xf32>, %wp: memref<2x650x16xf32>, %out: memref<?x2x16xf32>,
+                        %x2: memref<?x5000xf32>, %wp2: memref<2x5000x16xf32>) {
+  linalg.generic {indexing_maps = [#pb_x, #pb_w, #pb_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wp : memref<?x650xf32>, memref<2x650x16xf32>) outs(%out : memref<?x2x16xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %p = arith.mulf %a, %w : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#pb_x, #pb_w, #pb_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x2, %wp2 : memref<?x5000xf32>, memref<2x5000x16xf32>) outs(%out : memref<?x2x16xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %p = arith.mulf %a, %w : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // A bias broadcast into a fresh buffer that a contraction then accumulates
 // into (the hoisted input projection, `rnn.dense` seeded by its bias): the
 // broadcast is not run; the register tiles start from the bias, viewed like
