@@ -780,11 +780,13 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                  });
     };
     // Column tiles: 3 vectors (or the panel's 2), then the rest (fewer than
-    // `chunks` * w columns) as one tile of as many vectors as it touches, the
-    // last one masked when partial (disabled lanes neither read nor
-    // written): one more pass over the broadcast input's rows instead of a
-    // pass per leftover vector (C4's weight gradients: 650 columns = 13
-    // tiles of 3 vectors + 26 columns in one 2-vector tile).
+    // `chunks` * w columns). With static sizes, the rest is one tile of as
+    // many vectors as it touches, the last one masked when partial (disabled
+    // lanes neither read nor written): one more pass over the broadcast
+    // input's rows instead of a pass per leftover vector (C4's weight
+    // gradients: 650 columns = 13 tiles of 3 vectors + 26 columns in one
+    // 2-vector tile). With dynamic ones, single vectors, then the last
+    // partial one masked (one tile variant per case would cost compile time).
     const int64_t chunks = twoVectors ? 2 : 3;
     auto overChunks = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
       Value nHi = hi(c.n);
@@ -793,8 +795,6 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                                overM(b, loc, n0, t / width, width, rr);
                              });
       Value rem = b.createOrFold<arith::SubIOp>(loc, nHi, end);
-      // A tile of `cols` vectors when rem is in ((cols - 1) w, cols w]; just
-      // that tile when rem is a constant (static sizes), unmasked when whole.
       if (std::optional<int64_t> r = getConstantIntValue(rem)) {
         if (*r == 0)
           return;
@@ -802,17 +802,15 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
         overM(b, loc, end, cols, width, rr, last == width ? Value() : laneMask(b, loc, cIdx(b, loc, last), width));
         return;
       }
-      for (int64_t cols = 1; cols <= chunks; ++cols) {
-        Value lo = cIdx(b, loc, (cols - 1) * width), hiV = cIdx(b, loc, cols * width);
-        Value above = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, rem, lo);
-        Value within = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rem, hiV);
-        auto tail = scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, above, within),
-                                      /*withElseRegion=*/false);
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(tail.thenBlock());
-        Value last = arith::SubIOp::create(b, loc, rem, lo);
-        overM(b, loc, end, cols, width, rr, laneMask(b, loc, last, width));
-      }
+      end = tiledLoops(b, loc, end, nHi, {width}, [&](OpBuilder &b, Location loc, Value n0, int64_t t) {
+        overM(b, loc, n0, 1, width, rr);
+      });
+      rem = arith::SubIOp::create(b, loc, nHi, end);
+      Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, rem, cIdx(b, loc, 0));
+      auto tail = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(tail.thenBlock());
+      overM(b, loc, end, 1, width, rr, laneMask(b, loc, rem, width));
     };
     auto overN = [&](OpBuilder &b, Location loc, ArrayRef<Range> rr) {
       if (!panelDim)
