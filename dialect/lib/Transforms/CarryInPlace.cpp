@@ -38,7 +38,7 @@ struct RNNCarryInPlacePass : mlir::rnn::impl::RNNCarryInPlacePassBase<RNNCarryIn
             op.payloadUsesValueFromOperand(init))
           continue;
         // Another result of the op must not already write into `arg`.
-        if (llvm::any_of(op.getDpsInits(), [&](Value v) { return v == arg; }))
+        if (llvm::is_contained(op.getDpsInits(), arg))
           continue;
         init->set(arg);
       }
