@@ -45,6 +45,11 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
     rnn::RNNConcurrentDirectionsPassOptions dirOpts;
     dirOpts.minStepWork = opts.directionsMinWork;
     pm.addPass(rnn::createRNNConcurrentDirectionsPass(dirOpts));
+    // Two stacked layers as a pipeline over chunks of time, one per core.
+    rnn::RNNStackedWavefrontPassOptions waveOpts;
+    waveOpts.minStepWork = opts.wavefrontMinWork;
+    waveOpts.maxStepWork = opts.wavefrontMaxWork;
+    pm.addPass(rnn::createRNNStackedWavefrontPass(waveOpts));
   }
   if (level < EmitLevel::Linalg)
     return;

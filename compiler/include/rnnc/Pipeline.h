@@ -45,6 +45,11 @@ struct PipelineOptions {
   /// The smallest recurrence step (weight elements) whose bidirectional
   /// pair runs its directions side by side (rnn-concurrent-directions).
   int64_t directionsMinWork = 4096;
+  /// The smallest recurrence step (weight elements) of both stacked layers
+  /// for which they run as a pipeline over chunks (rnn-stacked-wavefront).
+  int64_t wavefrontMinWork = 4096;
+  /// ... and the largest.
+  int64_t wavefrontMaxWork = 131072;
 };
 
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).

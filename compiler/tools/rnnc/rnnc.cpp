@@ -95,6 +95,17 @@ static cl::opt<int64_t> directionsMinWork(
              "directions of a bidirectional layer on two threads (rnn-concurrent-directions; "
              "default 4096)"),
     cl::value_desc("n"), cl::init(4096), cl::cat(rnncCategory));
+static cl::opt<int64_t> wavefrontMinWork(
+    "wavefront-min-work",
+    cl::desc("smallest step (weight elements read per example) of two stacked layers for which "
+             "-O2 runs them as a pipeline over chunks of time on two threads "
+             "(rnn-stacked-wavefront; default 4096)"),
+    cl::value_desc("n"), cl::init(4096), cl::cat(rnncCategory));
+static cl::opt<int64_t> wavefrontMaxWork(
+    "wavefront-max-work",
+    cl::desc("largest such step (above it, sharing each kernel between the threads is faster; "
+             "default 131072)"),
+    cl::value_desc("n"), cl::init(131072), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -197,16 +208,15 @@ int compile(const char *argv0) {
   opts.optLevel = optLevel;
   opts.vectorWidth = width;
   opts.weightStorage = weightStorage;
-  if (packMinElements < 0) {
-    llvm::WithColor::error(llvm::errs(), "rnnc") << "--pack-min-elements must be >= 0\n";
-    return 1;
-  }
+  for (cl::opt<int64_t> *opt : {&packMinElements, &directionsMinWork, &wavefrontMinWork, &wavefrontMaxWork})
+    if (*opt < 0) {
+      llvm::WithColor::error(llvm::errs(), "rnnc") << "--" << opt->ArgStr << " must be >= 0\n";
+      return 1;
+    }
   opts.packMinElements = packMinElements;
-  if (directionsMinWork < 0) {
-    llvm::WithColor::error(llvm::errs(), "rnnc") << "--directions-min-work must be >= 0\n";
-    return 1;
-  }
   opts.directionsMinWork = directionsMinWork;
+  opts.wavefrontMinWork = wavefrontMinWork;
+  opts.wavefrontMaxWork = wavefrontMaxWork;
   if (unrollTime.getNumOccurrences() && unrollTime < 1) {
     llvm::WithColor::error(llvm::errs(), "rnnc") << "--unroll-time must be >= 1\n";
     return 1;

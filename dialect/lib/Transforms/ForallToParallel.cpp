@@ -1,7 +1,8 @@
 //===- ForallToParallel.cpp - scf.forall iterations on the runtime's threads ===//
 //
 // After bufferization, an scf.forall without results (rnn-concurrent-
-// directions' pair of directions) becomes
+// directions' pair of directions, rnn-stacked-wavefront's pair of layers
+// over a chunk) becomes
 //
 //   rnn.parallel work(%big) {
 //   ^bb0(%tid: i64, %n: i64):
@@ -29,7 +30,8 @@ using namespace mlir;
 namespace {
 
 /// Work reported to the runtime: always above its threshold for sharing
-/// (rnn-concurrent-directions only makes loops worth a second core).
+/// (rnn-concurrent-directions and rnn-stacked-wavefront only make loops
+/// worth a second core).
 constexpr int64_t kShareAlways = int64_t(1) << 40;
 
 LogicalResult lower(scf::ForallOp op) {

@@ -41,8 +41,12 @@ using namespace mlir;
 namespace {
 
 /// The outermost scf.for around `op` that `v` is defined outside of (null if
-/// `op` is in no loop or `v` varies in the innermost one).
+/// `op` is in no loop or `v` varies in the innermost one; a chunk loop of
+/// rnn-stacked-wavefront alone does not count: its sequence-wide
+/// projections read their weights once per chunk, not per step).
 scf::ForOp outermostInvariantLoop(Operation *op, Value v) {
+  if (!rnn::enclosingLoop(op))
+    return scf::ForOp();
   scf::ForOp found;
   for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
        loop = loop->getParentOfType<scf::ForOp>()) {

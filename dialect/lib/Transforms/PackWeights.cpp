@@ -117,7 +117,7 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
       if (!mt || cast<RankedTensorType>(mt->w.getType()).getNumElements() < minElements)
         continue;
       unsigned rank = op.getIndexingMapsArray()[2].getNumResults();
-      if (auto loop = op->getParentOfType<scf::ForOp>()) {
+      if (scf::ForOp loop = rnn::enclosingLoop(op)) {
         if (rank == 2)
           rewriteInLoop(op, *mt, loop, packs);
       } else if (rank == 3) {

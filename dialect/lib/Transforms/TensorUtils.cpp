@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -83,6 +84,13 @@ SmallVector<OpOperand *> nonViewUses(Value root) {
     }
   }
   return uses;
+}
+
+scf::ForOp enclosingLoop(Operation *op) {
+  auto loop = op->getParentOfType<scf::ForOp>();
+  while (loop && loop->hasAttr("rnn.chunks"))
+    loop = loop->getParentOfType<scf::ForOp>();
+  return loop;
 }
 
 } // namespace mlir::rnn

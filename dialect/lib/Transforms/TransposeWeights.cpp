@@ -56,7 +56,7 @@ struct RNNTransposeWeightsPass
     AffineMap outMap = maps[2];
     // Rows spanning a sequence: an output of rank 3 or more ([B, T, N])
     // outside loops; or a per-step contraction with a tiny reduction.
-    auto loop = op->getParentOfType<scf::ForOp>();
+    scf::ForOp loop = rnn::enclosingLoop(op);
     if (!loop && outMap.getNumResults() < 3)
       return;
     std::optional<int64_t> stepK;

@@ -153,6 +153,49 @@ def RNNConcurrentDirectionsPass : Pass<"rnn-concurrent-directions"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def RNNStackedWavefrontPass : Pass<"rnn-stacked-wavefront"> {
+  let summary = "Run two stacked layers as a pipeline over chunks of time (scf.for of scf.forall)";
+  let description = [{
+    On the cell-level IR (after rnn-concurrent-directions), in inference
+    functions (`rnn.entry`, `rnn.step_entry`). A recurrence whose inputs are
+    another recurrence's output sequences, or `rnn.dense` projections of
+    them (the hoisted input projection of layer 2), is layer 2 of a stack.
+    Time is cut into `chunks` chunks of `C = max(1, ceil(T / chunks))` steps
+    and the pair becomes an `scf.for` over `n + 1` chunk indices
+    (`rnn.chunks`) whose body is a two-iteration `scf.forall`
+    (`rnn.wavefront`): iteration 0 runs layer 1 over chunk `k`, iteration 1
+    runs layer 2's projection and recurrence over chunk `k - 1` (layer 1's
+    previous chunk, carried by the loop); a chunk past either end has zero
+    steps, and a recurrence over zero steps yields its initial states. The
+    states and chunks come back as rows of stacked `[2, ...]` shared
+    outputs; the sequences used after the pair are assembled chunk by chunk.
+    `rnn-forall-to-parallel` gives the iterations to the runtime's two
+    threads, so each layer keeps one core (and its weights in that core's
+    cache) with one wake-up per chunk, where kernel sharing pays a barrier
+    per kernel per step. Both layers forward, without `lengths`, each
+    step reading at least `min-step-work` and at most `max-step-work`
+    weight elements (above that, a step's kernels are large enough to share
+    between the threads, and the chunked layer-2 projection and the layers'
+    cache footprints make the pipeline slower: measured on a 2-layer LSTM of
+    256 hidden units at batch 1). Enabled from -O2.
+    Guarantees: results unchanged up to the summation order of the
+    projection's kernel over chunks of rows instead of the whole sequence
+    (each row's sum is the same reduction), and the same bytes at any
+    thread count.
+  }];
+  let options = [
+    Option<"minStepWork", "min-step-work", "int64_t", /*default=*/"4096",
+           "smallest step (weight and bias elements read per step) worth a thread">,
+    Option<"maxStepWork", "max-step-work", "int64_t", /*default=*/"131072",
+           "largest step (weight and bias elements read per step) for which the pipeline "
+           "beats sharing each kernel between the threads">,
+    Option<"chunks", "chunks", "int64_t", /*default=*/"16",
+           "number of chunks the time axis is cut into">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def RNNForallToParallelPass : Pass<"rnn-forall-to-parallel"> {
   let summary = "Hand the iterations of a bufferized scf.forall to the runtime's threads";
   let description = [{

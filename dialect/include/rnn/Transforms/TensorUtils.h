@@ -12,6 +12,9 @@ namespace mlir {
 namespace linalg {
 class GenericOp;
 }
+namespace scf {
+class ForOp;
+}
 namespace rnn {
 
 /// A zero tensor shaped like `v` (tensor.empty + linalg.fill).
@@ -39,6 +42,12 @@ Value viewRoot(Value v);
 /// The uses of `root` and of the views made of it (transitively), other than
 /// as the source of a view: the ops that read, write or pass on its memory.
 SmallVector<OpOperand *> nonViewUses(Value root);
+
+/// The innermost scf.for around `op`, other than the chunk loops of
+/// rnn-stacked-wavefront (`rnn.chunks`: each iteration covers a stretch of
+/// the sequence, so ops there are sequence-wide like at a function's top
+/// level); null when there is none.
+scf::ForOp enclosingLoop(Operation *op);
 
 } // namespace rnn
 } // namespace mlir
