@@ -111,11 +111,14 @@ func.func @many_to_one(%x: tensor<?x12x8xf32>, %u1: tensor<32x32xf32>, %v1: tens
 // -----
 
 // Left alone: a reverse layer 2 (it needs layer 1's last step first), a
-// function that is not an inference entry (a gradient function saves both
-// layers' steps), and a layer 1 whose sequence is read before layer 2.
+// function that is not the forward entry (a gradient function saves both
+// layers' steps; the step function mostly runs one step per call), and a
+// layer 1 whose sequence is read before layer 2.
 // CHECK-LABEL: func.func @reverse
 // CHECK-NOT:   scf.forall
 // CHECK-LABEL: func.func @not_inference
+// CHECK-NOT:   scf.forall
+// CHECK-LABEL: func.func @step_entry
 // CHECK-NOT:   scf.forall
 // CHECK-LABEL: func.func @read_between
 // CHECK-NOT:   scf.forall
@@ -138,6 +141,22 @@ func.func @reverse(%x: tensor<?x?x32xf32>, %u: tensor<32x32xf32>, %h0: tensor<?x
 }
 func.func @not_inference(%x: tensor<?x?x32xf32>, %u: tensor<32x32xf32>, %h0: tensor<?x32xf32>)
     -> tensor<?x?x32xf32> {
+  %y1, %h1 = rnn.recurrence(%x) init(%h0)
+      : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  ^bb0(%xt: tensor<?x32xf32>, %h: tensor<?x32xf32>):
+    %b = rnn.dense tanh %h, %u : (tensor<?x32xf32>, tensor<32x32xf32>) -> tensor<?x32xf32>
+    rnn.yield %b, %b : tensor<?x32xf32>, tensor<?x32xf32>
+  }
+  %y2, %h2 = rnn.recurrence(%y1) init(%h0)
+      : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  ^bb0(%xt: tensor<?x32xf32>, %h: tensor<?x32xf32>):
+    %b = rnn.dense tanh %h, %u : (tensor<?x32xf32>, tensor<32x32xf32>) -> tensor<?x32xf32>
+    rnn.yield %b, %b : tensor<?x32xf32>, tensor<?x32xf32>
+  }
+  return %y2 : tensor<?x?x32xf32>
+}
+func.func @step_entry(%x: tensor<?x?x32xf32>, %u: tensor<32x32xf32>, %h0: tensor<?x32xf32>)
+    -> tensor<?x?x32xf32> attributes {rnn.step_entry} {
   %y1, %h1 = rnn.recurrence(%x) init(%h0)
       : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
   ^bb0(%xt: tensor<?x32xf32>, %h: tensor<?x32xf32>):

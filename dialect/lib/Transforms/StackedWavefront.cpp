@@ -23,7 +23,7 @@
 // step, which at batch 1 is what the runtime's kernel sharing pays. A
 // recurrence over zero steps yields its initial states, so the first and the
 // last chunk need no special case (one core idles for one chunk of n + 1).
-// Inference functions only, like rnn-concurrent-directions.
+// The forward function (`rnn.entry`) only.
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/IR/RNNOps.h"
@@ -404,10 +404,12 @@ struct RNNStackedWavefrontPass : mlir::rnn::impl::RNNStackedWavefrontPassBase<RN
     }
     SmallVector<Block *> blocks;
     getOperation()->walk([&](Block *block) {
-      // Inference functions only: a gradient function saves every step of
-      // both layers, and the rows would add a copy of them.
+      // The forward function only. A gradient function saves every step of
+      // both layers, and the rows would add a copy of them; the step
+      // function (rnn.step_entry) mostly runs one step per call (generation),
+      // where the pipeline would be two wake-ups for nothing.
       Operation *parent = block->getParentOp();
-      if (parent->hasTrait<OpTrait::IsIsolatedFromAbove>() && isInferenceFunction(parent))
+      if (parent->hasTrait<OpTrait::IsIsolatedFromAbove>() && parent->hasAttr(attrs::kEntry))
         blocks.push_back(block);
     });
     for (Block *block : blocks) {

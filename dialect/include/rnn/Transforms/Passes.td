@@ -156,8 +156,9 @@ def RNNConcurrentDirectionsPass : Pass<"rnn-concurrent-directions"> {
 def RNNStackedWavefrontPass : Pass<"rnn-stacked-wavefront"> {
   let summary = "Run two stacked layers as a pipeline over chunks of time (scf.for of scf.forall)";
   let description = [{
-    On the cell-level IR (after rnn-concurrent-directions), in inference
-    functions (`rnn.entry`, `rnn.step_entry`). A recurrence whose inputs are
+    On the cell-level IR (after rnn-concurrent-directions), in the forward
+    function (`rnn.entry`; not in `rnn.step_entry`, which generation calls
+    one step at a time). A recurrence whose inputs are
     another recurrence's output sequences, or `rnn.dense` projections of
     them (the hoisted input projection of layer 2), is layer 2 of a stack.
     Time is cut into `chunks` chunks of `C = max(1, ceil(T / chunks))` steps
