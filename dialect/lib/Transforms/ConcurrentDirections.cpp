@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #include "rnn/IR/RNNOps.h"
 #include "rnn/Transforms/Passes.h"
+#include "rnn/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -206,17 +207,6 @@ bool mirrored(RecurrenceOp a, RecurrenceOp b) {
   return true;
 }
 
-/// Elements of the statically shaped tensors (weights, biases) a step of
-/// `rec` reads from above: a measure of the work of one step per example.
-int64_t stepWork(RecurrenceOp rec) {
-  SetVector<Value> used;
-  getUsedValuesDefinedAbove(rec.getBody(), used);
-  int64_t work = 0;
-  for (Value v : used)
-    if (auto type = dyn_cast<RankedTensorType>(v.getType()); type && type.hasStaticShape())
-      work += type.getNumElements();
-  return work;
-}
 
 /// Where dimension `d` of result `r` of `rec` comes from.
 DimSource resultDim(RecurrenceOp rec, unsigned r, int64_t d) {
@@ -364,7 +354,7 @@ struct RNNConcurrentDirectionsPass
         SmallVector<RecurrenceOp> recs(block->getOps<RecurrenceOp>());
         for (size_t i = 0; i < recs.size() && !again; ++i)
           for (size_t j = i + 1; j < recs.size() && !again; ++j) {
-            if (!mirrored(recs[i], recs[j]) || stepWork(recs[i]) < minStepWork)
+            if (!mirrored(recs[i], recs[j]) || rnn::staticElementsFromAbove(recs[i].getBody()) < minStepWork)
               continue;
             Task t0 = taskOf(recs[i]), t1 = taskOf(recs[j]);
             // Disjoint (neither needs the other's results: those are used

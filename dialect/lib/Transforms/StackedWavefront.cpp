@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 #include "rnn/IR/RNNOps.h"
 #include "rnn/Transforms/Passes.h"
+#include "rnn/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -54,17 +55,6 @@ struct Pair {
   SmallVector<Operation *> between; // block order
 };
 
-/// Elements of the statically shaped tensors a step of `rec` reads from
-/// above (its weights and biases).
-int64_t stepWork(RecurrenceOp rec) {
-  SetVector<Value> used;
-  getUsedValuesDefinedAbove(rec.getBody(), used);
-  int64_t work = 0;
-  for (Value v : used)
-    if (auto type = dyn_cast<RankedTensorType>(v.getType()); type && type.hasStaticShape())
-      work += type.getNumElements();
-  return work;
-}
 
 /// Every dimension of the result types is static but a sequence's batch and
 /// time and a state's batch (the chunk rows are built from those two sizes).
@@ -424,7 +414,8 @@ struct RNNStackedWavefrontPass : mlir::rnn::impl::RNNStackedWavefrontPassBase<RN
         std::optional<Pair> pair = matchPair(r2);
         if (!pair || done.contains(pair->r1))
           continue;
-        int64_t w1 = stepWork(pair->r1), w2 = stepWork(r2);
+        int64_t w1 = rnn::staticElementsFromAbove(pair->r1.getBody()),
+                w2 = rnn::staticElementsFromAbove(r2.getBody());
         if (std::min(w1, w2) < minStepWork || std::max(w1, w2) > maxStepWork)
           continue;
         done.insert(pair->r1);

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 using namespace mlir;
 
@@ -84,6 +85,16 @@ SmallVector<OpOperand *> nonViewUses(Value root) {
     }
   }
   return uses;
+}
+
+int64_t staticElementsFromAbove(Region &body) {
+  SetVector<Value> used;
+  getUsedValuesDefinedAbove(body, used);
+  int64_t n = 0;
+  for (Value v : used)
+    if (auto type = dyn_cast<RankedTensorType>(v.getType()); type && type.hasStaticShape())
+      n += type.getNumElements();
+  return n;
 }
 
 scf::ForOp enclosingLoop(Operation *op) {

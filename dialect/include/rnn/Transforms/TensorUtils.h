@@ -43,6 +43,11 @@ Value viewRoot(Value v);
 /// as the source of a view: the ops that read, write or pass on its memory.
 SmallVector<OpOperand *> nonViewUses(Value root);
 
+/// Elements of the statically shaped tensors that `body` reads from above:
+/// for a recurrence's body, its weights and biases, a measure of the work of
+/// one step per example.
+int64_t staticElementsFromAbove(Region &body);
+
 /// The innermost scf.for around `op`, other than the chunk loops of
 /// rnn-stacked-wavefront (`rnn.chunks`: each iteration covers a stretch of
 /// the sequence, so ops there are sequence-wide like at a function's top
