@@ -78,11 +78,13 @@ static cl::opt<std::string>
                            "(default), f16 or bf16 (rounded once per call; f32 arithmetic; "
                            "training keeps f32)"),
                   cl::value_desc("type"), cl::init("f32"), cl::cat(rnncCategory));
+// The numeric options' defaults are PipelineOptions' (one place for them).
+static const PipelineOptions kDefaults;
 static cl::opt<int64_t> packMinElements(
     "pack-min-elements",
     cl::desc("smallest weight (in elements) that -O2 packs into panels for batched "
              "contractions (rnn-pack-weights; default 16384: smaller ones stay in L1)"),
-    cl::value_desc("n"), cl::init(16384), cl::cat(rnncCategory));
+    cl::value_desc("n"), cl::init(kDefaults.packMinElements), cl::cat(rnncCategory));
 static cl::opt<int64_t> unrollTime(
     "unroll-time",
     cl::desc("unroll the time loops by n steps (rnn-unroll-time; 1: off; loops with a static "
@@ -94,18 +96,18 @@ static cl::opt<int64_t> directionsMinWork(
     cl::desc("smallest step (weight elements read per example) for which -O2 runs the two "
              "directions of a bidirectional layer on two threads (rnn-concurrent-directions; "
              "default 4096)"),
-    cl::value_desc("n"), cl::init(4096), cl::cat(rnncCategory));
+    cl::value_desc("n"), cl::init(kDefaults.directionsMinWork), cl::cat(rnncCategory));
 static cl::opt<int64_t> wavefrontMinWork(
     "wavefront-min-work",
     cl::desc("smallest step (weight elements read per example) of two stacked layers for which "
              "-O2 runs them as a pipeline over chunks of time on two threads "
              "(rnn-stacked-wavefront; default 4096)"),
-    cl::value_desc("n"), cl::init(4096), cl::cat(rnncCategory));
+    cl::value_desc("n"), cl::init(kDefaults.wavefrontMinWork), cl::cat(rnncCategory));
 static cl::opt<int64_t> wavefrontMaxWork(
     "wavefront-max-work",
     cl::desc("largest such step (above it, sharing each kernel between the threads is faster; "
              "default 131072)"),
-    cl::value_desc("n"), cl::init(131072), cl::cat(rnncCategory));
+    cl::value_desc("n"), cl::init(kDefaults.wavefrontMaxWork), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
