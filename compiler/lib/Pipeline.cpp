@@ -118,15 +118,20 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
   // Kernels: vector code for contractions and elementwise maps (-O2+); the
   // rest as scalar loops. Function-local passes are nested on func.func so
   // that MLIR runs them on the functions in parallel (one thread per core).
-  OpPassManager &fpm = pm.nest<func::FuncOp>();
-  fpm.addPass(rnn::createRNNForallToParallelPass());
+  // The vectorizer runs on the module: a kernel the module repeats (the
+  // directions of a layer, the loss's forward) is emitted once, in a
+  // function of its own.
+  pm.addNestedPass<func::FuncOp>(rnn::createRNNForallToParallelPass());
   if (optLevel >= 2) {
     rnn::RNNVectorizeKernelsPassOptions vecOpts;
     vecOpts.vectorWidth = opts.vectorWidth;
     vecOpts.parallel = true;
-    fpm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
-    fpm.addPass(createCanonicalizerPass());
+    vecOpts.shareKernels = opts.shareKernels;
+    pm.addPass(rnn::createRNNVectorizeKernelsPass(vecOpts));
   }
+  OpPassManager &fpm = pm.nest<func::FuncOp>();
+  if (optLevel >= 2)
+    fpm.addPass(createCanonicalizerPass());
   fpm.addPass(createConvertLinalgToLoopsPass());
   fpm.addPass(memref::createExpandStridedMetadataPass());
   fpm.addPass(createLowerAffinePass());

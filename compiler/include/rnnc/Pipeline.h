@@ -50,6 +50,9 @@ struct PipelineOptions {
   int64_t wavefrontMinWork = 4096;
   /// ... and the largest.
   int64_t wavefrontMaxWork = 131072;
+  /// Kernels the module repeats are emitted once, in a function their
+  /// copies call (rnn-vectorize-kernels' share-kernels; -O2 and up).
+  bool shareKernels = true;
 };
 
 /// Adds the passes that lower layer-level rnn IR to `level` (RNN .. LLVMMLIR).

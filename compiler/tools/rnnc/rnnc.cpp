@@ -108,6 +108,12 @@ static cl::opt<int64_t> wavefrontMaxWork(
     cl::desc("largest such step (above it, sharing each kernel between the threads is faster; "
              "default 131072)"),
     cl::value_desc("n"), cl::init(kDefaults.wavefrontMaxWork), cl::cat(rnncCategory));
+static cl::opt<bool> shareKernels(
+    "share-kernels",
+    cl::desc("emit each kernel that the model repeats (both directions of a layer, the "
+             "loss's forward, ...) once, in a function its copies call (-O2 and up; default "
+             "true; false: every copy inline, as compile-time baseline)"),
+    cl::init(kDefaults.shareKernels), cl::cat(rnncCategory));
 static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: the host)"),
                                       cl::init("native"), cl::cat(rnncCategory));
 
@@ -219,6 +225,7 @@ int compile(const char *argv0) {
   opts.directionsMinWork = directionsMinWork;
   opts.wavefrontMinWork = wavefrontMinWork;
   opts.wavefrontMaxWork = wavefrontMaxWork;
+  opts.shareKernels = shareKernels;
   if (unrollTime.getNumOccurrences() && unrollTime < 1) {
     llvm::WithColor::error(llvm::errs(), "rnnc") << "--unroll-time must be >= 1\n";
     return 1;

@@ -17,6 +17,10 @@
 //    one vector of the last axis at a time, the body's ops cloned on vectors,
 //    loop-invariant operands broadcast.
 //
+// With share-kernels, a kernel that the module repeats (both directions of a
+// layer, the loss's forward, the prepare function's transposes) is emitted
+// once, in a function that its copies call.
+//
 // Remainders (rows, columns, reduction steps that do not fill a tile) are
 // handled by smaller tiles down to scalar code, so any size is exact. Then
 // every `math.tanh`/`math.exp`/`math.log` becomes MLIR's polynomial
@@ -30,6 +34,7 @@
 #include "rnn/IR/RNNOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -39,9 +44,11 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::rnn {
 #define GEN_PASS_DEF_RNNVECTORIZEKERNELSPASS
@@ -647,9 +654,12 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   // every step, no prefetch), while the packed block is read in order. Each
   // element is copied once (the row blocks and reduction blocks partition
   // the input). Not inside a loop (a per-step kernel of an attention
-  // decoder's adjoint): the buffer would be allocated at every step.
+  // decoder's adjoint): the buffer would be allocated at every step. (A
+  // kernel function of rnn-outline-kernels says whether its calls are.)
   const int64_t rowBlock = 128;
-  bool pack = !panels && kBlock > 0 && !c.op->getParentOfType<scf::ForOp>() && c.m &&
+  auto func = c.op->getParentOfType<FunctionOpInterface>();
+  bool inLoop = c.op->getParentOfType<scf::ForOp>() || (func && func->hasAttr("rnn.kernel_in_loop"));
+  bool pack = !panels && kBlock > 0 && !inLoop && c.m &&
               c.inMap[sIn].isFunctionOfDim(*c.m) && !sVec &&
               !c.widen[sIn] && lastResultIs(c.inMap[sIn], *c.m) && unitLastStride(c.in[sIn]) &&
               cast<MemRefType>(c.in[sIn].getType()).getElementType().isF32();
@@ -1625,6 +1635,106 @@ LogicalResult vectorizeTranspose(RewriterBase &rewriter, linalg::GenericOp op, i
   return success();
 }
 
+
+//===----------------------------------------------------------------------===//
+// One function per repeated kernel
+//===----------------------------------------------------------------------===//
+
+/// A kernel to emit: its op, the seed its accumulators start from (and the
+/// broadcast that seed replaces), and where it runs, which changes the code
+/// (inside a loop: no packed block per call; inside an rnn.parallel region:
+/// not shared among the threads).
+struct Job {
+  linalg::GenericOp op;
+  Seed seed;
+  Operation *bcast = nullptr;
+  bool inLoop = false, nested = false;
+  /// For a shared kernel: its distinct memref operands (then the seed's
+  /// bias), the arguments of its function; operand i (the bias last) is
+  /// args[argOf[i]].
+  SmallVector<Value> args;
+  SmallVector<unsigned> argOf;
+};
+
+/// Static work of `op` (the product of its static loop sizes) from which a
+/// repeated kernel gets a function: any that runs once per call of its
+/// function; inside a loop, where the call is paid at every step, only
+/// kernels of enough work that a call (its memref descriptors passed as
+/// scalars) is lost in it.
+constexpr int64_t kShareMinWork = 256;
+constexpr int64_t kShareMinWorkInLoop = 2048;
+
+/// Whether `job` may be a call to a shared function, filling its arguments:
+/// a kernel of sizable code (a contraction or reduction, a transpose, a map
+/// of more than three body ops; a copy or an add costs less inline than a
+/// call) on memref operands only, using only constants from above.
+bool shareable(Job &job) {
+  linalg::GenericOp op = job.op;
+  bool permutes = llvm::any_of(op.getIndexingMapsArray(),
+                               [](AffineMap m) { return m.isPermutation() && !m.isIdentity(); });
+  if (op.getNumReductionLoops() == 0 && !permutes &&
+      op.getRegion().front().getOperations().size() <= 4)
+    return false;
+  int64_t work = 1;
+  for (int64_t size : op.getStaticLoopRanges())
+    if (!ShapedType::isDynamic(size))
+      work = satMul(work, size);
+  if (work < (job.inLoop ? kShareMinWorkInLoop : kShareMinWork))
+    return false;
+  SmallVector<Value> operands(op->getOperands());
+  if (job.seed.bias)
+    operands.push_back(job.seed.bias);
+  for (Value v : operands) {
+    if (!isa<MemRefType>(v.getType()))
+      return false;
+    auto *it = llvm::find(job.args, v);
+    job.argOf.push_back(it - job.args.begin());
+    if (it == job.args.end())
+      job.args.push_back(v);
+  }
+  SetVector<Value> above;
+  getUsedValuesDefinedAbove(op->getRegions(), above);
+  return llvm::all_of(above, [](Value v) { return v.getDefiningOp<arith::ConstantOp>(); });
+}
+
+llvm::hash_code kernelHash(const Job &job) {
+  return llvm::hash_combine(
+      OperationEquivalence::computeHash(job.op, OperationEquivalence::ignoreHashValue,
+                                        OperationEquivalence::ignoreHashValue,
+                                        OperationEquivalence::IgnoreLocations),
+      llvm::hash_combine_range(job.op->getOperandTypes()), job.inLoop, job.nested,
+      static_cast<bool>(job.seed.bias), job.seed.value, job.seed.offset,
+      llvm::hash_combine_range(job.seed.strides));
+}
+
+/// The same kernel: the same op (maps, iterators, body, with equal constants
+/// from above) on operands of the same types repeated alike, the same seed
+/// up to its bias buffer, in the same kind of place.
+bool sameKernel(Job &a, Job &b) {
+  if (a.inLoop != b.inLoop || a.nested != b.nested || a.argOf != b.argOf ||
+      static_cast<bool>(a.seed.bias) != static_cast<bool>(b.seed.bias) ||
+      a.seed.value != b.seed.value || a.seed.offset != b.seed.offset ||
+      a.seed.strides != b.seed.strides ||
+      !llvm::equal(llvm::map_range(a.args, [](Value v) { return v.getType(); }),
+                   llvm::map_range(b.args, [](Value v) { return v.getType(); })))
+    return false;
+  // Values inside the two ops correspond as the comparison goes (block
+  // arguments, results); from above they are equal constants; the operands
+  // are arguments (their types are compared by the caller of this callback).
+  DenseMap<Value, Value> inside;
+  auto mark = [&](Value l, Value r) { inside[l] = r; };
+  auto check = [&](Value l, Value r) -> LogicalResult {
+    if (auto it = inside.find(l); it != inside.end())
+      return success(it->second == r);
+    auto cl = l.getDefiningOp<arith::ConstantOp>(), cr = r.getDefiningOp<arith::ConstantOp>();
+    if (cl || cr)
+      return success(cl && cr && cl.getValue() == cr.getValue());
+    return success(isa<MemRefType>(l.getType()));
+  };
+  return OperationEquivalence::isEquivalentTo(a.op, b.op, check, mark,
+                                              OperationEquivalence::IgnoreLocations);
+}
+
 struct RNNVectorizeKernelsPass
     : mlir::rnn::impl::RNNVectorizeKernelsPassBase<RNNVectorizeKernelsPass> {
   using Base::Base;
@@ -1684,24 +1794,103 @@ struct RNNVectorizeKernelsPass
     }
     DenseMap<Operation *, unsigned> seededDone;
     ParallelOpts par{parallel, parallelMinWork};
-    auto vectorize = [&](linalg::GenericOp op) {
+    auto vectorize = [&](linalg::GenericOp op, const ParallelOpts &par) {
       if (failed(vectorizeContraction(rewriter, op, vectorWidth, par)) &&
           failed(vectorizeTranspose(rewriter, op, vectorWidth, par)) &&
           failed(vectorizeFullReduction(rewriter, op, vectorWidth)))
         (void)vectorizeElementwise(rewriter, op, vectorWidth, par);
     };
+    // A seeded contraction, or any other kernel; true when seeded.
+    auto emit = [&](linalg::GenericOp op, const Seed &seed, const ParallelOpts &par) {
+      if (seed && succeeded(vectorizeContraction(rewriter, op, vectorWidth, par, seed)))
+        return true;
+      vectorize(op, par);
+      return false;
+    };
+    SmallVector<Job> jobs;
     for (linalg::GenericOp op : generics) {
       if (seedsOf.count(op) || refills.contains(op))
         continue; // decided below, once its contractions are
-      auto it = seedOf.find(op);
-      if (it != seedOf.end()) {
-        auto [bcast, sc] = it->second;
-        if (succeeded(vectorizeContraction(rewriter, op, vectorWidth, par, sc.seed))) {
-          ++seededDone[bcast];
+      Job job{op, Seed(), nullptr, static_cast<bool>(op->getParentOfType<scf::ForOp>()),
+              static_cast<bool>(op->getParentOfType<rnn::ParallelOp>()), {}, {}};
+      if (auto it = seedOf.find(op); it != seedOf.end())
+        std::tie(job.bcast, job.seed) = std::make_pair(it->second.first, it->second.second.seed);
+      jobs.push_back(std::move(job));
+    }
+    // With share-kernels, each kernel that the module repeats is emitted once,
+    // in a private function `kernel_N` (rnn.kernel; rnn.kernel_in_loop when
+    // it runs in loops), and its copies become calls. Classes in program
+    // order (buckets of equal hashes hold several).
+    SmallVector<int> classOf(jobs.size(), -1);
+    SmallVector<SmallVector<unsigned>> classes;
+    auto module = dyn_cast<ModuleOp>(root);
+    if (shareKernels && module) {
+      DenseMap<llvm::hash_code, SmallVector<unsigned>> buckets;
+      for (auto [i, job] : llvm::enumerate(jobs)) {
+        if (!shareable(job))
           continue;
+        SmallVector<unsigned> &bucket = buckets[kernelHash(job)];
+        for (unsigned k : bucket)
+          if (sameKernel(jobs[classes[k].front()], job)) {
+            classOf[i] = k;
+            break;
+          }
+        if (classOf[i] < 0) {
+          classOf[i] = classes.size();
+          bucket.push_back(classes.size());
+          classes.push_back({});
         }
+        classes[classOf[i]].push_back(i);
       }
-      vectorize(op);
+    }
+    SmallVector<func::FuncOp> kernelFn(classes.size());
+    SmallVector<char> kernelSeeded(classes.size(), 0);
+    std::optional<SymbolTable> symbols;
+    for (auto [i, job] : llvm::enumerate(jobs)) {
+      int k = classOf[i];
+      if (k < 0 || classes[k].size() < 2) {
+        if (emit(job.op, job.seed, par))
+          ++seededDone[job.bcast];
+        continue;
+      }
+      if (!kernelFn[k]) {
+        // The first copy is moved into the function and emitted there.
+        if (!symbols)
+          symbols.emplace(module);
+        OpBuilder b(module.getBodyRegion());
+        b.setInsertionPointToEnd(module.getBody());
+        SmallVector<Type> types;
+        for (Value v : job.args)
+          types.push_back(v.getType());
+        auto fn = func::FuncOp::create(b, job.op.getLoc(), "kernel", b.getFunctionType(types, {}));
+        fn.setPrivate();
+        fn->setAttr("rnn.kernel", b.getUnitAttr());
+        if (job.inLoop)
+          fn->setAttr("rnn.kernel_in_loop", b.getUnitAttr());
+        symbols->insert(fn); // kernel, kernel_0, kernel_1, ...
+        Block *entry = fn.addEntryBlock();
+        b.setInsertionPointToStart(entry);
+        IRMapping map;
+        for (auto [v, arg] : llvm::zip(job.args, entry->getArguments()))
+          map.map(v, arg);
+        SetVector<Value> above;
+        getUsedValuesDefinedAbove(job.op->getRegions(), above);
+        for (Value v : above)
+          map.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+        auto copy = cast<linalg::GenericOp>(b.clone(*job.op, map));
+        func::ReturnOp::create(b, job.op.getLoc());
+        Seed seed = job.seed;
+        if (seed.bias)
+          seed.bias = map.lookup(seed.bias);
+        // Called inside an rnn.parallel region: the threads are busy.
+        kernelSeeded[k] = emit(copy, seed, job.nested ? ParallelOpts() : par);
+        kernelFn[k] = fn;
+      }
+      rewriter.setInsertionPoint(job.op);
+      func::CallOp::create(rewriter, job.op.getLoc(), kernelFn[k], job.args);
+      rewriter.eraseOp(job.op);
+      if (kernelSeeded[k])
+        ++seededDone[job.bcast];
     }
     // A broadcast all of whose contractions start from the bias is not run;
     // otherwise it stays (the seeded ones ignore what it writes).
@@ -1713,12 +1902,12 @@ struct RNNVectorizeKernelsPass
         if (seeded)
           rewriter.eraseOp(refill);
         else
-          vectorize(cast<linalg::GenericOp>(refill));
+          vectorize(cast<linalg::GenericOp>(refill), par);
       }
       if (seeded)
         rewriter.eraseOp(op);
       else
-        vectorize(op);
+        vectorize(op, par);
     }
 
     // tanh/exp/log as polynomials, on vectors and scalars alike.

@@ -329,9 +329,18 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
     for an elementwise map the rows, or the last axis when there is one
     row. Shares are multiples of the register tiles, and every output is
     computed by the same code in the same order whatever the thread count.
+    With `share-kernels` (on from -O2; the pass must then run on the
+    module), a kernel the module repeats is emitted once: the copies (the
+    same op, body constants and operand types, the same seed up to its bias
+    buffer, alike inside or outside loops and `rnn.parallel` regions) of a
+    contraction, reduction, transpose or map of more than three body ops,
+    of static work >= 256 (>= 2048 inside a loop), become calls to a private
+    function `kernel_N` (`rnn.kernel`, `rnn.kernel_in_loop`) on their
+    distinct memref operands and the seed's bias.
     Guarantees: results equal the loop lowering's up to fp32 rounding
     (summation order, FMA contraction, the approximations' few-ulp error),
-    and are bit for bit the same for any number of threads.
+    and are bit for bit the same for any number of threads; a shared
+    kernel's function holds the code the copy would have had in place.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
@@ -341,7 +350,10 @@ def RNNVectorizeKernelsPass : Pass<"rnn-vectorize-kernels"> {
     Option<"parallelMinWork", "parallel-min-work", "int64_t", /*default=*/"4096",
            "kernels whose sizes give less work than this stay single-threaded (dynamic "
            "sizes count as 16 when the static ones give at least 1024, or 256 with two "
-           "dynamic sizes, else as 1; the runtime decides on the actual sizes)">
+           "dynamic sizes, else as 1; the runtime decides on the actual sizes)">,
+    Option<"shareKernels", "share-kernels", "bool", /*default=*/"false",
+           "on a module: emit each kernel that the module repeats once, in a private "
+           "function that its copies call">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect",
                            "::mlir::rnn::RNNDialect",
