@@ -655,7 +655,8 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   // element is copied once (the row blocks and reduction blocks partition
   // the input). Not inside a loop (a per-step kernel of an attention
   // decoder's adjoint): the buffer would be allocated at every step. (A
-  // kernel function of rnn-outline-kernels says whether its calls are.)
+  // shared kernel's function is marked rnn.kernel_in_loop when its calls
+  // are.)
   const int64_t rowBlock = 128;
   auto func = c.op->getParentOfType<FunctionOpInterface>();
   bool inLoop = c.op->getParentOfType<scf::ForOp>() || (func && func->hasAttr("rnn.kernel_in_loop"));
@@ -1635,7 +1636,6 @@ LogicalResult vectorizeTranspose(RewriterBase &rewriter, linalg::GenericOp op, i
   return success();
 }
 
-
 //===----------------------------------------------------------------------===//
 // One function per repeated kernel
 //===----------------------------------------------------------------------===//
@@ -1813,8 +1813,10 @@ struct RNNVectorizeKernelsPass
         continue; // decided below, once its contractions are
       Job job{op, Seed(), nullptr, static_cast<bool>(op->getParentOfType<scf::ForOp>()),
               static_cast<bool>(op->getParentOfType<rnn::ParallelOp>()), {}, {}};
-      if (auto it = seedOf.find(op); it != seedOf.end())
-        std::tie(job.bcast, job.seed) = std::make_pair(it->second.first, it->second.second.seed);
+      if (auto it = seedOf.find(op); it != seedOf.end()) {
+        job.bcast = it->second.first;
+        job.seed = it->second.second.seed;
+      }
       jobs.push_back(std::move(job));
     }
     // With share-kernels, each kernel that the module repeats is emitted once,
@@ -1854,7 +1856,8 @@ struct RNNVectorizeKernelsPass
         continue;
       }
       if (!kernelFn[k]) {
-        // The first copy is moved into the function and emitted there.
+        // The function holds a clone of the first copy, emitted there; then
+        // every copy becomes a call.
         if (!symbols)
           symbols.emplace(module);
         OpBuilder b(module.getBodyRegion());
