@@ -95,6 +95,10 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
 
   // Runtime ABI, then buffers.
   pm.addPass(rnn::createRNNExportEntryPass());
+  // The two branches of a concurrent pair fill their rows of the stacked
+  // results in place (one-shot bufferization would copy them).
+  if (optLevel >= 2)
+    pm.addPass(rnn::createRNNRowsInPlacePass());
   bufferization::OneShotBufferizePassOptions bufOpts;
   bufOpts.bufferizeFunctionBoundaries = true;
   bufOpts.allowReturnAllocsFromLoops = true;

@@ -9,7 +9,10 @@
 // scf.forall, layer 1 over chunk k (iteration 0) and layer 2 over chunk
 // k - 1 (iteration 1: zero steps at k = 0, and layer 1 zero steps at k = n).
 // Layer 2's projection of layer 1's chunk runs after the forall (shared by
-// the threads) and is carried to the next iteration. Layer 2's sequence is
+// the threads) and is carried to the next iteration. Each branch gives the
+// other iteration's rows the shape its own branch gives them, and layer 2
+// reads its carried chunk as a slice of [B, len2] (all of it), so that
+// both branches' rows have the same sizes (rnn-rows-in-place). Layer 2's sequence is
 // assembled chunk by chunk; layer 1's final state comes out of the loop.
 // CHECK-LABEL: func.func @stacked
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x?x16xf32>, %[[W1:[^:]*]]: tensor<128x16xf32>, %[[U1:[^:]*]]: tensor<128x32xf32>, %[[W2:[^:]*]]: tensor<128x32xf32>, %[[U2:[^:]*]]: tensor<128x32xf32>, %[[H0:[^:]*]]: tensor<?x32xf32>)
@@ -28,11 +31,14 @@
 // CHECK:            %[[CH:.*]] = tensor.extract_slice %[[P1]][0, %[[OFF1:.*]], 0] [%[[B]], %[[LEN1:.*]], 128] [1, 1, 1]
 // CHECK:            %[[A:.*]]:3 = rnn.recurrence(%[[CH]]) init(%[[S1H]], %[[S1C]])
 // CHECK:              rnn.dense none %{{.*}}, %[[U1]]
-// CHECK:            scf.yield %[[A]]#0, %[[A]]#1, %[[A]]#2,
+// CHECK:            %[[NO2:.*]] = tensor.empty(%[[B]], %[[LEN2:.*]]) : tensor<?x?x32xf32>
+// CHECK:            scf.yield %[[A]]#0, %[[A]]#1, %[[A]]#2, %[[NO2]],
 // CHECK:          } else {
-// CHECK:            %[[BB:.*]]:3 = rnn.recurrence(%[[IN2]]) init(%[[S2H]], %[[S2C]])
+// CHECK:            %[[FED:.*]] = tensor.extract_slice %[[IN2]][0, 0, 0] [%[[B]], %[[LEN2]], 128] [1, 1, 1]
+// CHECK:            %[[BB:.*]]:3 = rnn.recurrence(%[[FED]]) init(%[[S2H]], %[[S2C]])
 // CHECK:              rnn.dense none %{{.*}}, %[[U2]]
-// CHECK:            scf.yield {{.*}}, %[[BB]]#0, %[[BB]]#1, %[[BB]]#2
+// CHECK:            %[[NO1:.*]] = tensor.empty(%[[B]], %[[LEN1]]) : tensor<?x?x32xf32>
+// CHECK:            scf.yield %[[NO1]], {{.*}}, %[[BB]]#0, %[[BB]]#1, %[[BB]]#2
 // CHECK:          scf.forall.in_parallel {
 // CHECK-NEXT:       tensor.parallel_insert_slice %[[R]]#0 into %{{.*}}[%[[I]], 0, 0, 0]
 // CHECK:        } {rnn.wavefront}
@@ -42,7 +48,7 @@
 // CHECK-DAG:    %[[C2:.*]] = tensor.extract_slice %[[S]]#5[1, 0, 0] [1, %[[B]], 32]
 // CHECK-DAG:    %[[Y1C:.*]] = tensor.extract_slice %[[S]]#0[0, 0, 0, 0] [1, %[[B]], %[[LEN1]], 32]
 // CHECK-DAG:    %[[P2:.*]] = rnn.dense none %[[Y1C]], %[[W2]] : (tensor<?x?x32xf32>, tensor<128x32xf32>) -> tensor<?x?x128xf32>
-// CHECK-DAG:    %[[Y2C:.*]] = tensor.extract_slice %[[S]]#3[1, 0, 0, 0] [1, %[[B]], %[[LEN2:.*]], 32]
+// CHECK-DAG:    %[[Y2C:.*]] = tensor.extract_slice %[[S]]#3[1, 0, 0, 0] [1, %[[B]], %[[LEN2]], 32]
 // CHECK-DAG:    %[[Y2N:.*]] = tensor.insert_slice %[[Y2C]] into %[[Y2]][0, %{{.*}}, 0] [%[[B]], %[[LEN2]], 32]
 // CHECK:        scf.yield %[[H1]], %[[C1]], %[[H2]], %[[C2]], %[[P2]], %[[Y2N]]
 // CHECK:      } {rnn.chunks}

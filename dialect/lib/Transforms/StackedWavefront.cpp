@@ -260,10 +260,14 @@ void pipeline(Pair &p, int64_t chunks) {
     Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, iv, c0);
     SmallVector<Type> types(rowTypes.begin(), rowTypes.end());
     auto ifOp = scf::IfOp::create(b, loc, types, isFirst, /*withElseRegion=*/true);
+    // The other iteration's rows: the shape its branch gives them (so that
+    // rnn-rows-in-place can make both branches build on the row itself:
+    // one branch fills it, the other leaves it untouched, nothing is
+    // copied).
     auto empty = [&](unsigned row) -> Value {
       RankedTensorType type = rowTypes[row];
       return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
-                                     dynamicSizes(type, bsz, c0));
+                                     dynamicSizes(type, bsz, rowLen[row]));
     };
     auto retype = [](RecurrenceOp clone, RecurrenceOp orig) {
       for (unsigned r = 0; r < clone.getNumOutputs(); ++r)
@@ -296,8 +300,18 @@ void pipeline(Pair &p, int64_t chunks) {
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifOp.elseBlock());
+      // Each fed chunk as a slice of its own [B, len2, ...] (all of it), so
+      // that its sizes, and those of the chunk's results, are bsz and len2
+      // like the other branch's rows (rnn-rows-in-place needs both
+      // branches' rows of one size).
+      SmallVector<Value> fed;
+      for (Value v : fedChunks) {
+        auto type = cast<RankedTensorType>(v.getType());
+        SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0)), ones(type.getRank(), b.getIndexAttr(1));
+        fed.push_back(tensor::ExtractSliceOp::create(b, loc, type, v, zeros, mixedSizes(b, type, bsz, len2), ones));
+      }
       auto clone = cast<RecurrenceOp>(b.clone(*r2));
-      for (auto [i, v] : llvm::enumerate(fedChunks)) // by position, like the states
+      for (auto [i, v] : llvm::enumerate(fed)) // by position, like the states
         clone.getInputsMutable()[i].set(v);
       for (auto [i, v] : llvm::enumerate(st2))
         clone.getInitMutable()[i].set(v);

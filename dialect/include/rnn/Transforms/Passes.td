@@ -274,6 +274,27 @@ def RNNCarryInPlacePass : Pass<"rnn-carry-in-place"> {
   }];
 }
 
+def RNNRowsInPlacePass : Pass<"rnn-rows-in-place"> {
+  let summary = "The branches of a two-way scf.forall compute their results in their rows";
+  let description = [{
+    On linalg over tensors, -O2 and up, just before bufferization. In an
+    `scf.forall` whose body is an `scf.if` (rnn-concurrent-directions,
+    rnn-stacked-wavefront: one branch per iteration) and whose results go
+    back with `tensor.parallel_insert_slice` into rows of the shared outputs:
+    a result that both branches build on a `tensor.empty` (through
+    destinations: `scf.for` iteration arguments, `insert_slice`
+    destinations, destination-style outputs, casts), each empty used once
+    and of the row's type and sizes, is built on the row itself, a
+    `tensor.extract_slice` of the shared output made before the `scf.if`.
+    One-shot bufferization then writes the row in place instead of filling
+    a fresh buffer in the branch and copying it into the row (it does not
+    look through the `scf.if`).
+    Guarantees: the same values (an empty's contents are undefined, and the
+    row is overwritten where the branch writes).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def RNNForwardCopiesPass : Pass<"rnn-forward-copies"> {
   let summary = "A linalg op writes where its result is copied to, not into a temporary";
   let description = [{
