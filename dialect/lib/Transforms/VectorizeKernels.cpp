@@ -605,6 +605,15 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
   });
 }
 
+/// Whether `op` runs inside a loop: an enclosing scf.for, or, in a shared
+/// kernel's function, calls from inside loops (rnn.kernel_in_loop).
+bool runsInLoop(Operation *op) {
+  if (op->getParentOfType<scf::ForOp>())
+    return true;
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  return func && func->hasAttr(rnn::attrs::kKernelInLoop);
+}
+
 /// Broadcast form: out[.., m, n:n+8] += in_s[..] * in_v[.., n:n+8] over k,
 /// where `vecIn` is the input whose last axis is the output's last axis.
 void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> ranges,
@@ -654,13 +663,9 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
   // every step, no prefetch), while the packed block is read in order. Each
   // element is copied once (the row blocks and reduction blocks partition
   // the input). Not inside a loop (a per-step kernel of an attention
-  // decoder's adjoint): the buffer would be allocated at every step. (A
-  // shared kernel's function is marked rnn.kernel_in_loop when its calls
-  // are.)
+  // decoder's adjoint): the buffer would be allocated at every step.
   const int64_t rowBlock = 128;
-  auto func = c.op->getParentOfType<FunctionOpInterface>();
-  bool inLoop = c.op->getParentOfType<scf::ForOp>() || (func && func->hasAttr("rnn.kernel_in_loop"));
-  bool pack = !panels && kBlock > 0 && !inLoop && c.m &&
+  bool pack = !panels && kBlock > 0 && !runsInLoop(c.op) && c.m &&
               c.inMap[sIn].isFunctionOfDim(*c.m) && !sVec &&
               !c.widen[sIn] && lastResultIs(c.inMap[sIn], *c.m) && unitLastStride(c.in[sIn]) &&
               cast<MemRefType>(c.in[sIn].getType()).getElementType().isF32();
@@ -1811,7 +1816,7 @@ struct RNNVectorizeKernelsPass
     for (linalg::GenericOp op : generics) {
       if (seedsOf.count(op) || refills.contains(op))
         continue; // decided below, once its contractions are
-      Job job{op, Seed(), nullptr, static_cast<bool>(op->getParentOfType<scf::ForOp>()),
+      Job job{op, Seed(), nullptr, runsInLoop(op),
               static_cast<bool>(op->getParentOfType<rnn::ParallelOp>()), {}, {}};
       if (auto it = seedOf.find(op); it != seedOf.end()) {
         job.bcast = it->second.first;
@@ -1867,9 +1872,9 @@ struct RNNVectorizeKernelsPass
           types.push_back(v.getType());
         auto fn = func::FuncOp::create(b, job.op.getLoc(), "kernel", b.getFunctionType(types, {}));
         fn.setPrivate();
-        fn->setAttr("rnn.kernel", b.getUnitAttr());
+        fn->setAttr(rnn::attrs::kKernel, b.getUnitAttr());
         if (job.inLoop)
-          fn->setAttr("rnn.kernel_in_loop", b.getUnitAttr());
+          fn->setAttr(rnn::attrs::kKernelInLoop, b.getUnitAttr());
         symbols->insert(fn); // kernel, kernel_0, kernel_1, ...
         Block *entry = fn.addEntryBlock();
         b.setInsertionPointToStart(entry);

@@ -56,6 +56,11 @@ inline constexpr llvm::StringLiteral kModel = "rnn.model";
 inline constexpr llvm::StringLiteral kVocabs = "rnn.vocabs";
 inline constexpr llvm::StringLiteral kTargets = "rnn.targets";
 inline constexpr llvm::StringLiteral kTrain = "rnn.train";
+/// A function holding one kernel that the module repeats
+/// (rnn-vectorize-kernels' share-kernels), and whether its calls run
+/// inside loops (which changes the kernel's code).
+inline constexpr llvm::StringLiteral kKernel = "rnn.kernel";
+inline constexpr llvm::StringLiteral kKernelInLoop = "rnn.kernel_in_loop";
 } // namespace attrs
 
 /// Whether `fn` is one of the inference functions (`rnn.entry`,
