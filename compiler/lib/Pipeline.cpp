@@ -99,6 +99,16 @@ void rnnc::buildPipeline(OpPassManager &pm, EmitLevel level, const PipelineOptio
   // results in place (one-shot bufferization would copy them).
   if (optLevel >= 2)
     pm.addPass(rnn::createRNNRowsInPlacePass());
+  // Each block of hidden units' gates computed and activated at once
+  // (opt-in: --gate-block). Last before bufferization: canonicalization would
+  // drop the shared outputs the blocks' pre-activations are written into
+  // (unused after the loop).
+  if (optLevel >= 2 && opts.gateBlock > 0) {
+    rnn::RNNGateEpiloguePassOptions epiOpts;
+    epiOpts.block = opts.gateBlock;
+    epiOpts.minWork = opts.gateMinWork;
+    pm.addPass(rnn::createRNNGateEpiloguePass(epiOpts));
+  }
   bufferization::OneShotBufferizePassOptions bufOpts;
   bufOpts.bufferizeFunctionBoundaries = true;
   bufOpts.allowReturnAllocsFromLoops = true;

@@ -27,6 +27,9 @@ MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 ACTS = {"none": lambda x: x, "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
 
+HIDDEN = 4  # hidden units of a case (--hidden)
+
+
 def case_list():
     cases = []
     for cell in MODULES:
@@ -41,7 +44,7 @@ def case_list():
 
 
 def source(c):
-    cell, h = c["cell"], c.get("hidden", 4)
+    cell, h = c["cell"], c.get("hidden", HIDDEN)
     lines = ["model g"]
     if c["inp"] != "float":
         lines += ["vocab V = size 6", "input x : tokens[B, T] of V"]
@@ -88,7 +91,7 @@ def name_of(c):
 def reference(c, W, x, y, lens):
     """Loss and gradients in float64 PyTorch."""
     P = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in W.items()}
-    cell, h, layers = c["cell"], c.get("hidden", 4), c.get("layers", 1)
+    cell, h, layers = c["cell"], c.get("hidden", HIDDEN), c.get("layers", 1)
     bidi = bool(c.get("bidi"))
     xt = torch.from_numpy(x)
     if c["inp"] == "float":
@@ -146,7 +149,12 @@ def main():
                     help="rnnc optimisation level (-O0..-O3; default 2)")
     ap.add_argument("--cell", choices=list(MODULES))
     ap.add_argument("--fd", action="store_true", help="also check finite differences")
+    ap.add_argument("--hidden", type=int, default=4, help="hidden units of every case (default 4)")
+    ap.add_argument("--rnnc-flag", action="append", default=[],
+                    help="extra rnnc option (repeatable), e.g. --rnnc-flag=--gate-block=8")
     args = ap.parse_args()
+    global HIDDEN
+    HIDDEN = args.hidden
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(7)
     ncases = nfail = 0
@@ -160,7 +168,7 @@ def main():
         with open(os.path.join(d, "m.rnn"), "w") as f:
             f.write(source(c))
         exe = os.path.join(d, "prog")
-        rnnref.run([args.rnnc, f"-O{args.opt}", os.path.join(d, "m.rnn"), "-o", exe])
+        rnnref.run([args.rnnc, f"-O{args.opt}", *args.rnnc_flag, os.path.join(d, "m.rnn"), "-o", exe])
         wfile = os.path.join(d, "w.safetensors")
         rnnref.run([exe, "init", "--seed", str(ncases), "-o", wfile])
         W = rnnref.load_safetensors(wfile)

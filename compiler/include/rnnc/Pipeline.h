@@ -50,6 +50,12 @@ struct PipelineOptions {
   int64_t wavefrontMinWork = 4096;
   /// ... and the largest.
   int64_t wavefrontMaxWork = 131072;
+  /// Hidden units per block of rnn-gate-epilogue (at most; 0: off, the
+  /// default: measured 2-5% slower on C3/C5b and neutral at batch 1, see
+  /// bench/README.md).
+  int64_t gateBlock = 0;
+  /// The smallest step contraction (multiply-adds at batch 1) it blocks.
+  int64_t gateMinWork = 32768;
   /// Kernels the module repeats are emitted once, in a function their
   /// copies call (rnn-vectorize-kernels' share-kernels; -O2 and up).
   bool shareKernels = true;

@@ -103,6 +103,17 @@ static cl::opt<int64_t> wavefrontMinWork(
              "-O2 runs them as a pipeline over chunks of time on two threads "
              "(rnn-stacked-wavefront; default 4096)"),
     cl::value_desc("n"), cl::init(kDefaults.wavefrontMinWork), cl::cat(rnncCategory));
+static cl::opt<int64_t> gateBlock(
+    "gate-block",
+    cl::desc("at -O2 and up, compute and activate the gates of each block of at most n hidden "
+             "units at once, the blocks shared among the threads (rnn-gate-epilogue; default 0: "
+             "off, measured slower or neutral on this host's benchmarks)"),
+    cl::value_desc("n"), cl::init(kDefaults.gateBlock), cl::cat(rnncCategory));
+static cl::opt<int64_t> gateMinWork(
+    "gate-min-work",
+    cl::desc("smallest step contraction (multiply-adds per example) that rnn-gate-epilogue "
+             "blocks (default 32768)"),
+    cl::value_desc("n"), cl::init(kDefaults.gateMinWork), cl::cat(rnncCategory));
 static cl::opt<int64_t> wavefrontMaxWork(
     "wavefront-max-work",
     cl::desc("largest such step (above it, sharing each kernel between the threads is faster; "
@@ -216,7 +227,8 @@ int compile(const char *argv0) {
   opts.optLevel = optLevel;
   opts.vectorWidth = width;
   opts.weightStorage = weightStorage;
-  for (cl::opt<int64_t> *opt : {&packMinElements, &directionsMinWork, &wavefrontMinWork, &wavefrontMaxWork})
+  for (cl::opt<int64_t> *opt : {&packMinElements, &directionsMinWork, &wavefrontMinWork, &wavefrontMaxWork,
+                                &gateBlock, &gateMinWork})
     if (*opt < 0) {
       llvm::WithColor::error(llvm::errs(), "rnnc") << "--" << opt->ArgStr << " must be >= 0\n";
       return 1;
@@ -225,6 +237,8 @@ int compile(const char *argv0) {
   opts.directionsMinWork = directionsMinWork;
   opts.wavefrontMinWork = wavefrontMinWork;
   opts.wavefrontMaxWork = wavefrontMaxWork;
+  opts.gateBlock = gateBlock;
+  opts.gateMinWork = gateMinWork;
   opts.shareKernels = shareKernels;
   if (unrollTime.getNumOccurrences() && unrollTime < 1) {
     llvm::WithColor::error(llvm::errs(), "rnnc") << "--unroll-time must be >= 1\n";

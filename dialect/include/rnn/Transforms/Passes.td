@@ -468,6 +468,44 @@ def RNNSplitPreparePass : Pass<"rnn-split-prepare", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def RNNGateEpiloguePass : Pass<"rnn-gate-epilogue"> {
+  let summary = "Compute each block of hidden units' gates and apply their arithmetic at once (scf.forall)";
+  let description = [{
+    On linalg over tensors, -O2 and up, after rnn-pack-weights. A gate map
+    (an elementwise `linalg.generic` over `[B, H]`) that reads every
+    `[B, H]` column block of a step's pre-activations `[B, G*H]`, computed by
+    a multiply-add contraction seeded with a bias broadcast (directly, or in
+    panels, or either under rnn-pack-weights' `scf.if` by batch), is tiled
+    into an `scf.forall` over blocks of `bs` hidden units (`rnn.gate_blocks`):
+    each iteration computes the `G` column blocks `[B, bs]` its units need
+    (the bias block, then the contraction on those weight rows or panels)
+    into the pre-activation buffer and runs the gate map on them. One
+    thread then computes all the gates of its units and applies their
+    arithmetic while they are in its L1 (rnn-forall-to-parallel hands the
+    blocks out, the same ones to the same thread every step): one
+    fork/join per step instead of one per kernel, and no pre-activation
+    read by another core. An output of the gate map that the contraction
+    reads (the hidden state, updated in place) goes to the sequence row it
+    is copied to (or to a fresh tensor) and is copied into the state after
+    the blocks; a copy of the whole pre-activations (saved for training)
+    becomes the blocks' buffer. `bs` is the largest multiple of the panel
+    width up to `block` that cuts H into at least two blocks; steps whose
+    contraction does less than `min-work` multiply-adds at batch 1 (or
+    their static batch) stay as they are. Not inside another scf.forall
+    (rnn-concurrent-directions, rnn-stacked-wavefront: their threads are
+    busy).
+    Guarantees: results unchanged, bit for bit (each element is computed by
+    the same operations in the same order).
+  }];
+  let options = [
+    Option<"block", "block", "int64_t", /*default=*/"32", "hidden units per block (at most)">,
+    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+           "smallest step contraction (multiply-adds at batch 1) worth the blocks">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect"];
+}
+
 def RNNPackWeightsPass : Pass<"rnn-pack-weights"> {
   let summary = "Packed weight panels for per-step and sequence-wide contractions";
   let description = [{
