@@ -329,7 +329,10 @@ struct RNNGateEpiloguePass
         src = v;
         col = 0;
       }
-      if (col && (c.rec ? c.rec == src : matchProducer(src).has_value())) {
+      std::optional<Producer> producer;
+      if (col && (c.rec ? c.rec == src : (producer = matchProducer(src)).has_value())) {
+        if (!c.rec)
+          c.producer = *producer;
         c.rec = src;
         c.recColumn.push_back(col);
       } else {
@@ -338,7 +341,6 @@ struct RNNGateEpiloguePass
     }
     if (!c.rec)
       return std::nullopt;
-    c.producer = *matchProducer(c.rec);
     // The slices take all the rows: as many as the pre-activations' buffer.
     auto empty = c.producer.chains[0].init->getOperands().back().getDefiningOp<tensor::EmptyOp>();
     OpFoldResult rowsAll = empty.getMixedSizes()[0];
