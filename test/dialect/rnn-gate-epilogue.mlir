@@ -196,3 +196,39 @@ func.func @one_gate_of_two(%h: tensor<?x256xf32>, %w: tensor<128x256xf32>, %bh: 
   } -> tensor<?x64xf32>
   return %g : tensor<?x64xf32>
 }
+
+// Left alone: besides both gates, the map reads the pre-activations through
+// a slice that is not a gate's columns (every other column): the whole
+// contraction would have to run next to the blocks.
+// CHECK-LABEL: func.func @other_slice
+// CHECK-NOT:     scf.forall
+// CHECK:         return
+func.func @other_slice(%h: tensor<?x256xf32>, %w: tensor<128x256xf32>, %bh: tensor<128xf32>) -> tensor<?x64xf32> {
+  %i0 = arith.constant 0 : index
+  %b = tensor.dim %h, %i0 : tensor<?x256xf32>
+  %e = tensor.empty(%b) : tensor<?x128xf32>
+  %bias = linalg.generic {indexing_maps = [#bias, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bh : tensor<128xf32>) outs(%e : tensor<?x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<?x128xf32>
+  %m = linalg.generic {indexing_maps = [#ra, #rw, #ro], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %w : tensor<?x256xf32>, tensor<128x256xf32>) outs(%bias : tensor<?x128xf32>) {
+  ^bb0(%a: f32, %bb: f32, %o: f32):
+    %p = arith.mulf %a, %bb : f32
+    %q = arith.addf %o, %p : f32
+    linalg.yield %q : f32
+  } -> tensor<?x128xf32>
+  %r0 = tensor.extract_slice %m[0, 0] [%b, 64] [1, 1] : tensor<?x128xf32> to tensor<?x64xf32>
+  %r1 = tensor.extract_slice %m[0, 64] [%b, 64] [1, 1] : tensor<?x128xf32> to tensor<?x64xf32>
+  %r2 = tensor.extract_slice %m[0, 0] [%b, 64] [1, 2] : tensor<?x128xf32> to tensor<?x64xf32>
+  %o = tensor.empty(%b) : tensor<?x64xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%r0, %r1, %r2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) outs(%o : tensor<?x64xf32>) {
+  ^bb0(%g0: f32, %g1: f32, %g2: f32, %out: f32):
+    %s = arith.mulf %g0, %g1 : f32
+    %t = arith.addf %s, %g2 : f32
+    linalg.yield %t : f32
+  } -> tensor<?x64xf32>
+  return %g : tensor<?x64xf32>
+}

@@ -341,6 +341,11 @@ struct RNNGateEpiloguePass
     }
     if (!c.rec)
       return std::nullopt;
+    // Any other read of the pre-activations (a slice that is not a gate's
+    // columns) would keep the whole contraction alive next to the blocks.
+    for (auto [in, col] : llvm::zip(g.getDpsInputOperands(), c.recColumn))
+      if (auto s = in->get().getDefiningOp<tensor::ExtractSliceOp>(); !col && s && s.getSource() == c.rec)
+        return std::nullopt;
     // The slices take all the rows: as many as the pre-activations' buffer.
     auto empty = c.producer.chains[0].init->getOperands().back().getDefiningOp<tensor::EmptyOp>();
     OpFoldResult rowsAll = empty.getMixedSizes()[0];
@@ -455,7 +460,6 @@ struct RNNGateEpiloguePass
           b, loc, whole, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(col)},
           ArrayRef<OpFoldResult>{rows, b.getIndexAttr(c.width)}, unit);
       inits.push_back(gate);
-      dead.push_back(gate);
     }
     SmallVector<linalg::CopyOp> outCopies(g.getNumDpsInits());
     SmallVector<bool> copyBack(g.getNumDpsInits(), false);
