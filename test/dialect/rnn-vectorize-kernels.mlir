@@ -14,10 +14,11 @@
 // 8-lane accumulators over the reduction axis, rows innermost so the 4 weight
 // rows stay in L1; the reduction 4 vectors per iteration, then one vector per
 // iteration for what is left; the reduction's last partial chunk as one masked step (when
-// there is one); horizontal sums; the accumulation into the output. With fewer rows (a GEMV at batch 1): 1 x 8
-// tiles, then 4, then 1 column.
+// there is one); horizontal sums; the accumulation into the output. Two rows
+// (batch 2) take the same branch: 2 x 4 tiles, each weight row read once for
+// both. With one row (a GEMV at batch 1): 1 x 8 tiles, then 4, then 1 column.
 // CHECK-LABEL: func.func @dot
-// CHECK:       %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c3
+// CHECK:       %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c2
 // CHECK:       scf.if %[[MANY]] {
 // CHECK:         scf.for %[[N:.*]] = %{{.*}} step %c4
 // CHECK:           scf.for %[[M:.*]] = %{{.*}} step %c3
@@ -35,6 +36,13 @@
 // CHECK:             memref.load %arg2[%[[M]], %[[N]]]
 // CHECK:             arith.addf
 // CHECK:             memref.store
+// CHECK:           scf.for {{.*}} step %c2
+// CHECK:             scf.for {{.*}} step %c32 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:               %[[X0:.*]] = vector.load %arg0
+// CHECK:               %[[W0:.*]] = vector.load %arg1
+// CHECK:               vector.fma %[[X0]], %[[W0]]
+// CHECK:               %[[X1:.*]] = vector.load %arg0
+// CHECK:               vector.fma %[[X1]], %[[W0]]
 // CHECK:       } else {
 // CHECK:         scf.for {{.*}} step %c1
 // CHECK:           scf.for {{.*}} step %c8
@@ -169,6 +177,8 @@ func.func @weight_grad_in_loop(%dg: memref<?x?x640xf32>, %h: memref<?x?x96xf32>,
 // CHECK:                 vector.broadcast %[[S]] : f32 to vector<8xf32>
 // CHECK:                 vector.fma
 // CHECK-COUNT-12:      vector.store
+// CHECK-NOT:         step %c3
+// CHECK:             scf.for %{{.*}} step %c1
 // CHECK-NOT:       scf.if
 // CHECK:           scf.for %{{.*}} step %c4
 // CHECK-NEXT:        arith.addi
@@ -195,6 +205,39 @@ func.func @bcast(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %o, %p : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// The same contraction as a step of a loop (the per-step dG @ W_hh of the
+// backward pass, its rows the batch): row tiles of 8 and 4, then remainders
+// of 3 and 2 rows before single rows, so that batch 2 and 3 pass over W once.
+// CHECK-LABEL: func.func @bcast_in_loop
+// CHECK:       scf.for
+// CHECK:             scf.for %{{.*}} step %c4
+// CHECK:             scf.for %{{.*}} step %c3
+// CHECK:               scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-3:         memref.load %arg0
+// CHECK:             scf.for %{{.*}} step %c2
+// CHECK:               scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:             scf.for %{{.*}} step %c1
+// W16-LABEL: func.func @bcast_in_loop
+// W16:             scf.for %{{.*}} step %c8
+// W16:             scf.for %{{.*}} step %c4
+// W16:             scf.for %{{.*}} step %c3
+// W16:             scf.for %{{.*}} step %c2
+// W16:             scf.for %{{.*}} step %c1
+func.func @bcast_in_loop(%g: memref<?x1024xf32>, %w: memref<1024x256xf32>, %d: memref<?x256xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %n step %c1 {
+    linalg.generic {indexing_maps = [#xk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%g, %w : memref<?x1024xf32>, memref<1024x256xf32>) outs(%d : memref<?x256xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
   }
   return
 }

@@ -150,6 +150,7 @@ def main():
     ap.add_argument("--cell", choices=list(MODULES))
     ap.add_argument("--fd", action="store_true", help="also check finite differences")
     ap.add_argument("--hidden", type=int, default=4, help="hidden units of every case (default 4)")
+    ap.add_argument("--batch", type=int, default=3, help="batch of every case (default 3)")
     ap.add_argument("--rnnc-flag", action="append", default=[],
                     help="extra rnnc option (repeatable), e.g. --rnnc-flag=--gate-block=8")
     args = ap.parse_args()
@@ -172,14 +173,14 @@ def main():
         wfile = os.path.join(d, "w.safetensors")
         rnnref.run([exe, "init", "--seed", str(ncases), "-o", wfile])
         W = rnnref.load_safetensors(wfile)
-        B, T = 3, 5
+        B, T = args.batch, 5
         lens = None
         if c["inp"] == "float":
             x = rng.standard_normal((B, T, 3)).astype(np.float32)
         else:
             x = rng.integers(1, 6, size=(B, T)).astype(np.int32)
         if c["inp"] in ("mask", "lengths"):
-            lens = np.array([5, 2, 4], dtype=np.int64)
+            lens = np.array([(5, 2, 4)[b % 3] for b in range(B)], dtype=np.int64)
             for b in range(B):
                 x[b, lens[b]:] = 0
         if c["loss"] == "ce_step":

@@ -577,14 +577,17 @@ void emitDot(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Range> r
     };
     if (!c.m)
       return overN(b, loc, Value(), 1);
-    // Few rows (batch 1 or 2, a GEMV): 1 x 8 tiles along n, each weight row
+    // One row (batch 1, a GEMV): 1 x 8 tiles along n, each weight row
     // streamed once. More rows: 3 x 4 tiles (remainders in 2- and 1-row
     // tiles) with the rows innermost, so the 4 weight rows of a tile stay in
     // L1 while every row block passes over them and the weights are
     // streamed from memory once per call. (4 x 3 measured 4% slower on C4:
-    // the rows are re-read once per tile of columns.)
+    // the rows are re-read once per tile of columns.) Two rows take the
+    // 2 x 4 tiles of the second branch: row by row, batch 2 read the weights
+    // twice and took longer than batch 3 (a biLSTM H 256 at batch 2: 2.75 ->
+    // 2.0 ms; 2 x 6 the same, 2 x 8 2.1, 2 x 12 2.7).
     Value rowsAvail = arith::SubIOp::create(b, loc, hi(*c.m), lo(*c.m));
-    Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rowsAvail, cIdx(b, loc, 3));
+    Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rowsAvail, cIdx(b, loc, 2));
     auto branch = scf::IfOp::create(b, loc, many, /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard g(b);
@@ -780,10 +783,18 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     // vectors (a packed weight panel, rnn-pack-weights) gets 12 x 2 (6 x 2):
     // one contiguous panel row and 12 broadcasts per 24 FMAs; remainders of
     // 3 and 2 rows keep 6 and 4 FMA chains going instead of 1-row tiles.
+    // A per-step kernel with a dynamic row count (dG @ W at a batch below
+    // rnn-pack-weights' threshold) gets remainders of 3 and 2 rows too: in
+    // 1-row tiles, batch 2 and 3 passed over W two and three times (a biLSTM
+    // H 256 training step at batch 3: 10.3 -> 6.5 ms, batch 2 8.1 -> 5.5).
+    // Elsewhere (static rows, or sequence-wide) the two variants are not
+    // worth their code (+2% of seq2seq's LLVM IR).
     bool twoVectors = c.staticSizes[c.n] == 2 * width;
     SmallVector<int64_t> rowTiles;
     if (twoVectors)
       rowTiles = width >= 16 ? SmallVector<int64_t>{12, 8, 4, 3, 2, 1} : SmallVector<int64_t>{6, 4, 2, 1};
+    else if (c.m && ShapedType::isDynamic(c.staticSizes[*c.m]) && runsInLoop(c.op))
+      rowTiles = width >= 16 ? SmallVector<int64_t>{8, 4, 3, 2, 1} : SmallVector<int64_t>{4, 3, 2, 1};
     else
       rowTiles = width >= 16 ? SmallVector<int64_t>{8, 4, 1} : SmallVector<int64_t>{4, 1};
     auto overM = [&](OpBuilder &b, Location loc, Value n0, int64_t cols, int64_t w,
