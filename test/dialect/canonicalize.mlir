@@ -88,3 +88,48 @@ func.func @merge_duplicate_sequences(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32
   }
   return %a, %b, %c : tensor<?x?x4xf32>, tensor<?x?x4xf32>, tensor<?x?x4xf32>
 }
+
+// -----
+
+// rnn-bptt's adjoint of a bidirectional layer's concatenation: the output
+// gradient with its reverse half zeroed, then the forward half read. The
+// insertion is only read outside what it writes: the read takes the same
+// slice of the gradient itself, and the insertion and its fill go. (The
+// patterns are the rnn dialect's: it is loaded, here by rnn.mse_grad.)
+// CHECK-LABEL: func.func @extracts_around_dead_insert
+// CHECK:         %[[DY:.*]] = rnn.mse_grad
+// CHECK-NOT:     tensor.insert_slice
+// CHECK-NOT:     linalg.fill
+// CHECK-DAG:     %[[F:.*]] = tensor.extract_slice %[[DY]][0, 0, 0] [%{{.*}}, %{{.*}}, 8] [1, 1, 1]
+// CHECK-DAG:     %[[R:.*]] = tensor.extract_slice %[[DY]][0, 0, 8] [%{{.*}}, %{{.*}}, 8] [1, 1, 1]
+// CHECK:         return %[[F]], %[[R]]
+func.func @extracts_around_dead_insert(%y: tensor<?x?x16xf32>, %target: tensor<?x?x16xf32>, %b: index, %t: index)
+    -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>) {
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %dy = rnn.mse_grad %y, %target, %one : tensor<?x?x16xf32>, tensor<f32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%b, %t) : tensor<?x?x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+  %r = tensor.extract_slice %dy[0, 0, 8] [%b, %t, 8] [1, 1, 1] : tensor<?x?x16xf32> to tensor<?x?x8xf32>
+  %ins = tensor.insert_slice %z into %dy[0, 0, 8] [%b, %t, 8] [1, 1, 1] : tensor<?x?x8xf32> into tensor<?x?x16xf32>
+  %f = tensor.extract_slice %ins[0, 0, 0] [%b, %t, 8] [1, 1, 1] : tensor<?x?x16xf32> to tensor<?x?x8xf32>
+  return %f, %r : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+}
+
+// -----
+
+// Left alone: an insertion also read where it writes (or used otherwise):
+// the destination would be read after the write into its buffer.
+// CHECK-LABEL: func.func @insert_still_read
+// CHECK:         %[[INS:.*]] = tensor.insert_slice
+// CHECK:         tensor.extract_slice %[[INS]][0, 0, 0]
+// CHECK:         tensor.extract_slice %[[INS]][0, 0, 4]
+func.func @insert_still_read(%y: tensor<?x?x16xf32>, %target: tensor<?x?x16xf32>, %x: tensor<?x?x8xf32>, %b: index, %t: index)
+    -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>) {
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %dy = rnn.mse_grad %y, %target, %one : tensor<?x?x16xf32>, tensor<f32>
+  %ins = tensor.insert_slice %x into %dy[0, 0, 8] [%b, %t, 8] [1, 1, 1] : tensor<?x?x8xf32> into tensor<?x?x16xf32>
+  %f = tensor.extract_slice %ins[0, 0, 0] [%b, %t, 8] [1, 1, 1] : tensor<?x?x16xf32> to tensor<?x?x8xf32>
+  %g = tensor.extract_slice %ins[0, 0, 4] [%b, %t, 8] [1, 1, 1] : tensor<?x?x16xf32> to tensor<?x?x8xf32>
+  return %f, %g : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+}

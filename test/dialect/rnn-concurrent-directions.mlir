@@ -100,12 +100,15 @@ func.func @same_direction(%x: tensor<?x?x32xf32>, %u: tensor<128x32xf32>, %v: te
 
 // -----
 
-// A mirrored pair outside an inference function (a gradient function) stays
-// sequential: there the results (the saved sequences) would be copied into
-// the stacked rows.
-// CHECK-LABEL: func.func @not_inference
-// CHECK-NOT:   scf.forall
-func.func @not_inference(%x: tensor<?x?x32xf32>, %u: tensor<128x32xf32>, %v: tensor<32x128xf32>, %h0: tensor<?x32xf32>)
+// A mirrored pair in a gradient function (the adjoint recurrences, or the
+// training forward with its saved sequences) runs side by side as well.
+// CHECK-LABEL: func.func @gradient
+// CHECK:       scf.forall (%{{.*}}) in (2)
+// CHECK:         rnn.recurrence(
+// CHECK:       } else {
+// CHECK:         rnn.recurrence reverse(
+// CHECK:       } {rnn.directions}
+func.func @gradient(%x: tensor<?x?x32xf32>, %u: tensor<128x32xf32>, %v: tensor<32x128xf32>, %h0: tensor<?x32xf32>)
     -> (tensor<?x?x32xf32>, tensor<?x?x32xf32>) attributes {rnn.grad_entry} {
   %y1, %h1 = rnn.recurrence(%x) init(%h0) : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
   ^bb0(%g: tensor<?x32xf32>, %h: tensor<?x32xf32>):

@@ -71,6 +71,80 @@ func.func @directions(%x: tensor<?x?x8xf32>) -> tensor<2x?x?x8xf32> {
 
 // -----
 
+// The training forward's shape: each branch fills two saved sequences in one
+// loop, both started from one tensor.empty (CSE merges equal empties) in the
+// first branch and from an empty defined above the forall in the second.
+// Each use of an empty becomes its own row: the loop's two iteration
+// arguments start from the rows of the two stacked outputs; the empty above
+// the forall keeps its other use. Bufferized, nothing is allocated or
+// copied in the forall.
+// CHECK-LABEL: func.func @saved_sequences
+// CHECK:         %[[OUTSIDE:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?x8xf32>
+// CHECK:         scf.forall (%[[I:.*]]) in (2) shared_outs(%[[O1:.*]] = %{{.*}}, %[[O2:.*]] = %{{.*}})
+// CHECK-DAG:       %[[ROW1:.*]] = tensor.extract_slice %[[O1]][%[[I]], 0, 0, 0]
+// CHECK-DAG:       %[[ROW2:.*]] = tensor.extract_slice %[[O2]][%[[I]], 0, 0, 0]
+// CHECK:           scf.if
+// CHECK-NOT:         tensor.empty
+// CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[ROW1]], %{{.*}} = %[[ROW2]])
+// CHECK:           } else {
+// CHECK-NOT:         tensor.empty
+// CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[ROW1]], %{{.*}} = %[[ROW2]])
+// CHECK:         return %{{.*}}, %{{.*}}, %[[OUTSIDE]]
+// BUF-LABEL:   func.func @saved_sequences
+// BUF:           scf.forall
+// BUF-NOT:         memref.alloc
+// BUF-NOT:         memref.copy
+// BUF:           return
+// BEFORE-LABEL: func.func @saved_sequences
+// BEFORE:         scf.forall
+// BEFORE:           memref.alloc
+// BEFORE:           memref.copy
+func.func @saved_sequences(%x: tensor<?x?x8xf32>) -> (tensor<2x?x?x8xf32>, tensor<2x?x?x8xf32>, tensor<?x?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1.0 : f32
+  %two = arith.constant 2.0 : f32
+  %b = tensor.dim %x, %c0 : tensor<?x?x8xf32>
+  %t = tensor.dim %x, %c1 : tensor<?x?x8xf32>
+  %init = tensor.empty(%b, %t) : tensor<2x?x?x8xf32>
+  %above = tensor.empty(%b, %t) : tensor<?x?x8xf32>
+  %r:2 = scf.forall (%i) in (2) shared_outs(%o1 = %init, %o2 = %init) -> (tensor<2x?x?x8xf32>, tensor<2x?x?x8xf32>) {
+    %first = arith.cmpi eq, %i, %c0 : index
+    %seq:2 = scf.if %first -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>) {
+      %e = tensor.empty(%b, %t) : tensor<?x?x8xf32>
+      %f:2 = scf.for %s = %c0 to %t step %c1 iter_args(%a1 = %e, %a2 = %e) -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>) {
+        %slot1 = tensor.extract_slice %a1[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x8xf32>
+        %step1 = linalg.fill ins(%one : f32) outs(%slot1 : tensor<?x8xf32>) -> tensor<?x8xf32>
+        %ins1 = tensor.insert_slice %step1 into %a1[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x8xf32> into tensor<?x?x8xf32>
+        %slot2 = tensor.extract_slice %a2[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x8xf32>
+        %step2 = linalg.fill ins(%two : f32) outs(%slot2 : tensor<?x8xf32>) -> tensor<?x8xf32>
+        %ins2 = tensor.insert_slice %step2 into %a2[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x8xf32> into tensor<?x?x8xf32>
+        scf.yield %ins1, %ins2 : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+      }
+      scf.yield %f#0, %f#1 : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+    } else {
+      %e = tensor.empty(%b, %t) : tensor<?x?x8xf32>
+      %f:2 = scf.for %s = %c0 to %t step %c1 iter_args(%a1 = %above, %a2 = %e) -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>) {
+        %slot1 = tensor.extract_slice %a1[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x8xf32>
+        %step1 = linalg.fill ins(%two : f32) outs(%slot1 : tensor<?x8xf32>) -> tensor<?x8xf32>
+        %ins1 = tensor.insert_slice %step1 into %a1[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x8xf32> into tensor<?x?x8xf32>
+        %slot2 = tensor.extract_slice %a2[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x8xf32>
+        %step2 = linalg.fill ins(%one : f32) outs(%slot2 : tensor<?x8xf32>) -> tensor<?x8xf32>
+        %ins2 = tensor.insert_slice %step2 into %a2[0, %s, 0] [%b, 1, 8] [1, 1, 1] : tensor<?x8xf32> into tensor<?x?x8xf32>
+        scf.yield %ins1, %ins2 : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+      }
+      scf.yield %f#0, %f#1 : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+    }
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %seq#0 into %o1[%i, 0, 0, 0] [1, %b, %t, 8] [1, 1, 1, 1] : tensor<?x?x8xf32> into tensor<2x?x?x8xf32>
+      tensor.parallel_insert_slice %seq#1 into %o2[%i, 0, 0, 0] [1, %b, %t, 8] [1, 1, 1, 1] : tensor<?x?x8xf32> into tensor<2x?x?x8xf32>
+    }
+  }
+  return %r#0, %r#1, %above : tensor<2x?x?x8xf32>, tensor<2x?x?x8xf32>, tensor<?x?x8xf32>
+}
+
+// -----
+
 // Left alone: a result that one branch builds on something else than a
 // tensor.empty (here the function's argument: the row would hold the
 // argument's values only where the branch writes), and rows whose sizes

@@ -1,6 +1,7 @@
 //===- RNNCanonicalize.cpp - Canonicalization patterns of the rnn ops -------===//
 #include "rnn/IR/RNNOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -114,7 +115,54 @@ struct DropUnusedRecurrenceInputs : OpRewritePattern<RecurrenceOp> {
   }
 };
 
+/// Whether the extract_slice reads none of the elements the insert_slice
+/// writes (disjoint static ranges along some dimension, unit strides).
+bool readsNoneOf(tensor::ExtractSliceOp ex, tensor::InsertSliceOp ins) {
+  if (!ex.hasUnitStride() || !ins.hasUnitStride())
+    return false;
+  auto eo = ex.getStaticOffsets(), es = ex.getStaticSizes();
+  auto io = ins.getStaticOffsets(), is = ins.getStaticSizes();
+  for (size_t d = 0; d < eo.size(); ++d) {
+    if (ShapedType::isDynamic(eo[d]) || ShapedType::isDynamic(es[d]) || ShapedType::isDynamic(io[d]) ||
+        ShapedType::isDynamic(is[d]))
+      continue;
+    if (eo[d] + es[d] <= io[d] || io[d] + is[d] <= eo[d])
+      return true;
+  }
+  return false;
+}
+
+/// An insert_slice whose result is only read by extract_slices of other
+/// elements is dead: they read the same slices of its destination.
+/// rnn-bptt's adjoint of an insert_slice zeroes the inserted part of the
+/// destination's gradient (the output gradient of a bidirectional layer,
+/// before the forward direction reads its half): the fill and the write go,
+/// and one-shot bufferization need not copy the gradient when the two halves
+/// are read side by side (rnn-concurrent-directions). Only when every user
+/// is such a read: otherwise the destination would be read after the write
+/// into its buffer, which bufferization would resolve with a copy.
+struct ExtractsAroundDeadInsert : OpRewritePattern<tensor::InsertSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::InsertSliceOp ins, PatternRewriter &rewriter) const override {
+    if (ins->use_empty() || !llvm::all_of(ins->getUsers(), [&](Operation *user) {
+          auto ex = dyn_cast<tensor::ExtractSliceOp>(user);
+          return ex && readsNoneOf(ex, ins);
+        }))
+      return failure();
+    for (Operation *user : llvm::to_vector(ins->getUsers()))
+      rewriter.modifyOpInPlace(user, [&] {
+        cast<tensor::ExtractSliceOp>(user).getSourceMutable().assign(ins.getDest());
+      });
+    rewriter.eraseOp(ins);
+    return success();
+  }
+};
+
 } // namespace
+
+void RNNDialect::getCanonicalizationPatterns(RewritePatternSet &results) const {
+  results.add<ExtractsAroundDeadInsert>(getContext());
+}
 
 void RecurrenceOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {

@@ -2,6 +2,8 @@
 #include "rnn/IR/RNNDialect.h"
 #include "rnn/IR/RNNOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 using namespace mlir;
 using namespace mlir::rnn;
 

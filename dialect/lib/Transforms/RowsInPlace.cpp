@@ -35,29 +35,33 @@ using namespace mlir;
 
 namespace {
 
-/// The tensor.empty that `v` is built on, through the destinations of the
-/// ops that write into one (an scf.for's iteration argument, an
-/// insert_slice's destination, a destination-style op's output, a cast),
-/// when it lies inside `region` and has no other use; else null.
-tensor::EmptyOp emptyRoot(Value v, Region &region) {
+/// The use of a tensor.empty that `v` is built on, through the destinations
+/// of the ops that write into one (an scf.for's iteration argument, an
+/// insert_slice's destination, a destination-style output, a cast), when
+/// that use lies inside `region`; else null. The empty itself may be shared
+/// (CSE merges equal empties: the training forward's saved sequences start
+/// from one) or defined above: only this use becomes the row, an empty's
+/// contents being undefined wherever it is used.
+OpOperand *emptyUse(Value v, Region &region) {
+  OpOperand *use = nullptr;
   for (int depth = 0; depth < 64 && v; ++depth) {
+    if (v.getDefiningOp<tensor::EmptyOp>())
+      return use && region.isAncestor(use->getOwner()->getParentRegion()) ? use : nullptr;
     Operation *def = v.getDefiningOp();
     if (!def)
-      return {};
-    if (auto empty = dyn_cast<tensor::EmptyOp>(def))
-      return region.isAncestor(empty->getParentRegion()) && empty->hasOneUse() ? empty
-                                                                               : tensor::EmptyOp();
+      return nullptr;
     auto result = cast<OpResult>(v);
     if (auto loop = dyn_cast<scf::ForOp>(def))
-      v = loop.getInitArgs()[result.getResultNumber()];
+      use = &loop.getInitArgsMutable()[result.getResultNumber()];
     else if (auto cast = dyn_cast<tensor::CastOp>(def))
-      v = cast.getSource();
+      use = &cast.getSourceMutable();
     else if (auto dps = dyn_cast<DestinationStyleOpInterface>(def))
-      v = dps.getTiedOpOperand(result)->get();
+      use = dps.getTiedOpOperand(result);
     else
-      return {};
+      return nullptr;
+    v = use->get();
   }
-  return {};
+  return nullptr;
 }
 
 struct RNNRowsInPlacePass : mlir::rnn::impl::RNNRowsInPlacePassBase<RNNRowsInPlacePass> {
@@ -78,10 +82,14 @@ struct RNNRowsInPlacePass : mlir::rnn::impl::RNNRowsInPlacePassBase<RNNRowsInPla
             dest.getOwner() != forall.getBody())
           continue;
         unsigned r = result.getResultNumber();
-        tensor::EmptyOp roots[2] = {emptyRoot(branch.thenYield().getOperand(r), branch.getThenRegion()),
-                                    emptyRoot(branch.elseYield().getOperand(r), branch.getElseRegion())};
+        OpOperand *uses[2] = {emptyUse(branch.thenYield().getOperand(r), branch.getThenRegion()),
+                              emptyUse(branch.elseYield().getOperand(r), branch.getElseRegion())};
+        if (!uses[0] || !uses[1])
+          continue;
+        auto roots = std::array<tensor::EmptyOp, 2>{uses[0]->get().getDefiningOp<tensor::EmptyOp>(),
+                                                    uses[1]->get().getDefiningOp<tensor::EmptyOp>()};
         auto type = cast<RankedTensorType>(insert.getSourceType());
-        if (!roots[0] || !roots[1] || roots[0].getType() != type || roots[1].getType() != type ||
+        if (roots[0].getType() != type || roots[1].getType() != type ||
             roots[0].getDynamicSizes() != roots[1].getDynamicSizes())
           continue;
         // The row: the insertion's offsets and strides, its sizes (the
@@ -104,9 +112,11 @@ struct RNNRowsInPlacePass : mlir::rnn::impl::RNNRowsInPlacePassBase<RNNRowsInPla
         auto row = tensor::ExtractSliceOp::create(b, insert.getLoc(), type, dest,
                                                   insert.getMixedOffsets(), sizes,
                                                   insert.getMixedStrides());
-        for (tensor::EmptyOp empty : roots) {
-          empty.getResult().replaceAllUsesWith(row.getResult());
-          empty->erase();
+        for (OpOperand *use : uses) {
+          tensor::EmptyOp empty = use->get().getDefiningOp<tensor::EmptyOp>();
+          use->set(row.getResult());
+          if (empty->use_empty())
+            empty->erase();
         }
       }
     }

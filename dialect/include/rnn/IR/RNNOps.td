@@ -34,6 +34,9 @@ def RNN_Dialect : Dialect {
     arguments whose `rnn.param` attribute names them after PyTorch's
     `state_dict`, so weights saved from PyTorch load as they are.
   }];
+  // Simplifications of the tensor code rnn-bptt writes (RNNCanonicalize.cpp).
+  let hasCanonicalizer = 1;
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 class RNN_Op<string mnemonic, list<Trait> traits = []>

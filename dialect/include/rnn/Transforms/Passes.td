@@ -126,9 +126,10 @@ def RNNHoistWeightGradientsPass : Pass<"rnn-hoist-weight-gradients"> {
 def RNNConcurrentDirectionsPass : Pass<"rnn-concurrent-directions"> {
   let summary = "Run the two directions of a bidirectional layer side by side (scf.forall)";
   let description = [{
-    On the cell-level IR (after rnn-hoist-weight-gradients), in inference
-    functions (`rnn.entry`, `rnn.step_entry`; in a gradient function the
-    saved sequences would be copied into the stacked results). Two
+    On the cell-level IR (after rnn-hoist-weight-gradients), in every
+    function (inference, loss, and gradient: the training forward, whose
+    saved sequences rnn-rows-in-place builds in their rows, and the adjoint
+    recurrences). Two
     recurrences of the function body that mirror each other (one `reverse`,
     the same operand and result types, inputs of the same batch and length),
     neither needing the other's results, are the two directions of a
