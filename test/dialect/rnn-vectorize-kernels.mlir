@@ -457,6 +457,54 @@ func.func @panel_blocks(%x: memref<?x650xf32>, %wp: memref<2x650x16xf32>, %out: 
   return
 }
 
+// The same panels as a step of a loop (the recurrent contraction at a batch
+// of 4 or more): after the 6-, 4- and 2-row tiles, the last row is one tile
+// of 2 vectors, two FMA chains (at 8 lanes; 6 x 2, 4 x 2 and 2 x 2 before
+// it have 12, 8 and 4). Its reduction runs 4 steps per iteration into 4
+// sets of accumulators (8 chains), summed pairwise at the end, then the
+// steps left over one at a time; the 2-row tile's into 2 sets.
+// CHECK-LABEL: func.func @panels_in_loop
+// CHECK:       scf.for
+// CHECK:             scf.for %{{.*}} step %c6
+// CHECK:             scf.for %{{.*}} step %c4
+// CHECK:             scf.for %{{.*}} step %c2
+// CHECK:               scf.for {{.*}} step %c2 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:             scf.for %{{.*}} step %c1
+// CHECK:               %[[M:.*]]:8 = scf.for {{.*}} step %c4 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-4:         vector.fma
+// CHECK:               %[[A:.*]] = arith.addf %[[M]]#0, %[[M]]#2
+// CHECK:               %[[B:.*]] = arith.addf %[[M]]#4, %[[M]]#6
+// CHECK:               %[[S:.*]] = arith.addf %[[A]], %[[B]]
+// CHECK:               scf.for {{.*}} step %c1 iter_args(%{{.*}} = %[[S]], %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// Outside a loop the same narrow tile keeps one set.
+// CHECK-LABEL: func.func @panel_blocks_whole
+// CHECK-NOT:   step %c4 iter_args
+// CHECK:       return
+func.func @panels_in_loop(%x: memref<?x64xf32>, %wp: memref<2x64x16xf32>, %out: memref<?x2x16xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %n step %c1 {
+    linalg.generic {indexing_maps = [#pb_x, #pb_w, #pb_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+        ins(%x, %wp : memref<?x64xf32>, memref<2x64x16xf32>) outs(%out : memref<?x2x16xf32>) {
+    ^bb0(%a: f32, %w: f32, %o: f32):
+      %p = arith.mulf %a, %w : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+    }
+  }
+  return
+}
+func.func @panel_blocks_whole(%x: memref<?x64xf32>, %wp: memref<2x64x16xf32>, %out: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#pb_x, #pb_w, #pb_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wp : memref<?x64xf32>, memref<2x64x16xf32>) outs(%out : memref<?x2x16xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %p = arith.mulf %a, %w : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // A bias broadcast into a fresh buffer that a contraction then accumulates
 // into (the hoisted input projection, `rnn.dense` seeded by its bias): the
 // broadcast is not run; the register tiles start from the bias, viewed like

@@ -695,6 +695,13 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     idx.push_back(arith::SubIOp::create(b, loc, row, rangeLo(b, loc, rr[*c.m])));
     return idx;
   };
+  // A per-step kernel whose rows are the batch (known at run time only):
+  // more row tiles for the last rows, and, over packed panels (the weights
+  // large enough to be packed, where the time goes), the reductions of narrow
+  // tiles split (on every kernel: +5% of seq2seq's LLVM IR for kernels of a
+  // few hidden units).
+  bool perStepRows = c.m && ShapedType::isDynamic(c.staticSizes[*c.m]) && runsInLoop(c.op);
+  bool splitNarrow = perStepRows && panels;
   outerLoops(b, loc, ranges, outer, ivs, [&](OpBuilder &b, Location loc) {
     // `rows` output rows x `cols` chunks of `w` lanes at (m0, n0); with
     // `mask`, only its lanes of the last chunk are read and written.
@@ -733,10 +740,8 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
             [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, initLoads(b, loc, false)); });
         init.assign(pick.getResults().begin(), pick.getResults().end());
       }
-      // The accumulators stay in registers across every reduction loop.
-      SmallVector<Value> results = reductionNest(
-          b, loc, rr, c.ks, kvs, init,
-          [&](OpBuilder &b, Location loc, ArrayRef<Value> kv, ValueRange accs) {
+      // The products of one reduction step into `accs`.
+      auto stepFn = [&](OpBuilder &b, Location loc, ArrayRef<Value> kv, ValueRange accs) {
             SmallVector<Value> next;
             bool vDependsOnM = c.m && c.inMap[vecIn].isFunctionOfDim(*c.m);
             bool sDependsOnM = c.m && c.inMap[sIn].isFunctionOfDim(*c.m);
@@ -771,7 +776,56 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
                 next.push_back(fma(b, loc, s, v, accs[i * cols + j]));
               }
             return next;
-          });
+          };
+      // The accumulators stay in registers across every reduction loop. A
+      // narrow tile of a per-step kernel (the rows left after the 4-, 8- or
+      // 12-row tiles: batch 5, 6, 7, 13, ...) has too few independent FMA
+      // chains to hide the FMA latency (1 x 2 vectors: 2 chains, a quarter
+      // of the throughput, as long per panel as the 4-row tile before it):
+      // its reduction goes to `split` interleaved sets of accumulators,
+      // summed at the end (a different summation order for those rows).
+      int64_t chains = rows * cols;
+      int64_t split = splitNarrow && c.ks.size() == 1 && chains < 8 ? std::min<int64_t>(4, (8 + chains - 1) / chains) : 1;
+      SmallVector<Value> results;
+      if (split == 1) {
+        results = reductionNest(b, loc, rr, c.ks, kvs, init, stepFn);
+      } else {
+        const Range &kr = rr[c.ks[0]];
+        Value kLo = rangeLo(b, loc, kr), kHi = rangeHi(b, loc, kr);
+        Value kMainEnd = fullTilesEnd(b, loc, kLo, kHi, split);
+        SmallVector<Value> sets(init.begin(), init.end());
+        sets.append((split - 1) * chains, zero(b, loc, b.getF32Type(), w));
+        auto main = scf::ForOp::create(
+            b, loc, kLo, kMainEnd, cIdx(b, loc, split), sets,
+            [&](OpBuilder &b, Location loc, Value kv, ValueRange carried) {
+              SmallVector<Value> next;
+              for (int64_t u = 0; u < split; ++u) {
+                Value ku = u == 0 ? kv : arith::AddIOp::create(b, loc, kv, cIdx(b, loc, u)).getResult();
+                llvm::append_range(next, stepFn(b, loc, {ku}, carried.slice(u * chains, chains)));
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        SmallVector<Value> sum;
+        for (int64_t a = 0; a < chains; ++a) {
+          SmallVector<Value> parts;
+          for (int64_t u = 0; u < split; ++u)
+            parts.push_back(main.getResult(u * chains + a));
+          while (parts.size() > 1) { // pairwise: (s0 + s1) + (s2 + s3)
+            SmallVector<Value> half;
+            for (size_t p = 0; p + 1 < parts.size(); p += 2)
+              half.push_back(arith::AddFOp::create(b, loc, parts[p], parts[p + 1]));
+            parts = half;
+          }
+          sum.push_back(parts[0]);
+        }
+        auto rest = scf::ForOp::create(
+            b, loc, kMainEnd, kHi, cIdx(b, loc, 1), sum,
+            [&](OpBuilder &b, Location loc, Value kv, ValueRange carried) {
+              kvs[0] = kv;
+              scf::YieldOp::create(b, loc, stepFn(b, loc, {kv}, carried));
+            });
+        results.assign(rest.getResults().begin(), rest.getResults().end());
+      }
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
           store(b, loc, results[i * cols + j], c.out, apply(c.outMap, loopVals(i, j, kvs)), maskOf(j));
@@ -793,7 +847,7 @@ void emitBroadcast(OpBuilder &b, Location loc, const Contraction &c, ArrayRef<Ra
     SmallVector<int64_t> rowTiles;
     if (twoVectors)
       rowTiles = width >= 16 ? SmallVector<int64_t>{12, 8, 4, 3, 2, 1} : SmallVector<int64_t>{6, 4, 2, 1};
-    else if (c.m && ShapedType::isDynamic(c.staticSizes[*c.m]) && runsInLoop(c.op))
+    else if (perStepRows)
       rowTiles = width >= 16 ? SmallVector<int64_t>{8, 4, 3, 2, 1} : SmallVector<int64_t>{4, 3, 2, 1};
     else
       rowTiles = width >= 16 ? SmallVector<int64_t>{8, 4, 1} : SmallVector<int64_t>{4, 1};
