@@ -145,6 +145,38 @@ func.func @saved_sequences(%x: tensor<?x?x8xf32>) -> (tensor<2x?x?x8xf32>, tenso
 
 // -----
 
+// A branch that yields its tensor.empty as it is (nothing written): the
+// yielded value itself becomes the row.
+// CHECK-LABEL: func.func @yields_empty
+// CHECK:         scf.forall (%[[I:.*]]) in (2) shared_outs(%[[O:.*]] = %{{.*}})
+// CHECK:           %[[ROW:.*]] = tensor.extract_slice %[[O]][%[[I]], 0, 0]
+// CHECK:           scf.if
+// CHECK:             linalg.fill {{.*}} outs(%[[ROW]] :
+// CHECK:           } else {
+// CHECK-NEXT:        scf.yield %[[ROW]]
+func.func @yields_empty(%b: index) -> tensor<2x?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %init = tensor.empty(%b) : tensor<2x?x8xf32>
+  %r = scf.forall (%i) in (2) shared_outs(%o = %init) -> (tensor<2x?x8xf32>) {
+    %first = arith.cmpi eq, %i, %c0 : index
+    %v = scf.if %first -> (tensor<?x8xf32>) {
+      %e = tensor.empty(%b) : tensor<?x8xf32>
+      %f = linalg.fill ins(%one : f32) outs(%e : tensor<?x8xf32>) -> tensor<?x8xf32>
+      scf.yield %f : tensor<?x8xf32>
+    } else {
+      %e = tensor.empty(%b) : tensor<?x8xf32>
+      scf.yield %e : tensor<?x8xf32>
+    }
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %v into %o[%i, 0, 0] [1, %b, 8] [1, 1, 1] : tensor<?x8xf32> into tensor<2x?x8xf32>
+    }
+  }
+  return %r : tensor<2x?x8xf32>
+}
+
+// -----
+
 // Left alone: a result that one branch builds on something else than a
 // tensor.empty (here the function's argument: the row would hold the
 // argument's values only where the branch writes), and rows whose sizes

@@ -35,18 +35,20 @@ using namespace mlir;
 
 namespace {
 
-/// The use of a tensor.empty that `v` is built on, through the destinations
-/// of the ops that write into one (an scf.for's iteration argument, an
+/// The use of a tensor.empty that the value `yielded` passes on is built on
+/// (the yield's operand itself, or one reached through the destinations of
+/// the ops that write into one: an scf.for's iteration argument, an
 /// insert_slice's destination, a destination-style output, a cast), when
 /// that use lies inside `region`; else null. The empty itself may be shared
 /// (CSE merges equal empties: the training forward's saved sequences start
 /// from one) or defined above: only this use becomes the row, an empty's
 /// contents being undefined wherever it is used.
-OpOperand *emptyUse(Value v, Region &region) {
-  OpOperand *use = nullptr;
-  for (int depth = 0; depth < 64 && v; ++depth) {
+OpOperand *emptyUse(OpOperand &yielded, Region &region) {
+  OpOperand *use = &yielded;
+  Value v = yielded.get();
+  for (int depth = 0; depth < 64; ++depth) {
     if (v.getDefiningOp<tensor::EmptyOp>())
-      return use && region.isAncestor(use->getOwner()->getParentRegion()) ? use : nullptr;
+      return region.isAncestor(use->getOwner()->getParentRegion()) ? use : nullptr;
     Operation *def = v.getDefiningOp();
     if (!def)
       return nullptr;
@@ -82,8 +84,8 @@ struct RNNRowsInPlacePass : mlir::rnn::impl::RNNRowsInPlacePassBase<RNNRowsInPla
             dest.getOwner() != forall.getBody())
           continue;
         unsigned r = result.getResultNumber();
-        OpOperand *uses[2] = {emptyUse(branch.thenYield().getOperand(r), branch.getThenRegion()),
-                              emptyUse(branch.elseYield().getOperand(r), branch.getElseRegion())};
+        OpOperand *uses[2] = {emptyUse(branch.thenYield()->getOpOperand(r), branch.getThenRegion()),
+                              emptyUse(branch.elseYield()->getOpOperand(r), branch.getElseRegion())};
         if (!uses[0] || !uses[1])
           continue;
         auto roots = std::array<tensor::EmptyOp, 2>{uses[0]->get().getDefiningOp<tensor::EmptyOp>(),
