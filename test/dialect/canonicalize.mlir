@@ -91,6 +91,32 @@ func.func @merge_duplicate_sequences(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32
 
 // -----
 
+// A state every step yields unchanged (a weight-gradient accumulator whose
+// sum rnn-hoist-weight-gradients moved after the loop) is dropped: the
+// body reads its initial value, the final state is the initial one. The
+// state that changes stays.
+// CHECK-LABEL: func.func @drop_invariant_state
+// CHECK-SAME: (%[[XS:.*]]: tensor<?x?x4xf32>, %[[H0:.*]]: tensor<?x4xf32>, %[[ACC:.*]]: tensor<4x4xf32>)
+// CHECK: %[[R:.*]]:2 = rnn.recurrence reverse(%[[XS]]) init(%[[H0]]) : (tensor<?x?x4xf32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>)
+// CHECK-NEXT: ^bb0(%[[XT:.*]]: tensor<?x4xf32>, %[[HT:.*]]: tensor<?x4xf32>):
+// CHECK-NEXT: %[[G:.*]] = rnn.dense none %[[HT]], %[[ACC]]
+// CHECK-NEXT: %[[N:.*]] = rnn.rnn_gates tanh %[[XT]], %[[G]]
+// CHECK-NEXT: rnn.yield %[[N]], %[[N]] : tensor<?x4xf32>, tensor<?x4xf32>
+// CHECK: return %[[R]]#0, %[[R]]#1, %[[ACC]]
+func.func @drop_invariant_state(%xs: tensor<?x?x4xf32>, %h0: tensor<?x4xf32>, %acc0: tensor<4x4xf32>)
+    -> (tensor<?x?x4xf32>, tensor<?x4xf32>, tensor<4x4xf32>) {
+  %ys, %acc, %h = rnn.recurrence reverse(%xs) init(%acc0, %h0)
+      : (tensor<?x?x4xf32>, tensor<4x4xf32>, tensor<?x4xf32>) -> (tensor<?x?x4xf32>, tensor<4x4xf32>, tensor<?x4xf32>) {
+  ^bb0(%xt: tensor<?x4xf32>, %at: tensor<4x4xf32>, %ht: tensor<?x4xf32>):
+    %g = rnn.dense none %ht, %at : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %n = rnn.rnn_gates tanh %xt, %g : tensor<?x4xf32>
+    rnn.yield %n, %at, %n : tensor<?x4xf32>, tensor<4x4xf32>, tensor<?x4xf32>
+  }
+  return %ys, %h, %acc : tensor<?x?x4xf32>, tensor<?x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
 // rnn-bptt's adjoint of a bidirectional layer's concatenation: the output
 // gradient with its reverse half zeroed, then the forward half read. The
 // insertion is only read outside what it writes: the read takes the same

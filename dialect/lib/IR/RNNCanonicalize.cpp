@@ -115,6 +115,57 @@ struct DropUnusedRecurrenceInputs : OpRewritePattern<RecurrenceOp> {
   }
 };
 
+/// Drops states that every step yields unchanged (its block argument): the
+/// final state is the initial one, and the body reads the initial value.
+/// rnn-hoist-weight-gradients leaves the adjoint's weight-gradient
+/// accumulators so once it has moved their sums after the loop; carried,
+/// they were copied in and out of every loop that holds the recurrence (the
+/// forall rows of rnn-concurrent-directions and rnn-stacked-wavefront).
+struct DropInvariantRecurrenceStates : OpRewritePattern<RecurrenceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RecurrenceOp op,
+                                PatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto yield = cast<YieldOp>(body.getTerminator());
+    unsigned numIn = op.getInputs().size(), numState = op.getInit().size();
+    unsigned numOut = yield.getValues().size() - numState;
+    SmallVector<unsigned> dead;
+    for (unsigned i = 0; i < numState; ++i)
+      if (yield.getValues()[numOut + i] == body.getArgument(numIn + i))
+        dead.push_back(i);
+    if (dead.empty())
+      return rewriter.notifyMatchFailure(op, "every state changes");
+    SmallVector<Value> init;
+    SmallVector<Type> types(op.getOutputs().getTypes());
+    SmallVector<Value> yielded(yield.getValues().take_front(numOut));
+    for (unsigned i = 0; i < numState; ++i)
+      if (!llvm::is_contained(dead, i)) {
+        init.push_back(op.getInit()[i]);
+        types.push_back(op.getInit()[i].getType());
+        yielded.push_back(yield.getValues()[numOut + i]);
+      }
+    rewriter.setInsertionPoint(yield);
+    rewriter.replaceOpWithNewOp<YieldOp>(yield, yielded);
+    for (unsigned i : dead)
+      rewriter.replaceAllUsesWith(body.getArgument(numIn + i), op.getInit()[i]);
+    rewriter.setInsertionPoint(op);
+    auto next = RecurrenceOp::create(rewriter, op.getLoc(), types, op.getInputs(), init,
+                                     op.getLengths(), op.getReverse());
+    next.getBody().takeBody(op.getBody());
+    Block &nb = next.getBody().front();
+    for (unsigned i : llvm::reverse(dead))
+      nb.eraseArgument(numIn + i);
+    SmallVector<Value> replacements(next.getOutputs());
+    unsigned kept = 0;
+    for (unsigned i = 0; i < numState; ++i)
+      replacements.push_back(llvm::is_contained(dead, i) ? op.getInit()[i]
+                                                         : next.getFinalStates()[kept++]);
+    rewriter.replaceOp(op, replacements);
+    return success();
+  }
+};
+
 /// Whether the extract_slice reads none of the elements the insert_slice
 /// writes (disjoint static ranges along some dimension, unit strides).
 bool readsNoneOf(tensor::ExtractSliceOp ex, tensor::InsertSliceOp ins) {
@@ -167,5 +218,5 @@ void RNNDialect::getCanonicalizationPatterns(RewritePatternSet &results) const {
 void RecurrenceOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {
   results.add<DropUnusedRecurrenceOutputs, DropUnusedRecurrenceInputs,
-              MergeDuplicateRecurrenceOutputs>(context);
+              MergeDuplicateRecurrenceOutputs, DropInvariantRecurrenceStates>(context);
 }
