@@ -67,6 +67,49 @@ func.func @recurrent(%h0: tensor<?x4xf32>, %w: tensor<16x4xf32>, %steps: index) 
   return %r : tensor<?x4xf32>
 }
 
+// The same step loop inside another loop (rnn-stacked-wavefront's chunk
+// loop, with the branch of its forall), its state carried by the outer
+// loop: the row count is traced through both loops' iteration arguments, so
+// the panels are packed once, above the outer loop.
+// CHECK-LABEL: func.func @chunked
+// CHECK:       %[[ROWS:.*]] = tensor.dim %arg0, %c0
+// CHECK:       %[[BIG:.*]] = arith.cmpi uge, %[[ROWS]], %c4
+// CHECK:       %[[P:.*]] = linalg.transpose
+// CHECK:       scf.for
+// CHECK:         scf.if %arg{{[0-9]+}}
+// CHECK:           scf.for
+// CHECK-NOT:         linalg.transpose
+// CHECK:             scf.if %[[BIG]] -> (tensor<?x16xf32>) {
+// CHECK:               tensor.cast %[[P]] : tensor<?x4x8xf32> to tensor<2x4x8xf32>
+func.func @chunked(%h0: tensor<?x4xf32>, %w: tensor<16x4xf32>, %chunks: index, %steps: index, %on: i1) -> tensor<?x4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %cst = arith.constant 0.0 : f32
+  %o = scf.for %k = %c0 to %chunks step %c1 iter_args(%hk = %h0) -> tensor<?x4xf32> {
+    %rk = scf.if %on -> tensor<?x4xf32> {
+      %r = scf.for %i = %c0 to %steps step %c1 iter_args(%h = %hk) -> tensor<?x4xf32> {
+        %b = tensor.dim %h, %c0 : tensor<?x4xf32>
+        %e = tensor.empty(%b) : tensor<?x16xf32>
+        %z = linalg.fill ins(%cst : f32) outs(%e : tensor<?x16xf32>) -> tensor<?x16xf32>
+        %g = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+            ins(%h, %w : tensor<?x4xf32>, tensor<16x4xf32>) outs(%z : tensor<?x16xf32>) {
+        ^bb0(%a: f32, %x: f32, %acc: f32):
+          %p = arith.mulf %a, %x : f32
+          %s = arith.addf %acc, %p : f32
+          linalg.yield %s : f32
+        } -> tensor<?x16xf32>
+        %n = tensor.extract_slice %g[0, 0] [%b, 4] [1, 1] : tensor<?x16xf32> to tensor<?x4xf32>
+        scf.yield %n : tensor<?x4xf32>
+      }
+      scf.yield %r : tensor<?x4xf32>
+    } else {
+      scf.yield %hk : tensor<?x4xf32>
+    }
+    scf.yield %rk : tensor<?x4xf32>
+  }
+  return %o : tensor<?x4xf32>
+}
+
 // The gradient through it, dG @ W with W [16, 12] read as (k, n): one panel
 // of 8 output columns plus 4 leftover ones, which keep the original form on
 // the weight's last 4 columns. The row count is found through the step's

@@ -30,8 +30,14 @@ ACTS = {"none": lambda x: x, "tanh": torch.tanh, "relu": torch.relu, "sigmoid": 
 HIDDEN = 4  # hidden units of a case (--hidden)
 
 
-def case_list():
+def case_list(suite="default"):
     cases = []
+    if suite == "stacked":  # unidirectional stacks (rnn-stacked-wavefront)
+        for cell in MODULES:
+            cases.append(dict(cell=cell, inp="float", seq=True, loss="mse_step", layers=2))
+            cases.append(dict(cell=cell, inp="embedding", seq=False, loss="ce_class", layers=3))
+            cases.append(dict(cell=cell, inp="onehot", seq=True, loss="ce_step", layers=2, reverse=True))
+        return cases
     for cell in MODULES:
         cases.append(dict(cell=cell, inp="onehot", seq=True, loss="ce_step"))
         cases.append(dict(cell=cell, inp="embedding", seq=False, loss="ce_class"))
@@ -151,6 +157,9 @@ def main():
     ap.add_argument("--fd", action="store_true", help="also check finite differences")
     ap.add_argument("--hidden", type=int, default=4, help="hidden units of every case (default 4)")
     ap.add_argument("--batch", type=int, default=3, help="batch of every case (default 3)")
+    ap.add_argument("--time", type=int, default=5, help="steps of every case (default 5)")
+    ap.add_argument("--suite", choices=["default", "stacked"], default="default",
+                    help="the cases: default, or unidirectional stacks of 2 and 3 layers")
     ap.add_argument("--rnnc-flag", action="append", default=[],
                     help="extra rnnc option (repeatable), e.g. --rnnc-flag=--gate-block=8")
     args = ap.parse_args()
@@ -159,7 +168,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(7)
     ncases = nfail = 0
-    for c in case_list():
+    for c in case_list(args.suite):
         if args.cell and c["cell"] != args.cell:
             continue
         ncases += 1
@@ -173,14 +182,14 @@ def main():
         wfile = os.path.join(d, "w.safetensors")
         rnnref.run([exe, "init", "--seed", str(ncases), "-o", wfile])
         W = rnnref.load_safetensors(wfile)
-        B, T = args.batch, 5
+        B, T = args.batch, args.time
         lens = None
         if c["inp"] == "float":
             x = rng.standard_normal((B, T, 3)).astype(np.float32)
         else:
             x = rng.integers(1, 6, size=(B, T)).astype(np.int32)
         if c["inp"] in ("mask", "lengths"):
-            lens = np.array([(5, 2, 4)[b % 3] for b in range(B)], dtype=np.int64)
+            lens = np.array([(T, 2, 4)[b % 3] for b in range(B)], dtype=np.int64)
             for b in range(B):
                 x[b, lens[b]:] = 0
         if c["loss"] == "ce_step":

@@ -44,7 +44,9 @@ namespace {
 
 /// A value defined outside `loop` equal to dimension 0 of the tensor `v`
 /// (used inside it), following the ops that keep the leading dimension:
-/// iteration arguments to their initial values, destination-style ops and
+/// iteration arguments (of `loop` or of a loop inside it: a recurrence
+/// inside rnn-stacked-wavefront's chunk loop starts from the chunk loop's
+/// carried states) to their initial values, destination-style ops and
 /// insert_slice to their destinations, tensor.empty and extract_slice to
 /// their size operands. Null if none is found.
 Value leadingDimOutside(OpBuilder &b, Value v, scf::ForOp loop, int depth = 0) {
@@ -72,9 +74,11 @@ Value leadingDimOutside(OpBuilder &b, Value v, scf::ForOp loop, int depth = 0) {
     return Value();
   };
   if (auto arg = dyn_cast<BlockArgument>(v)) {
-    if (arg.getOwner() != loop.getBody() || arg.getArgNumber() == 0)
+    auto owner = dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp());
+    if (!owner || arg.getOwner() != owner.getBody() || arg.getArgNumber() == 0 ||
+        !loop->isAncestor(owner))
       return Value();
-    return leadingDimOutside(b, loop.getInitArgs()[arg.getArgNumber() - 1], loop, depth + 1);
+    return leadingDimOutside(b, owner.getInitArgs()[arg.getArgNumber() - 1], loop, depth + 1);
   }
   Operation *def = v.getDefiningOp();
   if (auto empty = dyn_cast<tensor::EmptyOp>(def))
@@ -325,8 +329,12 @@ struct RNNPackWeightsPass : mlir::rnn::impl::RNNPackWeightsPassBase<RNNPackWeigh
       return;
     scf::ForOp top = loop;
     while (auto outer = top->getParentOfType<scf::ForOp>()) {
-      if (!outer.isDefinedOutsideOfLoop(mt.w) || !outer.isDefinedOutsideOfLoop(rows))
+      if (!outer.isDefinedOutsideOfLoop(mt.w))
         break;
+      Value r = outer.isDefinedOutsideOfLoop(rows) ? rows : leadingDimOutside(b, mt.x, outer);
+      if (!r)
+        break;
+      rows = r;
       top = outer;
     }
     Location loc = op.getLoc();

@@ -23,7 +23,19 @@
 // step, which at batch 1 is what the runtime's kernel sharing pays. A
 // recurrence over zero steps yields its initial states, so the first and the
 // last chunk need no special case (one core idles for one chunk of n + 1).
-// The forward function (`rnn.entry`) only.
+//
+// The same holds for the adjoints, from the end of the sequence: layer 2's
+// adjoint yields its gate gradients dG2, and layer 1's output gradient is
+// dG2 W_ih2 (the dx of an rnn.dense_grad) — the pair runs in reverse, its
+// chunks counted from T, the adjoints also reading the forward pass's saved
+// sequences (sliced per chunk). Every function but the step function.
+//
+// A sequence read after the pair is a shared output of the forall itself:
+// the computing iteration inserts its chunk at the chunk's offset, the
+// other zero steps, so that rnn-rows-in-place lets the recurrence write the
+// full sequence in place (the saved sequences of a training forward are
+// most of its memory traffic; assembled from rows, their copies made a
+// training step up to 17% slower on one thread).
 //
 //===----------------------------------------------------------------------===//
 #include "rnn/IR/RNNOps.h"
@@ -47,19 +59,25 @@ using namespace mlir::rnn;
 
 namespace {
 
-/// A pair of stacked layers: `r2`'s inputs are computed from `r1`'s output
-/// sequences by `between` (rnn.dense over the sequence: the hoisted input
-/// projection), or are those sequences.
+/// A pair of stacked layers: some of `r2`'s inputs are computed from `r1`'s
+/// output sequences by the `chain` ops (rnn.dense over the sequence: the
+/// hoisted input projection; or the input adjoint of an rnn.dense_grad: the
+/// output gradient of the layer below, in the adjoint), or are those
+/// sequences; its other inputs (`external`: the saved sequences an adjoint
+/// reads) do not depend on `r1`. `after` are the other ops between the two
+/// that depend on `r1` (the weight gradients summed over the sequence): they
+/// move after the pipeline and read the assembled sequences.
 struct Pair {
   RecurrenceOp r1, r2;
-  SmallVector<Operation *> between; // block order
+  SmallVector<Operation *> chain; // block order
+  SmallVector<Operation *> after; // block order
+  SmallVector<unsigned> fed, external; // r2's input positions
 };
-
 
 /// Every dimension of the result types is static but a sequence's batch and
 /// time and a state's batch (the chunk rows are built from those two sizes).
 bool chunkable(RecurrenceOp rec) {
-  if (rec.getReverse() || rec.getLengths() || rec.getInputs().empty())
+  if (rec.getLengths() || rec.getInputs().empty())
     return false;
   for (Value in : rec.getInputs()) {
     auto type = cast<RankedTensorType>(in.getType());
@@ -78,65 +96,122 @@ bool chunkable(RecurrenceOp rec) {
   return true;
 }
 
+/// The per-step value a chain op passes on (its sequence operand) and its
+/// result that carries it; none for other ops.
+std::optional<std::pair<Value, Value>> chainLink(Operation *op) {
+  if (auto dense = dyn_cast<DenseOp>(op))
+    return std::make_pair(dense.getInput(), dense.getResult());
+  if (auto grad = dyn_cast<DenseGradOp>(op))
+    return std::make_pair(grad.getDy(), grad.getDx());
+  return std::nullopt;
+}
+
+/// Whether `op` (or an op nested in it) reads a value of `defs`.
+bool reads(Operation *op, const llvm::SmallPtrSetImpl<Operation *> &defs) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    for (Value v : inner->getOperands())
+      if (Operation *d = v.getDefiningOp(); d && defs.contains(d))
+        found = true;
+  });
+  return found;
+}
+
 /// The layer feeding `r2`, with the ops in between; none when `r2` is not
 /// fed that way or moving the pair would change what other ops see.
 std::optional<Pair> matchPair(RecurrenceOp r2) {
   Block *block = r2->getBlock();
+  if (!chunkable(r2))
+    return std::nullopt;
+  // r1: the latest recurrence of the block before r2 that an input of r2 is
+  // computed from through chain ops (an adjoint also reads the forward
+  // layers' saved sequences, which are external).
+  auto origin = [&](Value v, SmallVectorImpl<Operation *> *links) -> RecurrenceOp {
+    while (Operation *def = v.getDefiningOp()) {
+      if (auto rec = dyn_cast<RecurrenceOp>(def))
+        return cast<OpResult>(v).getResultNumber() < rec.getNumOutputs() ? rec : RecurrenceOp();
+      auto link = chainLink(def);
+      if (!link || link->second != v || def->getBlock() != block ||
+          cast<RankedTensorType>(v.getType()).getRank() != 3)
+        return {};
+      if (links)
+        links->push_back(def);
+      v = link->first;
+    }
+    return {};
+  };
   Pair pair;
   pair.r2 = r2;
-  llvm::SetVector<Operation *> between;
-  for (Value in : r2.getInputs()) {
-    Value v = in;
-    while (auto dense = v.getDefiningOp<DenseOp>()) {
-      if (dense->getBlock() != block || cast<RankedTensorType>(dense.getInput().getType()).getRank() != 3)
-        return std::nullopt;
-      between.insert(dense);
-      v = dense.getInput();
-    }
-    auto rec = v.getDefiningOp<RecurrenceOp>();
-    if (!rec || rec->getBlock() != block || cast<OpResult>(v).getResultNumber() >= rec.getNumOutputs() ||
-        (pair.r1 && pair.r1 != rec))
-      return std::nullopt;
-    pair.r1 = rec;
-  }
-  if (!pair.r1 || !chunkable(pair.r1) || !chunkable(r2))
+  for (Value in : r2.getInputs())
+    if (RecurrenceOp rec = origin(in, nullptr);
+        rec && rec->getBlock() == block && rec->isBeforeInBlock(r2) &&
+        (!pair.r1 || pair.r1->isBeforeInBlock(rec)))
+      pair.r1 = rec;
+  if (!pair.r1 || !chunkable(pair.r1) || pair.r1.getReverse() != r2.getReverse())
     return std::nullopt;
-  // The ops in between serve r2 only, and read nothing of r1 but its
-  // sequences (as the dense input, which the chain above checked).
-  for (Operation *op : between) {
-    for (Operation *user : op->getUsers())
-      if (user != r2 && !between.contains(user))
-        return std::nullopt;
-    for (Value v : op->getOperands())
-      if (v != cast<DenseOp>(op).getInput() &&
-          (v.getDefiningOp() == pair.r1.getOperation() || between.contains(v.getDefiningOp())))
-        return std::nullopt;
+  RecurrenceOp r1 = pair.r1;
+
+  // What depends on r1 between the two.
+  llvm::SmallPtrSet<Operation *, 16> dep = {r1.getOperation()};
+  SmallVector<Operation *> between;
+  for (Operation *op = r1->getNextNode(); op != r2.getOperation(); op = op->getNextNode())
+    if (reads(op, dep)) {
+      dep.insert(op);
+      between.push_back(op);
+    }
+  llvm::SetVector<Operation *> chain;
+  for (auto [i, in] : llvm::enumerate(r2.getInputs())) {
+    SmallVector<Operation *> links;
+    if (origin(in, &links) == r1) {
+      pair.fed.push_back(i);
+      chain.insert(links.begin(), links.end());
+    } else if (Operation *def = in.getDefiningOp(); def && dep.contains(def)) {
+      return std::nullopt; // computed from r1 some other way
+    } else {
+      pair.external.push_back(i);
+    }
   }
-  // r2 reads r1 (directly or through `between`) only as its inputs.
+  // Chain ops read nothing that depends on r1 but their sequence operand;
+  // a dense_grad's x is sliced per chunk with the chain's chunk.
+  for (Operation *op : chain) {
+    Value seq = chainLink(op)->first;
+    for (Value v : op->getOperands())
+      if (v != seq)
+        if (Operation *def = v.getDefiningOp(); def && dep.contains(def))
+          return std::nullopt;
+    if (auto grad = dyn_cast<DenseGradOp>(op);
+        grad && cast<RankedTensorType>(grad.getX().getType()).getRank() != 3)
+      return std::nullopt;
+  }
+  // r2 reads r1 (through the chain) only as its fed inputs.
   SetVector<Value> used;
   getUsedValuesDefinedAbove(r2.getBody(), used);
   used.insert(r2.getInit().begin(), r2.getInit().end());
+  if (r2.getLengths())
+    used.insert(r2.getLengths());
   for (Value v : used)
-    if (v.getDefiningOp() == pair.r1.getOperation() || between.contains(v.getDefiningOp()))
+    if (Operation *def = v.getDefiningOp(); def && dep.contains(def))
       return std::nullopt;
-  // Everything else that reads r1's results comes after r2 (the pair moves
-  // to r2's place).
-  for (Operation *user : pair.r1->getUsers()) {
-    Operation *anc = block->findAncestorOpInBlock(*user);
-    if (!anc || (anc != r2 && !between.contains(anc) && anc->isBeforeInBlock(r2)))
-      return std::nullopt;
-  }
-  pair.between.assign(between.begin(), between.end());
-  llvm::sort(pair.between, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  // The ops between that depend on r1 and are not a dense of the chain run
+  // after the pipeline (a chain dense_grad's weight gradients among them).
+  for (Operation *op : between)
+    if (!chain.contains(op) || isa<DenseGradOp>(op))
+      pair.after.push_back(op);
+  pair.chain.assign(chain.begin(), chain.end());
+  llvm::sort(pair.chain, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   return pair;
 }
 
-/// Offset and length of chunk `k` of `size` steps of `c` each: [min(k c,
-/// T), min(k c + c, T)).
-std::pair<Value, Value> chunkRange(OpBuilder &b, Location loc, Value k, Value c, Value t) {
-  Value off = arith::MinUIOp::create(b, loc, arith::MulIOp::create(b, loc, k, c), t);
-  Value len = arith::MinUIOp::create(b, loc, c, arith::SubIOp::create(b, loc, t, off));
-  return {off, len};
+/// Offset and length of chunk `k` of `c` steps each: [min(k c, T), min(k c
+/// + c, T)), or counted from the end for a reverse recurrence: [T - min(k c
+/// + c, T), T - min(k c, T)). Past the end: zero steps.
+std::pair<Value, Value> chunkRange(OpBuilder &b, Location loc, Value k, Value c, Value t, bool reverse) {
+  Value lo = arith::MinUIOp::create(b, loc, arith::MulIOp::create(b, loc, k, c), t);
+  Value len = arith::MinUIOp::create(b, loc, c, arith::SubIOp::create(b, loc, t, lo));
+  if (!reverse)
+    return {lo, len};
+  Value hi = arith::AddIOp::create(b, loc, lo, len);
+  return {arith::SubIOp::create(b, loc, t, hi), len};
 }
 
 /// `[B, T, ...]` with a dynamic T.
@@ -172,6 +247,8 @@ SmallVector<OpFoldResult> mixedSizes(OpBuilder &b, RankedTensorType type, Value 
 
 void pipeline(Pair &p, int64_t chunks) {
   RecurrenceOp r1 = p.r1, r2 = p.r2;
+  Block *block = r2->getBlock();
+  bool reverse = r1.getReverse();
   Location loc = r2.getLoc();
   OpBuilder b(r2);
   Value x1 = r1.getInputs()[0];
@@ -185,28 +262,39 @@ void pipeline(Pair &p, int64_t chunks) {
 
   unsigned n1 = r1->getNumResults(), n2 = r2->getNumResults();
   unsigned o1 = r1.getNumOutputs(), o2 = r2.getNumOutputs();
-  // Which sequences are read after the pair (assembled in full).
-  auto usedAfter = [&](Value v) {
-    return llvm::any_of(v.getUsers(), [&](Operation *u) {
-      Operation *anc = r2->getBlock()->findAncestorOpInBlock(*u);
-      return anc != r2.getOperation() && !llvm::is_contained(p.between, anc);
-    });
+  // The chain ops that go (their values are computed per chunk in the
+  // loop); a dense_grad whose weight gradients are read stays, after the
+  // loop.
+  auto goes = [&](Operation *op) {
+    return llvm::is_contained(p.chain, op) && !llvm::is_contained(p.after, op);
   };
+  // A use of the pair's values after it (assembled in full): not r2's, not
+  // a chain op's that goes.
+  auto outside = [&](OpOperand &use) {
+    Operation *anc = block->findAncestorOpInBlock(*use.getOwner());
+    return anc != r2.getOperation() && !goes(anc);
+  };
+  auto usedOutside = [&](Value v) { return llvm::any_of(v.getUses(), outside); };
+  auto chainResult = [](Operation *op) { return chainLink(op)->second; };
   SmallVector<unsigned> full1, full2; // r1 / r2 outputs used in full
+  SmallVector<Operation *> fullChain; // chain ops whose sequence is used in full
   for (unsigned r = 0; r < o1; ++r)
-    if (usedAfter(r1->getResult(r)))
+    if (usedOutside(r1->getResult(r)))
       full1.push_back(r);
   for (unsigned r = 0; r < o2; ++r)
     if (!r2->getResult(r).use_empty())
       full2.push_back(r);
+  for (Operation *op : p.chain)
+    if (usedOutside(chainResult(op)))
+      fullChain.push_back(op);
 
-  // Loop-carried: r1 states, r2 states, r2's inputs for the next chunk
+  // Loop-carried: r1 states, r2 states, r2's fed inputs for the next chunk
   // (computed from r1's last one), the full sequences.
   SmallVector<Value> inits(r1.getInit());
   llvm::append_range(inits, r2.getInit());
-  unsigned nIn = r2.getInputs().size();
-  for (Value in : r2.getInputs()) {
-    RankedTensorType type = withDynamicTime(cast<RankedTensorType>(in.getType()));
+  unsigned nFed = p.fed.size();
+  for (unsigned i : p.fed) {
+    RankedTensorType type = withDynamicTime(cast<RankedTensorType>(r2.getInputs()[i].getType()));
     inits.push_back(tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
                                             dynamicSizes(type, bsz, c0)));
   }
@@ -218,6 +306,8 @@ void pipeline(Pair &p, int64_t chunks) {
     inits.push_back(fullInit(r1->getResult(r)));
   for (unsigned r : full2)
     inits.push_back(fullInit(r2->getResult(r)));
+  for (Operation *op : fullChain)
+    inits.push_back(fullInit(chainResult(op)));
 
   unsigned s1 = n1 - o1, s2 = n2 - o2;
   auto loop = scf::ForOp::create(b, loc, c0, ub, c1, inits);
@@ -225,39 +315,72 @@ void pipeline(Pair &p, int64_t chunks) {
   Block *lb = loop.getBody();
   b.setInsertionPointToStart(lb);
   Value k = loop.getInductionVar();
-  auto [off1, len1] = chunkRange(b, loc, k, c, t);
+  auto [off1, len1] = chunkRange(b, loc, k, c, t, reverse);
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k, c0);
   Value km1 = arith::SelectOp::create(b, loc, first, c0, arith::SubIOp::create(b, loc, k, c1));
-  auto [off2, len2raw] = chunkRange(b, loc, km1, c, t);
+  auto [off2, len2raw] = chunkRange(b, loc, km1, c, t, reverse);
   Value len2 = arith::SelectOp::create(b, loc, first, c0, len2raw);
   ValueRange iter = loop.getRegionIterArgs();
-  ValueRange st1 = iter.take_front(s1), st2 = iter.slice(s1, s2), fedChunks = iter.slice(s1 + s2, nIn);
-  ValueRange fulls = iter.drop_front(s1 + s2 + nIn);
+  ValueRange st1 = iter.take_front(s1), st2 = iter.slice(s1, s2), fedChunks = iter.slice(s1 + s2, nFed);
+  ValueRange fulls = iter.drop_front(s1 + s2 + nFed);
 
-  // Rows: r1's results, then r2's.
+  // `[B, len, ...]` at `off` along time of `v`, sized by bsz and len.
+  auto slice = [&](Value v, Value off, Value len) -> Value {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), strides(type.getRank(), b.getIndexAttr(1));
+    offsets[1] = off;
+    return tensor::ExtractSliceOp::create(b, loc, withDynamicTime(type), v, offsets,
+                                          mixedSizes(b, withDynamicTime(type), bsz, len), strides);
+  };
+
+  // Rows: r1's results, then r2's. A sequence used in full goes straight
+  // into its slice of the full sequence (the forall's shared output is the
+  // loop-carried tensor; the other iteration inserts zero steps of it); the
+  // states and the chunks read only by the chain go into a row of a stacked
+  // [2, ...] shared output.
   SmallVector<RankedTensorType> rowTypes;
-  SmallVector<Value> rowLen; // the length of each row's chunk
+  SmallVector<Value> rowLen, rowOff; // each row's chunk, outside the forall
+  SmallVector<int> rowFull(n1 + n2, -1); // index into `fulls`, or -1
   for (unsigned r = 0; r < n1; ++r) {
     rowTypes.push_back(chunkType(r1, r));
     rowLen.push_back(len1);
+    rowOff.push_back(off1);
   }
   for (unsigned r = 0; r < n2; ++r) {
     rowTypes.push_back(chunkType(r2, r));
     rowLen.push_back(len2);
+    rowOff.push_back(off2);
   }
-  SmallVector<Value> stacks;
-  for (RankedTensorType type : rowTypes) {
+  {
+    int f = 0;
+    for (unsigned r : full1)
+      rowFull[r] = f++;
+    for (unsigned r : full2)
+      rowFull[n1 + r] = f++;
+  }
+  SmallVector<Value> shared;
+  for (auto [r, type] : llvm::enumerate(rowTypes)) {
+    if (rowFull[r] >= 0) {
+      shared.push_back(fulls[rowFull[r]]);
+      continue;
+    }
     SmallVector<int64_t> shape = {2};
     llvm::append_range(shape, type.getShape());
-    stacks.push_back(tensor::EmptyOp::create(b, loc, shape, type.getElementType(), dynamicSizes(type, bsz, c)));
+    shared.push_back(tensor::EmptyOp::create(b, loc, shape, type.getElementType(), dynamicSizes(type, bsz, c)));
   }
-  auto forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(2)}, stacks, std::nullopt);
+  auto forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(2)}, shared, std::nullopt);
   forall->setAttr("rnn.wavefront", b.getUnitAttr());
   Value iv = forall.getInductionVars()[0];
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(forall.getTerminator());
     Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, iv, c0);
+    // Inside the forall, each layer's chunk is its length in its own
+    // iteration and zero steps in the other: the rows of both branches (and
+    // the insertions of a full sequence's chunk) have these sizes.
+    Value in1 = arith::SelectOp::create(b, loc, isFirst, len1, c0);
+    Value in2 = arith::SelectOp::create(b, loc, isFirst, c0, len2);
+    auto lenIn = [&](unsigned row) { return row < n1 ? in1 : in2; };
     SmallVector<Type> types(rowTypes.begin(), rowTypes.end());
     auto ifOp = scf::IfOp::create(b, loc, types, isFirst, /*withElseRegion=*/true);
     // The other iteration's rows: the shape its branch gives them (so that
@@ -267,7 +390,7 @@ void pipeline(Pair &p, int64_t chunks) {
     auto empty = [&](unsigned row) -> Value {
       RankedTensorType type = rowTypes[row];
       return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
-                                     dynamicSizes(type, bsz, rowLen[row]));
+                                     dynamicSizes(type, bsz, lenIn(row)));
     };
     auto retype = [](RecurrenceOp clone, RecurrenceOp orig) {
       for (unsigned r = 0; r < clone.getNumOutputs(); ++r)
@@ -277,17 +400,13 @@ void pipeline(Pair &p, int64_t chunks) {
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      IRMapping map;
-      for (Value in : r1.getInputs()) {
-        auto type = cast<RankedTensorType>(in.getType());
-        SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), strides(type.getRank(), b.getIndexAttr(1));
-        SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, in);
-        offsets[1] = off1;
-        sizes[1] = len1;
-        map.map(in, tensor::ExtractSliceOp::create(b, loc, in, offsets, sizes, strides).getResult());
-      }
-      auto clone = cast<RecurrenceOp>(b.clone(*r1, map));
-      for (auto [i, v] : llvm::enumerate(st1)) // by position: two states may share an initial value
+      SmallVector<Value> ins;
+      for (Value in : r1.getInputs())
+        ins.push_back(slice(in, off1, in1));
+      auto clone = cast<RecurrenceOp>(b.clone(*r1));
+      for (auto [i, v] : llvm::enumerate(ins)) // by position: two inputs may be one value
+        clone.getInputsMutable()[i].set(v);
+      for (auto [i, v] : llvm::enumerate(st1)) // two states may share an initial value
         clone.getInitMutable()[i].set(v);
       retype(clone, r1);
       SmallVector<Value> results(clone->getResults());
@@ -295,23 +414,22 @@ void pipeline(Pair &p, int64_t chunks) {
         results.push_back(empty(n1 + r));
       scf::YieldOp::create(b, loc, results);
     }
-    // Layer 2 over chunk k - 1, its inputs computed after the previous
-    // iteration's forall.
+    // Layer 2 over chunk k - 1, its fed inputs computed after the previous
+    // iteration's forall, its other inputs sliced.
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifOp.elseBlock());
       // Each fed chunk as a slice of its own [B, len2, ...] (all of it), so
-      // that its sizes, and those of the chunk's results, are bsz and len2
+      // that its sizes, and those of the chunk's results, are bsz and in2
       // like the other branch's rows (rnn-rows-in-place needs both
       // branches' rows of one size).
-      SmallVector<Value> fed;
-      for (Value v : fedChunks) {
-        auto type = cast<RankedTensorType>(v.getType());
-        SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0)), ones(type.getRank(), b.getIndexAttr(1));
-        fed.push_back(tensor::ExtractSliceOp::create(b, loc, type, v, zeros, mixedSizes(b, type, bsz, len2), ones));
-      }
+      SmallVector<Value> ins(r2.getInputs());
+      for (auto [f, i] : llvm::enumerate(p.fed))
+        ins[i] = slice(fedChunks[f], c0, in2);
+      for (unsigned i : p.external)
+        ins[i] = slice(ins[i], off2, in2);
       auto clone = cast<RecurrenceOp>(b.clone(*r2));
-      for (auto [i, v] : llvm::enumerate(fed)) // by position, like the states
+      for (auto [i, v] : llvm::enumerate(ins))
         clone.getInputsMutable()[i].set(v);
       for (auto [i, v] : llvm::enumerate(st2))
         clone.getInitMutable()[i].set(v);
@@ -328,19 +446,28 @@ void pipeline(Pair &p, int64_t chunks) {
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     for (auto [r, v] : llvm::enumerate(ifOp.getResults())) {
       int64_t rank = rowTypes[r].getRank();
+      Value dest = forall.getBody()->getArgument(1 + r);
+      if (rowFull[r] >= 0) { // [0, off, 0...] of the full sequence
+        SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+        offsets[1] = rowOff[r];
+        tensor::ParallelInsertSliceOp::create(b, loc, v, dest, offsets, mixedSizes(b, rowTypes[r], bsz, lenIn(r)),
+                                              strides);
+        continue;
+      }
       SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)), sizes = {b.getIndexAttr(1)},
                                 strides(rank + 1, b.getIndexAttr(1));
       offsets[0] = iv;
       llvm::append_range(sizes, srcSizes[r]);
-      tensor::ParallelInsertSliceOp::create(b, loc, v, forall.getBody()->getArgument(1 + r), offsets, sizes,
-                                            strides);
+      tensor::ParallelInsertSliceOp::create(b, loc, v, dest, offsets, sizes, strides);
     }
   }
 
-  // The rows back out, the chunks into the full sequences.
+  // The rows back out (a full sequence's chunk as its slice).
   b.setInsertionPointAfter(forall);
   auto row = [&](unsigned r) -> Value {
     RankedTensorType type = rowTypes[r];
+    if (rowFull[r] >= 0)
+      return slice(forall.getResult(r), rowOff[r], rowLen[r]);
     SmallVector<OpFoldResult> offsets = {b.getIndexAttr(r < n1 ? 0 : 1)}, sizes = {b.getIndexAttr(1)},
                               strides(type.getRank() + 1, b.getIndexAttr(1));
     offsets.append(type.getRank(), b.getIndexAttr(0));
@@ -358,26 +485,34 @@ void pipeline(Pair &p, int64_t chunks) {
     yields.push_back(row(o1 + r));
   for (unsigned r = 0; r < s2; ++r)
     yields.push_back(row(n1 + o2 + r));
-  // r2's inputs for chunk k, from r1's: the ops in between run here, outside
-  // the forall, so that their kernels (layer 2's input projection over the
-  // chunk) are shared by the threads and neither layer's core carries them.
+  // r2's inputs for chunk k, from r1's: the chain runs here, outside the
+  // forall, so that its kernels (layer 2's input projection over the chunk,
+  // or the adjoint's input gradient) are shared by the threads and neither
+  // layer's core carries them.
+  IRMapping map;
   {
-    IRMapping map;
     for (unsigned r = 0; r < o1; ++r)
       map.map(r1->getResult(r), row(r));
-    for (Operation *op : p.between) {
+    for (Operation *op : p.chain) {
+      Value x; // a dense_grad's x: only dx is read, x gives its type
+      if (auto grad = dyn_cast<DenseGradOp>(op))
+        x = slice(grad.getX(), off1, len1);
       Operation *clone = b.clone(*op, map);
-      for (Value res : clone->getResults())
-        res.setType(withDynamicTime(cast<RankedTensorType>(res.getType())));
+      if (x)
+        cast<DenseGradOp>(clone).getXMutable().assign(x);
+      Value link = chainLink(clone)->second;
+      link.setType(withDynamicTime(cast<RankedTensorType>(link.getType())));
     }
-    for (Value in : r2.getInputs())
-      yields.push_back(map.lookup(in));
+    for (unsigned i : p.fed)
+      yields.push_back(map.lookup(r2.getInputs()[i]));
   }
-  unsigned f = 0;
+  unsigned f = full1.size() + full2.size();
   for (unsigned r : full1)
-    yields.push_back(insertChunk(row(r), fulls[f++], off1, len1));
+    yields.push_back(forall.getResult(r));
   for (unsigned r : full2)
-    yields.push_back(insertChunk(row(n1 + r), fulls[f++], off2, len2));
+    yields.push_back(forall.getResult(n1 + r));
+  for (Operation *op : fullChain)
+    yields.push_back(insertChunk(map.lookup(chainResult(op)), fulls[f++], off1, len1));
   scf::YieldOp::create(b, loc, yields);
 
   // The loop's results stand for the pair's.
@@ -386,16 +521,24 @@ void pipeline(Pair &p, int64_t chunks) {
     r1->getResult(o1 + r).replaceAllUsesWith(res[r]);
   for (unsigned r = 0; r < s2; ++r)
     r2->getResult(o2 + r).replaceAllUsesWith(res[s1 + r]);
-  f = s1 + s2 + nIn;
+  f = s1 + s2 + nFed;
   for (unsigned r : full1)
-    r1->getResult(r).replaceUsesWithIf(res[f++], [&](OpOperand &use) {
-      return use.getOwner() != r2.getOperation() && !llvm::is_contained(p.between, use.getOwner());
-    });
+    r1->getResult(r).replaceUsesWithIf(res[f++], outside);
   for (unsigned r : full2)
     r2->getResult(r).replaceAllUsesWith(res[f++]);
+  for (Operation *op : fullChain)
+    chainResult(op).replaceUsesWithIf(res[f++], outside);
   r2->erase();
-  for (Operation *op : llvm::reverse(p.between))
-    op->erase();
+  // What read r1 between the two now reads the assembled sequences, after
+  // the loop.
+  Operation *prev = loop;
+  for (Operation *op : p.after) {
+    op->moveAfter(prev);
+    prev = op;
+  }
+  for (Operation *op : llvm::reverse(p.chain))
+    if (goes(op))
+      op->erase();
   r1->erase();
 }
 
@@ -408,12 +551,11 @@ struct RNNStackedWavefrontPass : mlir::rnn::impl::RNNStackedWavefrontPassBase<RN
     }
     SmallVector<Block *> blocks;
     getOperation()->walk([&](Block *block) {
-      // The forward function only. A gradient function saves every step of
-      // both layers, and the rows would add a copy of them; the step
-      // function (rnn.step_entry) mostly runs one step per call (generation),
-      // where the pipeline would be two wake-ups for nothing.
+      // Not the step function (rnn.step_entry): it mostly runs one step per
+      // call (generation), where the pipeline would be two wake-ups for
+      // nothing.
       Operation *parent = block->getParentOp();
-      if (parent->hasTrait<OpTrait::IsIsolatedFromAbove>() && parent->hasAttr(attrs::kEntry))
+      if (parent->hasTrait<OpTrait::IsIsolatedFromAbove>() && !parent->hasAttr(attrs::kStepEntry))
         blocks.push_back(block);
     });
     for (Block *block : blocks) {

@@ -157,33 +157,39 @@ def RNNConcurrentDirectionsPass : Pass<"rnn-concurrent-directions"> {
 def RNNStackedWavefrontPass : Pass<"rnn-stacked-wavefront"> {
   let summary = "Run two stacked layers as a pipeline over chunks of time (scf.for of scf.forall)";
   let description = [{
-    On the cell-level IR (after rnn-concurrent-directions), in the forward
-    function (`rnn.entry`; not in `rnn.step_entry`, which generation calls
-    one step at a time). A recurrence whose inputs are
-    another recurrence's output sequences, or `rnn.dense` projections of
-    them (the hoisted input projection of layer 2), is layer 2 of a stack.
-    Time is cut into `chunks` chunks of `C = max(1, ceil(T / chunks))` steps
-    and the pair becomes an `scf.for` over `n + 1` chunk indices
+    On the cell-level IR (after rnn-concurrent-directions), in every
+    function but the step function (`rnn.step_entry`, which generation
+    calls one step at a time): the forward, loss and gradient functions,
+    in the last both the forward layers and their adjoints. A recurrence
+    (layer 2) some of whose inputs are computed from another recurrence's
+    output sequences (layer 1) through `rnn.dense` (the hoisted input
+    projection) or the `dx` of an `rnn.dense_grad` (the adjoint's output
+    gradient of the layer below), or are those sequences, its other
+    inputs not depending on layer 1 (an adjoint's saved sequences), both
+    in the same direction (reverse pairs take their chunks from the end).
+    Time is cut into `chunks` chunks of `C = max(1, ceil(T / chunks))`
+    steps and the pair becomes an `scf.for` over `n + 1` chunk indices
     (`rnn.chunks`) whose body is a two-iteration `scf.forall`
-    (`rnn.wavefront`): iteration 0 runs layer 1 over chunk `k`, iteration 1
-    runs layer 2's projection and recurrence over chunk `k - 1` (layer 1's
-    previous chunk, carried by the loop); a chunk past either end has zero
-    steps, and a recurrence over zero steps yields its initial states. The
-    states and chunks come back as rows of stacked `[2, ...]` shared
-    outputs; the sequences used after the pair are assembled chunk by chunk.
-    `rnn-forall-to-parallel` gives the iterations to the runtime's two
-    threads, so each layer keeps one core (and its weights in that core's
-    cache) with one wake-up per chunk, where kernel sharing pays a barrier
-    per kernel per step. Both layers forward, without `lengths`, each
-    step reading at least `min-step-work` and at most `max-step-work`
-    weight elements (above that, a step's kernels are large enough to share
-    between the threads, and the chunked layer-2 projection and the layers'
-    cache footprints make the pipeline slower: measured on a 2-layer LSTM of
-    256 hidden units at batch 1). Enabled from -O2.
+    (`rnn.wavefront`): iteration 0 runs layer 1 over chunk `k`, iteration
+    1 runs layer 2 over chunk `k - 1` (its fed inputs computed from layer
+    1's previous chunk after the forall, carried by the loop); a chunk past
+    either end has zero steps, and a recurrence over zero steps yields its
+    initial states. Sequences used after the pair are shared outputs of
+    the forall (each chunk inserted at its offset), the states rows of
+    stacked `[2, ...]` shared outputs; the other ops between the layers
+    that depend on layer 1 (an adjoint's weight gradients) move after the
+    loop. `rnn-forall-to-parallel` gives the iterations to the runtime's
+    two threads, so each layer keeps one core (and its weights in that
+    core's cache) with one wake-up per chunk, where kernel sharing pays a
+    barrier per kernel per step. Without `lengths`, each step reading at
+    least `min-step-work` and at most `max-step-work` weight elements
+    (above that, a step's kernels are large enough to share between the
+    threads, and the chunked layer-2 projection and the layers' cache
+    footprints make the pipeline slower: measured on a 2-layer LSTM of 256
+    hidden units at batch 1). Enabled from -O2.
     Guarantees: results unchanged up to the summation order of the
-    projection's kernel over chunks of rows instead of the whole sequence
-    (each row's sum is the same reduction), and the same bytes at any
-    thread count.
+    chunked kernels over rows instead of the whole sequence (each row's
+    sum is the same reduction), and the same bytes at any thread count.
   }];
   let options = [
     Option<"minStepWork", "min-step-work", "int64_t", /*default=*/"4096",
