@@ -108,13 +108,14 @@ std::optional<std::pair<Value, Value>> chainLink(Operation *op) {
 
 /// Whether `op` (or an op nested in it) reads a value of `defs`.
 bool reads(Operation *op, const llvm::SmallPtrSetImpl<Operation *> &defs) {
-  bool found = false;
-  op->walk([&](Operation *inner) {
-    for (Value v : inner->getOperands())
-      if (Operation *d = v.getDefiningOp(); d && defs.contains(d))
-        found = true;
-  });
-  return found;
+  return op
+      ->walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          if (Operation *d = v.getDefiningOp(); d && defs.contains(d))
+            return WalkResult::interrupt();
+        return WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 /// The layer feeding `r2`, with the ops in between; none when `r2` is not
@@ -187,8 +188,6 @@ std::optional<Pair> matchPair(RecurrenceOp r2) {
   SetVector<Value> used;
   getUsedValuesDefinedAbove(r2.getBody(), used);
   used.insert(r2.getInit().begin(), r2.getInit().end());
-  if (r2.getLengths())
-    used.insert(r2.getLengths());
   for (Value v : used)
     if (Operation *def = v.getDefiningOp(); def && dep.contains(def))
       return std::nullopt;
