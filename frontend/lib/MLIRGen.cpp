@@ -439,7 +439,7 @@ bool MLIRGenImpl::genNode(int id) {
     // Identity at inference (and inside a decoder body, which has no step
     // index to draw fresh masks from: a warning in genLoss).
     values[id] = {rng && n.rate > 0 && !generatingBody
-                      ? Value(rnn::DropoutOp::create(builder, l, ops[0].getType(), ops[0], rng,
+                      ? Value(rnn::DropoutOp::create(builder, l, ops[0], rng,
                                                      builder.getF64FloatAttr(n.rate),
                                                      builder.getI64IntegerAttr(kSaltStride * id)))
                       : ops[0]};

@@ -159,3 +159,17 @@ func.func @insert_still_read(%y: tensor<?x?x16xf32>, %target: tensor<?x?x16xf32>
   %g = tensor.extract_slice %ins[0, 0, 4] [%b, %t, 8] [1, 1, 1] : tensor<?x?x16xf32> to tensor<?x?x8xf32>
   return %f, %g : tensor<?x?x8xf32>, tensor<?x?x8xf32>
 }
+
+// -----
+
+// Offsets that are all zero are dropped (the same masks); others stay.
+// CHECK-LABEL: func.func @dropout_zero_offsets
+// CHECK:       rnn.dropout %{{[^ ]*}}, %{{[^ ]*}} {rate
+// CHECK:       rnn.dropout %{{[^ ]*}}, %{{[^ ]*}} at [%c0, %{{.*}}, %c0] {rate
+func.func @dropout_zero_offsets(%x: tensor<?x?x4xf32>, %rng: tensor<2xi64>, %o: index)
+    -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %a = rnn.dropout %x, %rng at [%c0, %c0, %c0] {rate = 0.5 : f64, salt = 1 : i64} : tensor<?x?x4xf32>, tensor<2xi64>
+  %b = rnn.dropout %x, %rng at [%c0, %o, %c0] {rate = 0.5 : f64, salt = 1 : i64} : tensor<?x?x4xf32>, tensor<2xi64>
+  return %a, %b : tensor<?x?x4xf32>, tensor<?x?x4xf32>
+}

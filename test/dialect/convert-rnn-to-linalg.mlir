@@ -374,6 +374,25 @@ func.func @dropout(%x: tensor<?x4xf32>, %rng: tensor<2xi64>) -> tensor<?x4xf32> 
 
 // -----
 
+// With offsets (a chunk of a sequence, rnn-stacked-wavefront), each index is
+// hashed with the dimension's offset added: the element at (b, t, f) of the
+// chunk draws the mask of (b + o0, t + o1, f + o2) of the whole.
+// CHECK-LABEL: func.func @dropout_offsets
+// CHECK-SAME: (%{{[^:]*}}: tensor<?x?x4xf32>, %{{[^:]*}}: tensor<2xi64>, %[[O0:[^:]*]]: index, %[[O1:[^:]*]]: index)
+// CHECK: linalg.generic
+// CHECK: %[[I0:.*]] = linalg.index 0
+// CHECK: arith.addi %[[I0]], %[[O0]] : index
+// CHECK: %[[I1:.*]] = linalg.index 1
+// CHECK: arith.addi %[[I1]], %[[O1]] : index
+// CHECK: %[[I2:.*]] = linalg.index 2
+// CHECK: arith.addi %[[I2]], %[[O0]] : index
+func.func @dropout_offsets(%x: tensor<?x?x4xf32>, %rng: tensor<2xi64>, %o0: index, %o1: index) -> tensor<?x?x4xf32> {
+  %d = rnn.dropout %x, %rng at [%o0, %o1, %o0] {rate = 2.500000e-01 : f64, salt = 3 : i64} : tensor<?x?x4xf32>, tensor<2xi64>
+  return %d : tensor<?x?x4xf32>
+}
+
+// -----
+
 // A per-step output that is an incoming state (the previous h the gradient
 // saves) is stored at the start of the step, before the step's ops (which
 // rnn-carry-in-place lets update the state's buffer in place); the step's

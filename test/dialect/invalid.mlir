@@ -366,6 +366,14 @@ func.func @dropout_rng(%x: tensor<?x4xf32>, %rng: tensor<3xi64>) {
 
 // -----
 
+func.func @dropout_offsets(%x: tensor<?x?x4xf32>, %rng: tensor<2xi64>, %o: index) {
+  // expected-error @+1 {{'rnn.dropout' op needs no offsets or one per dimension of the input (3), got 2}}
+  %d = rnn.dropout %x, %rng at [%o, %o] {rate = 0.5 : f64, salt = 0 : i64} : tensor<?x?x4xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
 func.func @parallel_args(%w: i64) {
   // expected-error @+1 {{'rnn.parallel' op region must take (thread index: i64, thread count: i64)}}
   rnn.parallel work(%w) {

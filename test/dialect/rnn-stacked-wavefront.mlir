@@ -334,3 +334,79 @@ func.func @after(%x: tensor<?x?x32xf32>, %u: tensor<32x32xf32>, %h0: tensor<?x32
 }
 
 // CHUNKS: rnn-stacked-wavefront: chunks must be positive
+
+// -----
+
+// Dropout between the layers (training): on the chain, after layer 1's
+// chunk; its clone draws the masks of the chunk's place in the whole
+// sequence (the time offset of the chunk, OFF1, added to dimension 1). The
+// dropped sequence, also returned, is assembled chunk by chunk.
+// CHECK-LABEL: func.func @dropout
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x?x32xf32>, %{{[^:]*}}: tensor<32x32xf32>, %[[W:[^:]*]]: tensor<32x32xf32>, %[[RNG:[^:]*]]: tensor<2xi64>
+// CHECK:       %[[L:.*]]:{{[0-9]+}} = scf.for %[[K:[^ ]*]] = {{.*}} iter_args({{.*}}, %[[DFULL:[^ ]*]] = %{{[^ ]*}})
+// CHECK:         %[[KC:.*]] = arith.muli %[[K]], %{{.*}}
+// CHECK:         %[[OFF1:.*]] = arith.minui %[[KC]]
+// CHECK:         %[[LEN1:.*]] = arith.minui
+// CHECK:         scf.forall
+// CHECK:         } {rnn.wavefront}
+// CHECK:         %[[Y1C:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, %{{.*}}, %[[LEN1]], 32]
+// CHECK:         %[[D:.*]] = rnn.dropout %[[Y1C]], %[[RNG]] at [%c0, %[[OFF1]], %c0] {rate = 3.000000e-01 : f64, salt = 7 : i64}
+// CHECK:         %[[P2:.*]] = rnn.dense none %[[D]], %[[W]]
+// CHECK:         %[[DINS:.*]] = tensor.insert_slice %[[D]] into %[[DFULL]][0, %[[OFF1]], 0] [%{{.*}}, %[[LEN1]], 32]
+// CHECK:         scf.yield {{.*}}%[[P2]], {{.*}}%[[DINS]]
+// CHECK:       } {rnn.chunks}
+func.func @dropout(%x: tensor<?x?x32xf32>, %u: tensor<32x32xf32>, %w: tensor<32x32xf32>, %rng: tensor<2xi64>,
+                   %h0: tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x?x32xf32>) attributes {rnn.loss_entry} {
+  %y1, %h1 = rnn.recurrence(%x) init(%h0)
+      : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  ^bb0(%xt: tensor<?x32xf32>, %h: tensor<?x32xf32>):
+    %b = rnn.dense tanh %h, %u : (tensor<?x32xf32>, tensor<32x32xf32>) -> tensor<?x32xf32>
+    rnn.yield %b, %b : tensor<?x32xf32>, tensor<?x32xf32>
+  }
+  %d = rnn.dropout %y1, %rng {rate = 3.000000e-01 : f64, salt = 7 : i64} : tensor<?x?x32xf32>, tensor<2xi64>
+  %p = rnn.dense none %d, %w : (tensor<?x?x32xf32>, tensor<32x32xf32>) -> tensor<?x?x32xf32>
+  %y2, %h2 = rnn.recurrence(%p) init(%h0)
+      : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  ^bb0(%xt: tensor<?x32xf32>, %h: tensor<?x32xf32>):
+    %b = rnn.dense tanh %h, %u : (tensor<?x32xf32>, tensor<32x32xf32>) -> tensor<?x32xf32>
+    %s = arith.addf %b, %xt : tensor<?x32xf32>
+    rnn.yield %s, %s : tensor<?x32xf32>, tensor<?x32xf32>
+  }
+  return %y2, %d : tensor<?x?x32xf32>, tensor<?x?x32xf32>
+}
+
+// -----
+
+// In the adjoint (reverse, chunks from the end), the dropout on layer 1's
+// output gradient (dx of dG2 W2) is offset by the chunk's start, T - hi.
+// CHECK-LABEL: func.func @dropout_adjoint
+// CHECK:       scf.for
+// CHECK:         %[[HI:.*]] = arith.addi
+// CHECK:         %[[OFF1:.*]] = arith.subi %{{.*}}, %[[HI]]
+// CHECK:         scf.forall
+// CHECK:         } {rnn.wavefront}
+// CHECK:         %[[DX:.*]], %{{.*}}, %{{.*}} = rnn.dense_grad
+// CHECK:         %[[D:.*]] = rnn.dropout %[[DX]], %{{.*}} at [%c0, %[[OFF1]], %c0]
+// CHECK:         scf.yield {{.*}}%[[D]]
+// CHECK:       } {rnn.chunks}
+func.func @dropout_adjoint(%dy: tensor<?x?x32xf32>, %x1: tensor<?x?x32xf32>, %w2: tensor<32x32xf32>,
+                           %u: tensor<32x32xf32>, %rng: tensor<2xi64>, %h0: tensor<?x32xf32>)
+    -> tensor<?x?x32xf32> attributes {rnn.grad_entry} {
+  %dg2, %dh2 = rnn.recurrence reverse(%dy) init(%h0)
+      : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  ^bb0(%dyt: tensor<?x32xf32>, %h: tensor<?x32xf32>):
+    %a = rnn.dense tanh %h, %u : (tensor<?x32xf32>, tensor<32x32xf32>) -> tensor<?x32xf32>
+    %g = arith.addf %a, %dyt : tensor<?x32xf32>
+    rnn.yield %g, %g : tensor<?x32xf32>, tensor<?x32xf32>
+  }
+  %dx, %dw, %db = rnn.dense_grad %dg2, %x1, %w2 : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<32x32xf32>) -> (tensor<?x?x32xf32>, tensor<32x32xf32>, tensor<32xf32>)
+  %dd = rnn.dropout %dx, %rng {rate = 3.000000e-01 : f64, salt = 7 : i64} : tensor<?x?x32xf32>, tensor<2xi64>
+  %dg1, %dh1 = rnn.recurrence reverse(%dd) init(%h0)
+      : (tensor<?x?x32xf32>, tensor<?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  ^bb0(%dyt: tensor<?x32xf32>, %h: tensor<?x32xf32>):
+    %a = rnn.dense tanh %h, %u : (tensor<?x32xf32>, tensor<32x32xf32>) -> tensor<?x32xf32>
+    %g = arith.addf %a, %dyt : tensor<?x32xf32>
+    rnn.yield %g, %g : tensor<?x32xf32>, tensor<?x32xf32>
+  }
+  return %dg1 : tensor<?x?x32xf32>
+}

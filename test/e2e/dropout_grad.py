@@ -3,7 +3,7 @@
 same masks, `prog infer` without dropout, and the masks' statistics.
 
     /usr/bin/python3 test/e2e/dropout_grad.py --rnnc build/bin/rnnc --work /tmp/dg \
-        [--group grad|stats ...] [--case SUBSTRING] [--opt N]
+        [--group grad|stats ...] [--case SUBSTRING] [--opt N] [--time T] [--rnnc-flag=--X ...]
 
 In the gradient functions, `dropout(x, rate=p)` and the `dropout=p` of stacked recurrent layers
 (on every layer's output sequence but the last's, like torch.nn.LSTM(dropout=p); for a
@@ -414,7 +414,7 @@ def run_case(args, ci, c, rng):
     with open(model, "w") as f:
         f.write(source(c))
     exe = os.path.join(d, "prog")
-    rnnref.run([args.rnnc, f"-O{args.opt}", model, "-o", exe])
+    rnnref.run([args.rnnc, f"-O{args.opt}", *args.rnnc_flag, model, "-o", exe])
     sites = dropout_sites(args.rnnc, model, args.opt)
     salts = []
     for s in sites:
@@ -545,7 +545,7 @@ def stats_program_case(args, rate):
             "head = dense(d, units=1)", "output o = head", "target y : f32[B, T, 1]",
             "loss mse(head, y)"]) + "\n")
     exe = os.path.join(d, "prog")
-    rnnref.run([args.rnnc, f"-O{args.opt}", model, "-o", exe])
+    rnnref.run([args.rnnc, f"-O{args.opt}", *args.rnnc_flag, model, "-o", exe])
     sites = dropout_sites(args.rnnc, model, args.opt)
     if len(sites) != 1 or sites[0][0] != "drop":
         return name, False, f"expected one rnn.dropout site, got {sites}"
@@ -589,13 +589,23 @@ def stats_program_case(args, rate):
 
 
 def main():
+    global T
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rnnc", default="rnnc")
     ap.add_argument("--work", required=True)
     ap.add_argument("--opt", type=int, choices=range(4), default=2)
     ap.add_argument("--group", action="append", choices=["grad", "stats"])
     ap.add_argument("--case", help="only cases whose name contains this")
+    ap.add_argument("--rnnc-flag", action="append", default=[],
+                    help="extra rnnc option when compiling the programs (repeatable), e.g. "
+                         "--rnnc-flag=--wavefront-min-work=0")
+    ap.add_argument("--time", type=int, default=T,
+                    help=f"sequence length of the grad group's data (default {T}; at least 5, the "
+                         "longest padded example)")
     args = ap.parse_args()
+    if args.time < 5:
+        ap.error("--time must be at least 5")
+    T = args.time
     groups = args.group or ["grad", "stats"]
     os.makedirs(args.work, exist_ok=True)
     ncases = nfail = 0

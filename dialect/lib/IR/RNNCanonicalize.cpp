@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
@@ -209,7 +210,24 @@ struct ExtractsAroundDeadInsert : OpRewritePattern<tensor::InsertSliceOp> {
   }
 };
 
+/// Offsets that are all zero place the input at the origin: the op without
+/// them draws the same mask.
+struct DropZeroDropoutOffsets : OpRewritePattern<DropoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DropoutOp op, PatternRewriter &rewriter) const override {
+    if (op.getOffsets().empty() ||
+        !llvm::all_of(op.getOffsets(), [](Value v) { return matchPattern(v, m_Zero()); }))
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.getOffsetsMutable().clear(); });
+    return success();
+  }
+};
+
 } // namespace
+
+void DropoutOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<DropZeroDropoutOffsets>(context);
+}
 
 void RNNDialect::getCanonicalizationPatterns(RewritePatternSet &results) const {
   results.add<ExtractsAroundDeadInsert>(getContext());

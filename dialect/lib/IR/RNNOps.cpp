@@ -114,6 +114,10 @@ LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0 && rate < 1))
     return emitOpError() << "rate must be in [0, 1), got " << rate;
+  int64_t rank = cast<RankedTensorType>(getInput().getType()).getRank();
+  if (!getOffsets().empty() && static_cast<int64_t>(getOffsets().size()) != rank)
+    return emitOpError() << "needs no offsets or one per dimension of the input (" << rank << "), got "
+                         << getOffsets().size();
   return expectShape(*this, getRng(), "rng", {2});
 }
 

@@ -246,7 +246,7 @@ LogicalResult Differentiator::visit(Operation *op) {
         // y = x * mask / (1 - p): the adjoint applies the same mask.
         accumulate(loc, o.getInput(),
                    DropoutOp::create(b, loc, o.getType(), adjointOf(o.getResult()), o.getRng(),
-                                     o.getRateAttr(), o.getSaltAttr()));
+                                     o.getOffsets(), o.getRateAttr(), o.getSaltAttr()));
         return success();
       })
       .Case<LastStepOp>([&](LastStepOp o) {

@@ -28,7 +28,15 @@ struct RNNCarryInPlacePass : mlir::rnn::impl::RNNCarryInPlacePassBase<RNNCarryIn
   void runOnOperation() override {
     getOperation()->walk([](scf::ForOp loop) {
       auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+      // The new value must have the iteration argument's sizes: a static
+      // type, or a time loop (`rnn.shape_preserving`, whose states keep
+      // their sizes). Other loops may carry tensors whose dynamic sizes
+      // change from one iteration to the next (rnn-stacked-wavefront's
+      // chunks, the first one of zero steps).
+      bool preserving = loop->hasAttr("rnn.shape_preserving");
       for (auto [i, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
+        if (auto type = dyn_cast<RankedTensorType>(arg.getType()); !preserving && (!type || !type.hasStaticShape()))
+          continue;
         auto res = dyn_cast<OpResult>(yield.getOperand(i));
         auto op = res ? dyn_cast<linalg::LinalgOp>(res.getOwner()) : linalg::LinalgOp();
         if (!op || op->getBlock() != loop.getBody() || !op.hasPureTensorSemantics())

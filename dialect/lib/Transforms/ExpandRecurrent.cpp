@@ -174,7 +174,7 @@ struct RecurrentOpExpansion : OpRewritePattern<RecurrentOp> {
       // Training: dropout on every layer's output but the last (PyTorch's).
       double rate = op.getDropout().convertToDouble();
       if (op.getRng() && rate > 0 && l + 1 < layers)
-        seq = DropoutOp::create(rewriter, loc, seq.getType(), seq, op.getRng(),
+        seq = DropoutOp::create(rewriter, loc, seq, op.getRng(),
                                 rewriter.getF64FloatAttr(rate),
                                 rewriter.getI64IntegerAttr(op.getDropoutSalt() + l));
     }

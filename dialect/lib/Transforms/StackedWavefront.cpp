@@ -61,8 +61,9 @@ namespace {
 
 /// A pair of stacked layers: some of `r2`'s inputs are computed from `r1`'s
 /// output sequences by the `chain` ops (rnn.dense over the sequence: the
-/// hoisted input projection; or the input adjoint of an rnn.dense_grad: the
-/// output gradient of the layer below, in the adjoint), or are those
+/// hoisted input projection; the input adjoint of an rnn.dense_grad: the
+/// output gradient of the layer below, in the adjoint; rnn.dropout between
+/// the layers, its clone per chunk offset along time), or are those
 /// sequences; its other inputs (`external`: the saved sequences an adjoint
 /// reads) do not depend on `r1`. `after` are the other ops between the two
 /// that depend on `r1` (the weight gradients summed over the sequence): they
@@ -103,6 +104,8 @@ std::optional<std::pair<Value, Value>> chainLink(Operation *op) {
     return std::make_pair(dense.getInput(), dense.getResult());
   if (auto grad = dyn_cast<DenseGradOp>(op))
     return std::make_pair(grad.getDy(), grad.getDx());
+  if (auto drop = dyn_cast<DropoutOp>(op))
+    return std::make_pair(drop.getInput(), drop.getResult());
   return std::nullopt;
 }
 
@@ -496,9 +499,23 @@ void pipeline(Pair &p, int64_t chunks) {
       Value x; // a dense_grad's x: only dx is read, x gives its type
       if (auto grad = dyn_cast<DenseGradOp>(op))
         x = slice(grad.getX(), off1, len1);
+      // A dropout's clone is offset by the chunk's start along time: the
+      // chunk's elements draw the masks they have in the whole sequence.
+      SmallVector<Value> offsets;
+      if (auto drop = dyn_cast<DropoutOp>(op)) {
+        offsets.assign(drop.getOffsets().begin(), drop.getOffsets().end());
+        if (offsets.empty()) {
+          offsets.assign(cast<RankedTensorType>(drop.getType()).getRank(), c0);
+          offsets[1] = off1;
+        } else {
+          offsets[1] = arith::AddIOp::create(b, loc, offsets[1], off1);
+        }
+      }
       Operation *clone = b.clone(*op, map);
       if (x)
         cast<DenseGradOp>(clone).getXMutable().assign(x);
+      if (auto drop = dyn_cast<DropoutOp>(clone))
+        drop.getOffsetsMutable().assign(offsets);
       Value link = chainLink(clone)->second;
       link.setType(withDynamicTime(cast<RankedTensorType>(link.getType())));
     }

@@ -125,15 +125,30 @@ def RNN_DropoutOp : RNN_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>]
     is the same op applied to the output's adjoint, and distinct dropout sites
     (different `salt`) draw independent masks.
 
+    `offsets` (none, or one per dimension) place the input inside a larger
+    tensor: element `(i0, ..., ik)` draws the mask of element
+    `(i0 + o0, ..., ik + ok)`, so that a slice of a sequence (a chunk of time
+    steps, rnn-stacked-wavefront) gets the same mask as it has in the whole.
+
     ```mlir
     %d = rnn.dropout %x, %rng {rate = 5.000000e-01 : f64, salt = 3 : i64} : tensor<?x?x8xf32>, tensor<2xi64>
+    %c = rnn.dropout %chunk, %rng at [%c0, %off, %c0] {rate = 5.000000e-01 : f64, salt = 3 : i64} : tensor<?x?x8xf32>, tensor<2xi64>
     ```
   }];
-  let arguments = (ins F32RankedTensor:$input, RankedTensorOf<[I64]>:$rng, F64Attr:$rate,
-                       I64Attr:$salt);
+  let arguments = (ins F32RankedTensor:$input, RankedTensorOf<[I64]>:$rng, Variadic<Index>:$offsets,
+                       F64Attr:$rate, I64Attr:$salt);
   let results = (outs F32RankedTensor:$result);
-  let assemblyFormat = "$input `,` $rng attr-dict `:` type($input) `,` type($rng)";
+  let assemblyFormat = [{
+    $input `,` $rng (`at` ` ` `[` $offsets^ `]`)? attr-dict `:` type($input) `,` type($rng)
+  }];
+  let builders = [
+    // Without offsets (the whole tensor).
+    OpBuilder<(ins "Value":$input, "Value":$rng, "FloatAttr":$rate, "IntegerAttr":$salt), [{
+      build($_builder, $_state, input.getType(), input, rng, ValueRange{}, rate, salt);
+    }]>
+  ];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def RNN_SequenceLengthsOp : RNN_Op<"sequence_lengths", [Pure]> {

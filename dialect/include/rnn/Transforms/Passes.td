@@ -163,8 +163,11 @@ def RNNStackedWavefrontPass : Pass<"rnn-stacked-wavefront"> {
     in the last both the forward layers and their adjoints. A recurrence
     (layer 2) some of whose inputs are computed from another recurrence's
     output sequences (layer 1) through `rnn.dense` (the hoisted input
-    projection) or the `dx` of an `rnn.dense_grad` (the adjoint's output
-    gradient of the layer below), or are those sequences, its other
+    projection), the `dx` of an `rnn.dense_grad` (the adjoint's output
+    gradient of the layer below) and `rnn.dropout` (between the layers
+    while training; each chunk's clone offset along time by the chunk's
+    offset, so that it draws the masks of the whole sequence), or are
+    those sequences, its other
     inputs not depending on layer 1 (an adjoint's saved sequences), both
     in the same direction (reverse pairs take their chunks from the end).
     Time is cut into `chunks` chunks of `C = max(1, ceil(T / chunks))`

@@ -206,6 +206,7 @@ struct DropoutOpLowering : OpConversionPattern<DropoutOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput(), rng = adaptor.getRng();
+    ValueRange offsets = adaptor.getOffsets();
     auto ty = cast<RankedTensorType>(x.getType());
     unsigned rank = ty.getRank();
     double rate = op.getRate().convertToDouble();
@@ -228,11 +229,12 @@ struct DropoutOpLowering : OpConversionPattern<DropoutOp> {
     SmallVector<Value> res = elementwise(
         rewriter, loc, ty, ValueRange{x}, 1, [&](OpBuilder &b, Location l, ValueRange a) {
           Value h = base;
-          for (unsigned d = 0; d < rank; ++d)
-            h = mix(b, l,
-                    arith::XOrIOp::create(
-                        b, l, h,
-                        arith::IndexCastUIOp::create(b, l, i64, linalg::IndexOp::create(b, l, d))));
+          for (unsigned d = 0; d < rank; ++d) {
+            Value index = linalg::IndexOp::create(b, l, d);
+            if (!offsets.empty()) // the element's position in the whole tensor
+              index = arith::AddIOp::create(b, l, index, offsets[d]);
+            h = mix(b, l, arith::XOrIOp::create(b, l, h, arith::IndexCastUIOp::create(b, l, i64, index)));
+          }
           Value top = arith::ShRUIOp::create(b, l, h,
                                              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(40)));
           Value keep = arith::CmpIOp::create(
