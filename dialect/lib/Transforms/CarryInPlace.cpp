@@ -9,6 +9,7 @@
 // the old value is still read afterwards, e.g. a saved state).
 //
 //===----------------------------------------------------------------------===//
+#include "rnn/IR/RNNOps.h"
 #include "rnn/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -33,7 +34,7 @@ struct RNNCarryInPlacePass : mlir::rnn::impl::RNNCarryInPlacePassBase<RNNCarryIn
       // their sizes). Other loops may carry tensors whose dynamic sizes
       // change from one iteration to the next (rnn-stacked-wavefront's
       // chunks, the first one of zero steps).
-      bool preserving = loop->hasAttr("rnn.shape_preserving");
+      bool preserving = loop->hasAttr(mlir::rnn::attrs::kShapePreserving);
       for (auto [i, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
         if (auto type = dyn_cast<RankedTensorType>(arg.getType()); !preserving && (!type || !type.hasStaticShape()))
           continue;

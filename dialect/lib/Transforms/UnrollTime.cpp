@@ -10,6 +10,7 @@
 // (docs/architecture.md), so only -O3 enables it.
 //
 //===----------------------------------------------------------------------===//
+#include "rnn/IR/RNNOps.h"
 #include "rnn/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -26,9 +27,6 @@ using namespace mlir;
 
 namespace {
 
-/// The attribute convert-rnn-to-linalg puts on the loops over time steps.
-constexpr llvm::StringLiteral kTimeLoop = "rnn.shape_preserving";
-
 struct RNNUnrollTimePass : mlir::rnn::impl::RNNUnrollTimePassBase<RNNUnrollTimePass> {
   using Base::Base;
 
@@ -43,7 +41,7 @@ struct RNNUnrollTimePass : mlir::rnn::impl::RNNUnrollTimePassBase<RNNUnrollTimeP
     // unrolled with its inner loops already unrolled.
     SmallVector<scf::ForOp> loops;
     getOperation()->walk([&](scf::ForOp op) {
-      if (op->hasAttr(kTimeLoop))
+      if (op->hasAttr(mlir::rnn::attrs::kShapePreserving))
         loops.push_back(op);
     });
     for (scf::ForOp loop : loops) {

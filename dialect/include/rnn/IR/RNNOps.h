@@ -61,6 +61,9 @@ inline constexpr llvm::StringLiteral kTrain = "rnn.train";
 /// inside loops (which changes the kernel's code).
 inline constexpr llvm::StringLiteral kKernel = "rnn.kernel";
 inline constexpr llvm::StringLiteral kKernelInLoop = "rnn.kernel_in_loop";
+/// On an scf.for lowered from rnn.recurrence or rnn.decode (a loop over time
+/// steps): its iteration arguments keep their sizes from step to step.
+inline constexpr llvm::StringLiteral kShapePreserving = "rnn.shape_preserving";
 } // namespace attrs
 
 /// Whether `fn` is one of the inference functions (`rnn.entry`,

@@ -201,7 +201,7 @@ struct RecurrenceOpLowering : OpConversionPattern<RecurrenceOp> {
       return rewriter.notifyMatchFailure(op, "cannot size a per-step output before the loop");
     iterInits.append(*seqs);
     auto forOp = scf::ForOp::create(rewriter, loc, c0, steps, c1, iterInits);
-    forOp->setAttr(kShapePreservingLoop, rewriter.getUnitAttr());
+    forOp->setAttr(attrs::kShapePreserving, rewriter.getUnitAttr());
     Block *loopBody = forOp.getBody();
     rewriter.setInsertionPointToStart(loopBody);
     Value t = forOp.getInductionVar();
@@ -322,7 +322,7 @@ struct DecodeOpLowering : OpConversionPattern<DecodeOp> {
       return rewriter.notifyMatchFailure(op, "cannot size a per-step output before the loop");
     iterInits.append(*seqs);
     auto forOp = scf::ForOp::create(rewriter, loc, c0, steps, c1, iterInits);
-    forOp->setAttr(kShapePreservingLoop, rewriter.getUnitAttr());
+    forOp->setAttr(attrs::kShapePreserving, rewriter.getUnitAttr());
     Block *loopBody = forOp.getBody();
     rewriter.setInsertionPointToStart(loopBody);
     Value t = forOp.getInductionVar();

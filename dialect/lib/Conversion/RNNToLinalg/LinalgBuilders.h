@@ -15,10 +15,6 @@
 
 namespace mlir::rnn::detail {
 
-/// Marks an scf.for (lowered from rnn.recurrence or rnn.decode) whose
-/// iteration arguments keep their shape from step to step.
-inline constexpr llvm::StringLiteral kShapePreservingLoop = "rnn.shape_preserving";
-
 using IterKinds = SmallVector<utils::IteratorType>;
 
 /// `n` parallel iterators.

@@ -60,7 +60,7 @@ struct ConvertRNNToLinalgPass
     module.walk([&](tensor::DimOp d) {
       auto arg = dyn_cast<BlockArgument>(d.getSource());
       auto loop = arg ? dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()) : scf::ForOp();
-      if (loop && loop->hasAttr(mlir::rnn::detail::kShapePreservingLoop) && arg.getArgNumber() > 0)
+      if (loop && loop->hasAttr(mlir::rnn::attrs::kShapePreserving) && arg.getArgNumber() > 0)
         dims.push_back(d);
     });
     for (tensor::DimOp d : dims) {
