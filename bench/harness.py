@@ -155,6 +155,10 @@ class Harness:
         self.failed = {}     # (peer, row) -> message
         self.est = {}        # (peer, row) -> estimated ms per iteration
         self.peak = {}       # (isa, threads) -> list of GFLOP/s
+        # row -> [(rnnc ms, peak GFLOP/s measured just before that run)]: the host's speed
+        # drifts by several % between periods, so each rnnc run is also compared with a peak
+        # measured next to it.
+        self.adjacent = {}
         # rnnc's kernels use AVX-512's 16 lanes where the host has it (its default
         # --vector-width), so that is the peak its % is measured against.
         self.rnnc_isa = "avx512" if host_has("avx512f") else "avx2"
@@ -487,17 +491,21 @@ class Harness:
         warmup = min(1000, max(1, math.ceil(0.2 * budget_ms / max(est, 1e-4))))
         return iters, warmup
 
+    def peak_once(self, isa, t, seconds):
+        """One run of the FMA loop: GFLOP/s, or None."""
+        ok, out, _ = run([os.path.join(self.build, "peak"), "--isa", isa, "--threads", str(t),
+                          "--seconds", str(seconds)], timeout=120)
+        m = re.search(r"gflops=([0-9.]+)", out)
+        return float(m.group(1)) if ok and m else None
+
     def measure_peak(self):
         if "peak" in self.missing:
             return
-        exe = os.path.join(self.build, "peak")
         combos = [(isa, t) for isa in ("avx2", "avx512") for t in self.threads]
         for isa, t in combos:
-            ok, out, _ = run([exe, "--isa", isa, "--threads", str(t), "--seconds",
-                              "0.2" if self.a.quick else "0.5"], timeout=120)
-            m = re.search(r"gflops=([0-9.]+)", out)
-            if ok and m:
-                self.peak.setdefault((isa, t), []).append(float(m.group(1)))
+            g = self.peak_once(isa, t, 0.2 if self.a.quick else 0.5)
+            if g is not None:
+                self.peak.setdefault((isa, t), []).append(g)
 
     def run_timing(self):
         rows = self.rows()
@@ -520,10 +528,15 @@ class Harness:
                     iters, warmup = self.plan((p, r))
                     log(f"bench: round {rnd + 1}/{self.a.rounds}: {r[0].id} {r[1]} {r[2]}T "
                         f"{TITLE[p]} ({iters} iterations)")
+                    pk = None
+                    if p == "rnnc" and "peak" not in self.missing:
+                        pk = self.peak_once(self.rnnc_isa, r[2], 0.2 if self.a.quick else 0.3)
                     ms = self.measure(p, r, iters, warmup)
                     if ms is not None:
                         self.results.setdefault((p, r), []).append(ms)
                         self.est[(p, r)] = ms
+                        if pk is not None:
+                            self.adjacent.setdefault(r, []).append((ms, pk))
         self.measure_peak()
 
     # ---- report -----------------------------------------------------------------------------
@@ -559,7 +572,7 @@ class Harness:
             if p == "dnnl_gru" and not any(c.cell == "gru" for c in self.configs):
                 continue
             head += [f"{title} ms", f"{title}/rnnc"]
-        head += ["rnnc GFLOP/s", "% peak"]
+        head += ["rnnc GFLOP/s", "% peak", "% adjacent peak"]
         body = []
         for row in self.rows():
             cfg, mode, t = row
@@ -573,8 +586,10 @@ class Harness:
                 gf = cfg.flops(mode) / (statistics.median(v) * 1e-3) * 1e-9
                 pk = self.peak.get((self.rnnc_isa, t))
                 line += [f"{gf:.2f}", f"{100 * gf / statistics.median(pk):.1f}%" if pk else "—"]
+                adj = [100 * cfg.flops(mode) / (ms * 1e-3) * 1e-9 / g for ms, g in self.adjacent.get(row, [])]
+                line.append(f"{statistics.median(adj):.1f}% ({min(adj):.1f}–{max(adj):.1f})" if adj else "—")
             else:
-                line += ["", ""]
+                line += ["", "", ""]
             body.append(line)
         return head, body
 
@@ -607,7 +622,11 @@ class Harness:
             n.append("Peak (bench/peers/peak.c): " + "; ".join(parts) + ". % peak = rnnc "
                      f"GFLOP/s / the {names[self.rnnc_isa]} peak at the row's thread count "
                      f"(the vectors rnnc's kernels use on this host: "
-                     f"{16 if self.rnnc_isa == 'avx512' else 8} lanes).")
+                     f"{16 if self.rnnc_isa == 'avx512' else 8} lanes), measured at the start "
+                     "and end of every round. % adjacent peak: each rnnc run against the same peak "
+                     "measured just before it (0.3 s), median over rounds (min–max): the host's "
+                     "speed drifts between periods, and this ratio compares two measurements of "
+                     "one period.")
         else:
             n.append(f"Peak: missing ({self.missing.get('peak', 'no measurement')}).")
         n.append("ms: median over rounds of each run's median (min–max over rounds); "
